@@ -1,0 +1,48 @@
+//! Kartoteka's Automerge document model.
+//!
+//! A replica is a set of Automerge documents: one per client aggregate (profile,
+//! contacts, units, and the client's visits, gallery and document references) plus
+//! a few workspace-wide documents (company settings, client groups). This crate
+//! knows how those documents are laid out, and nothing about where they are stored
+//! or how they travel: `replica-store` keeps them in SQLite, the sync crates move them.
+//!
+//! # Layout rules that keep merges lossless
+//!
+//! - Every container a document will ever have at a fixed key is created by the
+//!   document's *skeleton*: a first change built deterministically from the
+//!   document id (fixed actor, time 0). Two replicas that create the same
+//!   document offline produce byte-identical skeletons with the same change hash,
+//!   so Automerge sees one change, not two competing maps of which one would hide
+//!   the other's contents.
+//! - Edits put single fields; nothing rewrites a whole map. Concurrent edits of
+//!   different fields therefore both survive, and fields this version does not
+//!   know (written by a newer version) are never touched.
+//! - Entries in lists (contacts, phones, units) live in maps keyed by their id, and
+//!   are removed by a `removed` flag, not by deleting the object: a concurrent edit
+//!   of a removed entry stays in the document instead of vanishing.
+//! - Comments are Automerge text and merge character by character; every other
+//!   field is a last-writer-wins scalar whose concurrent values [`conflicts`] lists.
+//! - Every document records `schema`; a replica refuses to edit a document of a
+//!   newer schema than it knows ([`SCHEMA_VERSION`]) but still reads it.
+
+#![warn(missing_docs)]
+
+mod client;
+mod conflicts;
+mod doc_id;
+mod error;
+mod groups;
+mod read;
+mod skeleton;
+mod workspace;
+
+pub use client::{ClientDocMut, hydrate_client};
+pub use conflicts::{Conflict, ConflictValue, Resolution, conflicts, resolve_conflict};
+pub use doc_id::{BadDocId, DocId, DocKind};
+pub use error::{DocModelError, Result};
+pub use groups::{Group, GroupsDocMut, hydrate_groups};
+pub use skeleton::{SCHEMA_VERSION, document_id, document_kind, new_document, schema_of};
+pub use workspace::{DeviceInfo, WorkspaceDocMut, WorkspaceInfo, hydrate_workspace};
+
+/// Automerge types this crate's API hands out.
+pub use automerge::{ActorId, AutoCommit, ChangeHash};

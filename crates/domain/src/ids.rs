@@ -1,0 +1,118 @@
+//! Identifiers of the client aggregate. Each is a UUID newtype so that a unit id
+//! can never be passed where a client id is expected.
+
+use std::fmt;
+use std::str::FromStr;
+
+use uuid::Uuid;
+
+/// A string that is not a UUID where an identifier was expected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "'{value}' is not a {kind} id (expected a UUID such as 0192e4c8-7b1a-4c3e-9f00-3d2a1b4c5d6e)"
+)]
+pub struct BadId {
+    /// What kind of id was expected.
+    pub kind: &'static str,
+    /// What was given.
+    pub value: String,
+}
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A fresh random (version 4) id.
+            pub fn random() -> Self {
+                Self(Uuid::new_v4())
+            }
+
+            /// Wraps an existing UUID.
+            pub const fn from_uuid(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+
+            /// Builds the id from 16 bytes, e.g. drawn from a seeded generator.
+            pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+                Self(Uuid::from_bytes(bytes))
+            }
+
+            /// The underlying UUID.
+            pub const fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+
+            /// The first eight hex digits: what tables show and what users type.
+            pub fn short(&self) -> String {
+                let mut buffer = Uuid::encode_buffer();
+                self.0.simple().encode_lower(&mut buffer)[..8].to_owned()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0.hyphenated(), f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0.hyphenated())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = BadId;
+
+            fn from_str(value: &str) -> Result<Self, BadId> {
+                Uuid::parse_str(value.trim())
+                    .map(Self)
+                    .map_err(|_| BadId { kind: $kind, value: value.to_owned() })
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A client (company or person). Also the id of the client's Automerge document.
+    ClientId,
+    "client"
+);
+uuid_id!(
+    /// A structural unit of a client: a site, branch or object.
+    UnitId,
+    "unit"
+);
+uuid_id!(
+    /// A client group.
+    GroupId,
+    "group"
+);
+uuid_id!(
+    /// An entry of a list inside a client: a contact person, phone, e-mail, web address or bank account.
+    EntryId,
+    "entry"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_display_and_from_str() {
+        let id = ClientId::random();
+        assert_eq!(id.to_string().parse::<ClientId>(), Ok(id));
+        assert_eq!(id.short().len(), 8);
+        assert!(id.to_string().replace('-', "").starts_with(&id.short()));
+    }
+
+    #[test]
+    fn a_bad_id_says_what_was_expected() {
+        let error = "nope".parse::<UnitId>().unwrap_err();
+        assert!(error.to_string().contains("not a unit id"), "{error}");
+    }
+}

@@ -1,0 +1,128 @@
+//! Writing the client module: clients, their units and lists, groups, company
+//! details, and conflict resolution. Each call is one Automerge change and one
+//! SQLite transaction.
+
+use doc_model::{ClientDocMut, DocId, DocKind, GroupsDocMut, Resolution, WorkspaceDocMut};
+use domain::{Client, ClientEdit, ClientId, DomainError, GroupId};
+
+use crate::error::{Result, StoreError};
+use crate::replica::{Creation, Replica, now_ms};
+
+impl Replica {
+    /// Creates a client with a fresh id from a list of edits (at least a name).
+    pub fn create_client(&mut self, edits: &[ClientEdit]) -> Result<ClientId> {
+        self.create_client_with_id(ClientId::random(), edits)
+    }
+
+    /// Creates a client with a chosen id (deterministic tests and demo data).
+    pub fn create_client_with_id(
+        &mut self,
+        client_id: ClientId,
+        edits: &[ClientEdit],
+    ) -> Result<ClientId> {
+        let doc_id = DocId::client(client_id);
+        if crate::doc_store::version(&self.conn, doc_id)?.is_some() {
+            return Err(StoreError::RejectedDocument {
+                doc_id,
+                reason: "a client with this id exists".to_owned(),
+            });
+        }
+        let now = now_ms();
+        self.transact(doc_id, Creation::Skeleton(DocKind::Client), |doc| {
+            let mut client = ClientDocMut::open(doc)?;
+            client.stamp_created(client_id, now)?;
+            for edit in edits {
+                client.apply(edit, now)?;
+            }
+            require_name(&doc_model::hydrate_client(doc)?)
+        })?;
+        Ok(client_id)
+    }
+
+    /// Applies edits to a client in one change; all or nothing.
+    pub fn edit_client(&mut self, client_id: ClientId, edits: &[ClientEdit]) -> Result<()> {
+        let now = now_ms();
+        let result = self.transact(DocId::client(client_id), Creation::Existing, |doc| {
+            let mut client = ClientDocMut::open(doc)?;
+            for edit in edits {
+                client.apply(edit, now)?;
+            }
+            require_name(&doc_model::hydrate_client(doc)?)
+        });
+        match result {
+            Err(StoreError::UnknownDocument(_)) => Err(unknown_client(client_id)),
+            other => other,
+        }
+    }
+
+    /// The whole client aggregate, read from its document (not the mirror).
+    pub fn client(&mut self, client_id: ClientId) -> Result<Client> {
+        match self.read_document(DocId::client(client_id), |doc| doc_model::hydrate_client(doc)) {
+            Err(StoreError::UnknownDocument(_)) => Err(unknown_client(client_id)),
+            Err(error) => Err(error),
+            Ok(client) => Ok(client?),
+        }
+    }
+
+    /// Creates a client group.
+    pub fn create_group(&mut self, name: &str) -> Result<GroupId> {
+        let group_id = GroupId::random();
+        self.create_group_with_id(group_id, name)?;
+        Ok(group_id)
+    }
+
+    /// Creates a client group with a chosen id.
+    pub fn create_group_with_id(&mut self, group_id: GroupId, name: &str) -> Result<()> {
+        let now = now_ms();
+        let doc_id = self.groups_doc_id();
+        self.transact(doc_id, Creation::Skeleton(DocKind::Groups), |doc| {
+            Ok(GroupsDocMut::open(doc)?.create(group_id, name, now)?)
+        })
+    }
+
+    /// Renames a client group.
+    pub fn rename_group(&mut self, group_id: GroupId, name: &str) -> Result<()> {
+        let doc_id = self.groups_doc_id();
+        self.transact(doc_id, Creation::Skeleton(DocKind::Groups), |doc| {
+            Ok(GroupsDocMut::open(doc)?.rename(group_id, name)?)
+        })
+    }
+
+    /// Sets a company detail (`name`, `vat_id`, `iban`, …) of the workspace.
+    pub fn set_company_detail(&mut self, key: &str, value: &str) -> Result<()> {
+        let doc_id = self.workspace_doc_id();
+        self.transact(doc_id, Creation::Skeleton(DocKind::Workspace), |doc| {
+            Ok(WorkspaceDocMut::open(doc)?.set_company(key, value)?)
+        })
+    }
+
+    /// Resolves a conflict listed by [`Replica::conflicts`].
+    pub fn resolve_conflict(
+        &mut self,
+        doc_id: DocId,
+        pointer: &str,
+        resolution: &Resolution,
+    ) -> Result<()> {
+        self.transact(doc_id, Creation::Existing, |doc| {
+            Ok(doc_model::resolve_conflict(doc, pointer, resolution)?)
+        })
+    }
+}
+
+fn require_name(client: &Client) -> Result<()> {
+    if client.profile.display_name().trim().is_empty() {
+        return Err(doc_model::DocModelError::from(DomainError::Empty {
+            field: "the client's name (or first and last name)",
+        })
+        .into());
+    }
+    Ok(())
+}
+
+pub(crate) fn unknown_client(client_id: ClientId) -> StoreError {
+    StoreError::NotFound {
+        what: "client",
+        reference: client_id.to_string(),
+        hint: "; list clients with `kartoteka catalog`".to_owned(),
+    }
+}

@@ -1,0 +1,76 @@
+//! The one error type of the replica store.
+
+use std::path::PathBuf;
+
+/// What can go wrong with a replica on disk.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed (disk full, locked, corrupt file).
+    #[error("replica database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// An Automerge document could not be loaded or changed.
+    #[error("document error: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    /// The document model rejected an edit or a document.
+    #[error(transparent)]
+    Document(#[from] doc_model::DocModelError),
+    /// A file operation on the replica directory failed.
+    #[error("cannot use replica directory {path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// There is no replica in the directory.
+    #[error("no replica in {0}; create one with `kartoteka init`")]
+    NoReplica(PathBuf),
+    /// A replica already exists in the directory.
+    #[error("{0} already holds a replica; choose another directory with --home")]
+    ReplicaExists(PathBuf),
+    /// The replica's metadata is missing a value.
+    #[error("the replica is damaged: its metadata has no '{0}'")]
+    MissingMeta(&'static str),
+    /// A stored document does not match its recorded heads.
+    #[error("document {doc_id} is damaged: its stored changes do not add up to its recorded state")]
+    CorruptDocument {
+        /// The damaged document.
+        doc_id: doc_model::DocId,
+    },
+    /// A document received from elsewhere is not acceptable.
+    #[error("rejected document {doc_id}: {reason}")]
+    RejectedDocument {
+        /// The document.
+        doc_id: doc_model::DocId,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// No document with this id.
+    #[error("there is no document {0}")]
+    UnknownDocument(doc_model::DocId),
+    /// A reference typed by the user matched nothing.
+    #[error("no {what} matches '{reference}'{hint}")]
+    NotFound {
+        /// What was looked for ("client", "unit").
+        what: &'static str,
+        /// What the user typed.
+        reference: String,
+        /// How to find the right one.
+        hint: String,
+    },
+    /// A reference typed by the user matched several records.
+    #[error("'{reference}' matches {count} {what}s: {candidates}; type more of the id")]
+    Ambiguous {
+        /// What was looked for.
+        what: &'static str,
+        /// What the user typed.
+        reference: String,
+        /// How many matched.
+        count: usize,
+        /// Some of the matches.
+        candidates: String,
+    },
+}
+
+/// Result with [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

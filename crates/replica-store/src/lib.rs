@@ -1,0 +1,49 @@
+//! A Kartoteka replica on disk.
+//!
+//! One SQLite file (`replica.sqlite`, WAL mode) holds two things:
+//!
+//! 1. the workspace's Automerge documents, the source of truth, each stored as a
+//!    snapshot plus incremental chunks that are compacted as they accumulate;
+//! 2. the *mirror*: query tables (clients, units, contacts, the FTS5 search index,
+//!    conflicts, …) projected from the documents.
+//!
+//! # The write path
+//!
+//! Every change, a local edit or a merge from another replica, goes through one
+//! function (`Replica::transact`):
+//!
+//! 1. take SQLite's write lock (`BEGIN IMMEDIATE`);
+//! 2. get the document from the bounded in-memory cache if the cached copy is
+//!    current, or load it from the store;
+//! 3. apply the change to the Automerge document (on error: roll it back, store
+//!    nothing);
+//! 4. append the new changes as a chunk and re-project this document's mirror
+//!    rows;
+//! 5. commit. Documents and mirror cannot disagree after a crash, because both are
+//!    written by one SQLite transaction.
+//!
+//! Reads (catalog, card, conflicts) query the mirror only, so they never load
+//! documents; `reindex` rebuilds the mirror from the documents one at a time.
+
+#![warn(missing_docs)]
+
+mod card;
+mod catalog;
+mod clients;
+mod doc_store;
+mod error;
+mod lookup;
+mod project;
+mod replica;
+mod schema;
+
+pub use card::{
+    AddressView, BankAccountView, BillingView, ChannelView, ClientCard, ConflictValueView,
+    ConflictView, ContactView, UnitView,
+};
+pub use catalog::{ArchiveFilter, CatalogQuery, CatalogRow, CatalogSort};
+pub use error::{Result, StoreError};
+pub use lookup::{EntryList, GroupRow, ReplicaStatus};
+pub use replica::{
+    DATABASE_FILE, DEFAULT_CACHE_DOCUMENTS, InitOptions, MergeOutcome, Replica, ReplicaMeta,
+};

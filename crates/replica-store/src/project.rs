@@ -1,0 +1,347 @@
+//! Projection: documents → mirror rows.
+//!
+//! After a document changes (a local edit or a merge), its rows in the mirror are
+//! replaced by rows derived from the document's new state, inside the transaction
+//! that stored the change. Only the changed document is re-projected; `reindex`
+//! runs the same code for every document, so the incremental path and a rebuild
+//! cannot drift apart.
+
+use automerge::AutoCommit;
+use doc_model::{DocId, DocKind};
+use domain::{ChannelKind, Client, fold_for_search, sort_key};
+use rusqlite::{Connection, params};
+
+use crate::error::Result;
+
+/// Replaces the mirror rows of one document.
+pub(crate) fn project(
+    conn: &Connection,
+    doc_id: DocId,
+    kind: &str,
+    doc: &AutoCommit,
+) -> Result<()> {
+    let client_id = match DocKind::from_stored(kind) {
+        Some(DocKind::Client) => {
+            let client = doc_model::hydrate_client(doc)?;
+            project_client(conn, &client)?;
+            Some(client.id.to_string())
+        }
+        Some(DocKind::Groups) => {
+            project_groups(conn, doc)?;
+            None
+        }
+        Some(DocKind::Workspace) => {
+            project_workspace(conn, doc)?;
+            None
+        }
+        None => {
+            // A kind introduced by a newer version: keep the document, show nothing.
+            tracing::debug!(%doc_id, kind, "not projecting a document of an unknown kind");
+            None
+        }
+    };
+    project_conflicts(conn, doc_id, client_id.as_deref(), doc)
+}
+
+fn project_client(conn: &Connection, client: &Client) -> Result<()> {
+    let id = client.id.to_string();
+    let profile = &client.profile;
+    let display_name = profile.display_name();
+    let main_unit = client.main_unit().map(|unit| unit.id.to_string());
+    let primary_phone = client.channel_values(ChannelKind::Phone).next().unwrap_or_default();
+    let primary_email = client.channel_values(ChannelKind::Email).next().unwrap_or_default();
+    let active_units = client.units.iter().filter(|unit| unit.active).count();
+    let billing = &profile.billing;
+    let rowid: i64 = conn
+        .prepare_cached(
+            "INSERT INTO clients (id, kind, display_name, sort_key, name, first_name, last_name,
+                 reg_no, personal_code, vat_id, industry, street, city, city_key, postal_code, region,
+                 country, billing_recipient, billing_street, billing_city, billing_postal_code,
+                 billing_region, billing_country, billing_email, payment_terms_days, currency,
+                 group_id, archived, comments, main_unit_id, primary_phone, primary_email,
+                 unit_count, active_unit_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)
+             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
+                 display_name = excluded.display_name, sort_key = excluded.sort_key,
+                 name = excluded.name, first_name = excluded.first_name,
+                 last_name = excluded.last_name, reg_no = excluded.reg_no,
+                 personal_code = excluded.personal_code, vat_id = excluded.vat_id,
+                 industry = excluded.industry, street = excluded.street, city = excluded.city,
+                 city_key = excluded.city_key, postal_code = excluded.postal_code,
+                 region = excluded.region, country = excluded.country,
+                 billing_recipient = excluded.billing_recipient,
+                 billing_street = excluded.billing_street, billing_city = excluded.billing_city,
+                 billing_postal_code = excluded.billing_postal_code,
+                 billing_region = excluded.billing_region,
+                 billing_country = excluded.billing_country,
+                 billing_email = excluded.billing_email,
+                 payment_terms_days = excluded.payment_terms_days, currency = excluded.currency,
+                 group_id = excluded.group_id, archived = excluded.archived,
+                 comments = excluded.comments, main_unit_id = excluded.main_unit_id,
+                 primary_phone = excluded.primary_phone, primary_email = excluded.primary_email,
+                 unit_count = excluded.unit_count, active_unit_count = excluded.active_unit_count
+             RETURNING rowid",
+        )?
+        .query_row(
+            params![
+                id,
+                profile.kind.as_str(),
+                display_name,
+                sort_key(&display_name),
+                profile.name,
+                profile.first_name,
+                profile.last_name,
+                profile.reg_no,
+                profile.personal_code,
+                profile.vat_id,
+                profile.industry,
+                profile.address.street,
+                profile.address.city,
+                sort_key(&profile.address.city),
+                profile.address.postal_code,
+                profile.address.region,
+                profile.address.country,
+                billing.recipient,
+                billing.address.street,
+                billing.address.city,
+                billing.address.postal_code,
+                billing.address.region,
+                billing.address.country,
+                billing.email,
+                billing.payment_terms_days,
+                billing.currency,
+                profile.group_id.map(|group| group.to_string()),
+                profile.archived,
+                profile.comments,
+                main_unit,
+                primary_phone,
+                primary_email,
+                client.units.len() as i64,
+                active_units as i64,
+            ],
+            |row| row.get(0),
+        )?;
+
+    conn.prepare_cached("DELETE FROM client_search WHERE rowid = ?1")?.execute([rowid])?;
+    let search = SearchText::of(client);
+    conn.prepare_cached(
+        "INSERT INTO client_search (rowid, names, codes, contacts, places, units)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        rowid,
+        search.names,
+        search.codes,
+        search.contacts,
+        search.places,
+        search.units
+    ])?;
+
+    for table in ["units", "contacts", "channels", "bank_accounts", "client_settings"] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE client_id = ?1"))?
+            .execute([&id])?;
+    }
+    let mut insert_unit = conn.prepare_cached(
+        "INSERT INTO units (id, client_id, position, name, street, city, postal_code, region,
+             country, phone, email, active, is_main)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    let mut insert_contact = conn.prepare_cached(
+        "INSERT INTO contacts (client_id, unit_id, id, position, name, role, phone, email)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (position, unit) in client.units.iter().enumerate() {
+        let unit_id = unit.id.to_string();
+        insert_unit.execute(params![
+            unit_id,
+            id,
+            position as i64,
+            unit.name,
+            unit.address.street,
+            unit.address.city,
+            unit.address.postal_code,
+            unit.address.region,
+            unit.address.country,
+            unit.phone,
+            unit.email,
+            unit.active,
+            profile.main_unit_id == Some(unit.id),
+        ])?;
+        for (contact_position, contact) in unit.contacts.iter().enumerate() {
+            insert_contact.execute(params![
+                id,
+                unit_id,
+                contact.id.to_string(),
+                contact_position as i64,
+                contact.name,
+                contact.role,
+                contact.phone,
+                contact.email,
+            ])?;
+        }
+    }
+    for (position, contact) in client.contacts.iter().enumerate() {
+        insert_contact.execute(params![
+            id,
+            None::<String>,
+            contact.id.to_string(),
+            position as i64,
+            contact.name,
+            contact.role,
+            contact.phone,
+            contact.email,
+        ])?;
+    }
+    let mut insert_channel = conn.prepare_cached(
+        "INSERT INTO channels (client_id, id, position, kind, value, label) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (position, channel) in client.channels.iter().enumerate() {
+        insert_channel.execute(params![
+            id,
+            channel.id.to_string(),
+            position as i64,
+            channel.kind.as_str(),
+            channel.value,
+            channel.label,
+        ])?;
+    }
+    let mut insert_account = conn.prepare_cached(
+        "INSERT INTO bank_accounts (client_id, id, position, iban, bic, bank_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (position, account) in client.bank_accounts.iter().enumerate() {
+        insert_account.execute(params![
+            id,
+            account.id.to_string(),
+            position as i64,
+            account.iban,
+            account.bic,
+            account.bank_name,
+        ])?;
+    }
+    let mut insert_setting = conn.prepare_cached(
+        "INSERT INTO client_settings (client_id, key, value) VALUES (?1, ?2, ?3)",
+    )?;
+    for (key, value) in &client.settings {
+        insert_setting.execute(params![id, key, value])?;
+    }
+    Ok(())
+}
+
+/// The folded text a client is found by, per FTS column.
+struct SearchText {
+    names: String,
+    codes: String,
+    contacts: String,
+    places: String,
+    units: String,
+}
+
+impl SearchText {
+    fn of(client: &Client) -> Self {
+        let profile = &client.profile;
+        let mut names = vec![profile.display_name(), profile.name.clone()];
+        names.extend([profile.first_name.clone(), profile.last_name.clone()]);
+        names.push(profile.billing.recipient.clone());
+
+        let mut codes =
+            vec![profile.reg_no.clone(), profile.personal_code.clone(), profile.vat_id.clone()];
+        // "LV40003000001" is one token; its digits alone let a user type "4000…".
+        codes.push(digits(&profile.vat_id));
+
+        let mut contacts: Vec<String> = Vec::new();
+        for channel in &client.channels {
+            contacts.push(channel.value.clone());
+            if channel.kind == ChannelKind::Phone {
+                contacts.push(digits(&channel.value));
+            }
+        }
+        contacts.push(profile.billing.email.clone());
+        let all_contacts =
+            client.contacts.iter().chain(client.units.iter().flat_map(|unit| unit.contacts.iter()));
+        for contact in all_contacts {
+            contacts.extend([contact.name.clone(), contact.email.clone(), contact.phone.clone()]);
+            contacts.push(digits(&contact.phone));
+        }
+        for unit in &client.units {
+            contacts.extend([unit.email.clone(), unit.phone.clone(), digits(&unit.phone)]);
+        }
+
+        let mut places = vec![profile.address.city.clone(), profile.address.postal_code.clone()];
+        for unit in &client.units {
+            places.extend([unit.address.city.clone(), unit.address.postal_code.clone()]);
+        }
+        let units: Vec<String> = client.units.iter().map(|unit| unit.name.clone()).collect();
+
+        Self {
+            names: fold_joined(&names),
+            codes: fold_joined(&codes),
+            contacts: fold_joined(&contacts),
+            places: fold_joined(&places),
+            units: fold_joined(&units),
+        }
+    }
+}
+
+fn digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+fn fold_joined(parts: &[String]) -> String {
+    let present: Vec<&str> = parts.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
+    fold_for_search(&present.join(" "))
+}
+
+fn project_groups(conn: &Connection, doc: &AutoCommit) -> Result<()> {
+    conn.prepare_cached("DELETE FROM groups")?.execute([])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO groups (id, name, sort_key) VALUES (?1, ?2, ?3)")?;
+    for group in doc_model::hydrate_groups(doc)? {
+        insert.execute(params![group.id.to_string(), group.name, sort_key(&group.name)])?;
+    }
+    Ok(())
+}
+
+fn project_workspace(conn: &Connection, doc: &AutoCommit) -> Result<()> {
+    let workspace = doc_model::hydrate_workspace(doc)?;
+    conn.prepare_cached("DELETE FROM company")?.execute([])?;
+    conn.prepare_cached("DELETE FROM devices")?.execute([])?;
+    let mut insert_company =
+        conn.prepare_cached("INSERT INTO company (key, value) VALUES (?1, ?2)")?;
+    for (key, value) in &workspace.company {
+        insert_company.execute([key, value])?;
+    }
+    let mut insert_device =
+        conn.prepare_cached("INSERT INTO devices (id, name) VALUES (?1, ?2)")?;
+    for device in &workspace.devices {
+        insert_device.execute([&device.id, &device.name])?;
+    }
+    Ok(())
+}
+
+fn project_conflicts(
+    conn: &Connection,
+    doc_id: DocId,
+    client_id: Option<&str>,
+    doc: &AutoCommit,
+) -> Result<()> {
+    let doc_id = doc_id.to_string();
+    conn.prepare_cached("DELETE FROM conflicts WHERE doc_id = ?1")?.execute([&doc_id])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO conflicts (doc_id, client_id, pointer, vals) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for conflict in doc_model::conflicts(doc)? {
+        let values: Vec<serde_json::Value> = conflict
+            .values
+            .iter()
+            .map(|value| serde_json::json!({ "value": value.value, "winner": value.winner }))
+            .collect();
+        insert.execute(params![
+            doc_id,
+            client_id,
+            conflict.pointer(),
+            serde_json::Value::from(values).to_string()
+        ])?;
+    }
+    Ok(())
+}

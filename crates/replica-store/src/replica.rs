@@ -1,0 +1,411 @@
+//! The replica: one SQLite file holding a workspace's documents and their mirror.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use automerge::transaction::CommitOptions;
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use doc_model::{DocId, DocKind};
+use lru::LruCache;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use crate::doc_store::{self, StoredDoc};
+use crate::error::{Result, StoreError};
+use crate::project::project;
+use crate::schema;
+
+/// The database file inside a replica directory.
+pub const DATABASE_FILE: &str = "replica.sqlite";
+
+/// Documents kept loaded between operations. A client document takes ~20–35 KB in
+/// memory (see the Automerge notes), so 256 stay far below the memory budget while
+/// a sync session that touches a few hundred documents still avoids reloading them.
+pub const DEFAULT_CACHE_DOCUMENTS: usize = 256;
+
+/// How long a writer waits for another process (a running `sync --watch`) to
+/// finish its transaction before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Who this replica is: the workspace it belongs to and the device it runs on.
+#[derive(Debug, Clone)]
+pub struct ReplicaMeta {
+    /// The workspace (company data set) this replica holds.
+    pub workspace_id: Uuid,
+    /// This device's id.
+    pub device_id: Uuid,
+    /// This device's name.
+    pub device_name: String,
+    /// The Automerge actor this device writes changes as; one per device, reused
+    /// for every document (each new actor costs space in every document it touches).
+    pub actor: ActorId,
+}
+
+/// What `init` needs to know.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// The company's name; required when starting a new workspace, optional when
+    /// joining one (`workspace_id` set), whose name arrives with the first sync.
+    pub workspace_name: Option<String>,
+    /// This device's name ("laptop-anna").
+    pub device_name: String,
+    /// Join an existing workspace instead of starting a new one.
+    pub workspace_id: Option<Uuid>,
+}
+
+/// How a write finds or creates the document it changes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Creation {
+    /// The document must exist.
+    Existing,
+    /// Create it from its skeleton when missing.
+    Skeleton(DocKind),
+    /// Start from an empty document when missing (its content arrives from a peer).
+    Empty,
+}
+
+/// What a merge did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeOutcome {
+    /// Whether the document's heads changed (and its mirror rows were re-projected).
+    pub changed: bool,
+    /// Whether the replica did not have the document before.
+    pub created: bool,
+}
+
+/// A replica on disk, opened.
+#[derive(Debug)]
+pub struct Replica {
+    pub(crate) conn: Connection,
+    home: PathBuf,
+    meta: ReplicaMeta,
+    cache: LruCache<DocId, StoredDoc>,
+}
+
+impl Replica {
+    /// Creates a new replica in `home` (created if missing) and its workspace documents.
+    pub fn create(home: &Path, options: &InitOptions) -> Result<Self> {
+        std::fs::create_dir_all(home)
+            .map_err(|source| StoreError::Io { path: home.to_owned(), source })?;
+        let path = home.join(DATABASE_FILE);
+        if path.exists() {
+            return Err(StoreError::ReplicaExists(home.to_owned()));
+        }
+        let conn = open_connection(&path)?;
+        schema::prepare(&conn)?;
+        let meta = ReplicaMeta {
+            workspace_id: options.workspace_id.unwrap_or_else(Uuid::new_v4),
+            device_id: Uuid::new_v4(),
+            device_name: options.device_name.trim().to_owned(),
+            actor: ActorId::random(),
+        };
+        let insert = "INSERT INTO replica_meta (key, value) VALUES (?1, ?2)";
+        conn.execute(insert, ["workspace_id", &meta.workspace_id.to_string()])?;
+        conn.execute(insert, ["device_id", &meta.device_id.to_string()])?;
+        conn.execute(insert, ["device_name", &meta.device_name])?;
+        conn.execute(insert, ["actor", &meta.actor.to_hex_string()])?;
+        let mut replica = Self::from_parts(conn, home, meta);
+        let workspace_doc = DocId::workspace(replica.meta.workspace_id);
+        let device_id = replica.meta.device_id.to_string();
+        let device_name = replica.meta.device_name.clone();
+        let workspace_name = options.workspace_name.clone();
+        replica.transact(workspace_doc, Creation::Skeleton(DocKind::Workspace), |doc| {
+            let mut workspace = doc_model::WorkspaceDocMut::open(doc)?;
+            if let Some(name) = &workspace_name {
+                workspace.set_company("name", name)?;
+            }
+            workspace.register_device(&device_id, &device_name, now_ms())?;
+            Ok(())
+        })?;
+        let groups_doc = DocId::groups(replica.meta.workspace_id);
+        replica.transact(groups_doc, Creation::Skeleton(DocKind::Groups), |_| Ok(()))?;
+        tracing::info!(home = %home.display(), workspace = %replica.meta.workspace_id, "created replica");
+        Ok(replica)
+    }
+
+    /// Opens the replica in `home`; rebuilds the mirror when its layout is from
+    /// another version.
+    pub fn open(home: &Path) -> Result<Self> {
+        let path = home.join(DATABASE_FILE);
+        if !path.exists() {
+            return Err(StoreError::NoReplica(home.to_owned()));
+        }
+        let conn = open_connection(&path)?;
+        let rebuild = schema::prepare(&conn)?;
+        let meta = read_meta(&conn)?;
+        let mut replica = Self::from_parts(conn, home, meta);
+        if rebuild {
+            tracing::info!("mirror layout changed; rebuilding it from the documents");
+            replica.reindex()?;
+        }
+        Ok(replica)
+    }
+
+    fn from_parts(conn: Connection, home: &Path, meta: ReplicaMeta) -> Self {
+        let capacity = NonZeroUsize::new(DEFAULT_CACHE_DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
+        Self { conn, home: home.to_owned(), meta, cache: LruCache::new(capacity) }
+    }
+
+    /// Limits how many documents stay loaded between operations (at least one).
+    pub fn set_cache_capacity(&mut self, documents: usize) {
+        self.cache.resize(NonZeroUsize::new(documents).unwrap_or(NonZeroUsize::MIN));
+    }
+
+    /// Who this replica is.
+    pub fn meta(&self) -> &ReplicaMeta {
+        &self.meta
+    }
+
+    /// The replica's directory.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The id of the workspace document.
+    pub fn workspace_doc_id(&self) -> DocId {
+        DocId::workspace(self.meta.workspace_id)
+    }
+
+    /// The id of the client-groups document.
+    pub fn groups_doc_id(&self) -> DocId {
+        DocId::groups(self.meta.workspace_id)
+    }
+
+    /// A replica setting (relay address and the like), if set.
+    pub fn config(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM replica_meta WHERE key = ?1",
+                [format!("config.{key}")],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Stores a replica setting.
+    pub fn set_config(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO replica_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![format!("config.{key}"), value],
+        )?;
+        Ok(())
+    }
+
+    /// Changes one document and updates its mirror rows, atomically.
+    ///
+    /// The write lock is taken first, so the document is changed from its latest
+    /// stored state even when another process wrote it since this one cached it.
+    /// If `change` fails, its operations are rolled back and nothing is stored; if
+    /// storing fails, the in-memory copy (which is ahead of the disk) is dropped.
+    pub(crate) fn transact<R>(
+        &mut self,
+        doc_id: DocId,
+        creation: Creation,
+        change: impl FnOnce(&mut AutoCommit) -> Result<R>,
+    ) -> Result<R> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored_version = doc_store::version(&tx, doc_id)?;
+        let current = match (self.cache.pop(&doc_id), stored_version) {
+            (Some(cached), Some(version)) if cached.version == version => Some(cached),
+            (_, Some(_)) => doc_store::load(&tx, doc_id)?,
+            (_, None) => None,
+        };
+        let created = current.is_none();
+        let mut entry = match (current, creation) {
+            (Some(entry), _) => entry,
+            (None, Creation::Existing) => return Err(StoreError::UnknownDocument(doc_id)),
+            (None, Creation::Skeleton(kind)) => StoredDoc {
+                doc: doc_model::new_document(doc_id, kind)?,
+                kind: kind.as_str().to_owned(),
+                version: 0,
+            },
+            (None, Creation::Empty) => {
+                StoredDoc { doc: AutoCommit::new(), kind: String::new(), version: 0 }
+            }
+        };
+        entry.doc.set_actor(self.meta.actor.clone());
+        let heads_before = entry.doc.get_heads();
+        let value = match change(&mut entry.doc) {
+            Ok(value) => value,
+            Err(error) => {
+                entry.doc.rollback();
+                if !created {
+                    self.cache.put(doc_id, entry);
+                }
+                return Err(error);
+            }
+        };
+        entry.doc.commit_with(CommitOptions::default().with_time(now_ms() / 1000));
+        let heads_after = entry.doc.get_heads();
+        if heads_after.is_empty() || (!created && heads_after == heads_before) {
+            if !created {
+                self.cache.put(doc_id, entry);
+            }
+            return Ok(value);
+        }
+        let kind = check_identity(doc_id, &entry.kind, &entry.doc)?;
+        let version = doc_store::write(
+            &tx,
+            doc_id,
+            &kind,
+            &mut entry.doc,
+            (!created).then_some(&heads_before),
+        )?;
+        project(&tx, doc_id, &kind, &entry.doc)?;
+        tx.commit()?;
+        entry.version = version;
+        entry.kind = kind;
+        self.cache.put(doc_id, entry);
+        Ok(value)
+    }
+
+    /// Reads a document through the cache.
+    pub fn read_document<R>(
+        &mut self,
+        doc_id: DocId,
+        read: impl FnOnce(&mut AutoCommit) -> R,
+    ) -> Result<R> {
+        let stored_version = doc_store::version(&self.conn, doc_id)?;
+        let Some(stored_version) = stored_version else {
+            return Err(StoreError::UnknownDocument(doc_id));
+        };
+        let fresh = self.cache.peek(&doc_id).is_some_and(|cached| cached.version == stored_version);
+        if !fresh {
+            let Some(mut loaded) = doc_store::load(&self.conn, doc_id)? else {
+                return Err(StoreError::UnknownDocument(doc_id));
+            };
+            loaded.doc.set_actor(self.meta.actor.clone());
+            self.cache.put(doc_id, loaded);
+        }
+        match self.cache.get_mut(&doc_id) {
+            Some(entry) => Ok(read(&mut entry.doc)),
+            // The entry was inserted just above (capacity is at least one).
+            None => Err(StoreError::UnknownDocument(doc_id)),
+        }
+    }
+
+    /// Merges bytes from another replica (a whole document or incremental changes)
+    /// into the document `doc_id`, and re-projects it if anything changed.
+    pub fn merge_document(&mut self, doc_id: DocId, bytes: &[u8]) -> Result<MergeOutcome> {
+        let existed = doc_store::version(&self.conn, doc_id)?.is_some();
+        let mut changed = false;
+        self.transact(doc_id, Creation::Empty, |doc| {
+            let before = doc.get_heads();
+            doc.load_incremental(bytes)?;
+            changed = doc.get_heads() != before;
+            Ok(())
+        })?;
+        Ok(MergeOutcome { changed, created: changed && !existed })
+    }
+
+    /// Runs `change` (e.g. receiving an Automerge sync message) against a document
+    /// that may not exist yet; whatever it adds is stored and projected atomically.
+    pub fn sync_document<R>(
+        &mut self,
+        doc_id: DocId,
+        change: impl FnOnce(&mut AutoCommit) -> Result<R>,
+    ) -> Result<R> {
+        self.transact(doc_id, Creation::Empty, change)
+    }
+
+    /// The whole document, saved (for a peer that has nothing of it).
+    pub fn export_document(&mut self, doc_id: DocId) -> Result<Vec<u8>> {
+        self.read_document(doc_id, AutoCommit::save)
+    }
+
+    /// The document's current heads.
+    pub fn document_heads(&mut self, doc_id: DocId) -> Result<Vec<ChangeHash>> {
+        self.read_document(doc_id, AutoCommit::get_heads)
+    }
+
+    /// Every document of the replica with its kind, by id.
+    pub fn documents(&self) -> Result<Vec<(DocId, String)>> {
+        doc_store::all_documents(&self.conn)
+    }
+
+    /// Stores many new documents at once (the demo generator's path): one
+    /// transaction, each document saved as a snapshot and projected.
+    pub fn insert_new_documents(&mut self, documents: Vec<(DocId, AutoCommit)>) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (doc_id, mut doc) in documents {
+            if doc_store::version(&tx, doc_id)?.is_some() {
+                return Err(StoreError::RejectedDocument {
+                    doc_id,
+                    reason: "it already exists".to_owned(),
+                });
+            }
+            let kind = check_identity(doc_id, "", &doc)?;
+            doc_store::write(&tx, doc_id, &kind, &mut doc, None)?;
+            project(&tx, doc_id, &kind, &doc)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Rebuilds the whole mirror from the documents, one document in memory at a
+    /// time; returns how many documents were projected.
+    pub fn reindex(&mut self) -> Result<usize> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        schema::recreate_mirror(&tx)?;
+        let documents = doc_store::all_documents(&tx)?;
+        for (doc_id, kind) in &documents {
+            let Some(stored) = doc_store::load(&tx, *doc_id)? else { continue };
+            project(&tx, *doc_id, kind, &stored.doc)?;
+        }
+        tx.commit()?;
+        self.cache.clear();
+        Ok(documents.len())
+    }
+}
+
+/// Checks that a document still names itself `doc_id` and keeps its kind (a peer
+/// must not be able to turn a client into something else); returns the kind.
+fn check_identity(doc_id: DocId, previous_kind: &str, doc: &AutoCommit) -> Result<String> {
+    let reject = |reason: String| StoreError::RejectedDocument { doc_id, reason };
+    let kind = doc_model::document_kind(doc).ok_or_else(|| reject("it has no kind".to_owned()))?;
+    if !previous_kind.is_empty() && kind != previous_kind {
+        return Err(reject(format!("its kind changed from {previous_kind} to {kind}")));
+    }
+    let named = doc_model::document_id(doc);
+    if named != Some(doc_id) {
+        return Err(reject("it names a different document id".to_owned()));
+    }
+    Ok(kind)
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL lets readers (a catalog query) run while a sync writes; FULL makes every
+    // committed edit survive a power cut, which is what "nothing saved is lost" means.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn read_meta(conn: &Connection) -> Result<ReplicaMeta> {
+    let get = |key: &'static str| -> Result<String> {
+        conn.query_row("SELECT value FROM replica_meta WHERE key = ?1", [key], |row| row.get(0))
+            .optional()?
+            .ok_or(StoreError::MissingMeta(key))
+    };
+    let parse_uuid = |key: &'static str| -> Result<Uuid> {
+        Uuid::parse_str(&get(key)?).map_err(|_| StoreError::MissingMeta(key))
+    };
+    let actor = ActorId::try_from(get("actor")?).map_err(|_| StoreError::MissingMeta("actor"))?;
+    Ok(ReplicaMeta {
+        workspace_id: parse_uuid("workspace_id")?,
+        device_id: parse_uuid("device_id")?,
+        device_name: get("device_name")?,
+        actor,
+    })
+}
+
+/// Wall-clock milliseconds, used only as metadata (commit times, the order in which
+/// entries were added), never for a computation that depends on today's date.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

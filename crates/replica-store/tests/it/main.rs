@@ -1,0 +1,13 @@
+//! Integration tests of the replica store: real SQLite files in temp directories.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    reason = "test code: a panic is a failed test, and stderr is where a failing seed is reported"
+)]
+
+mod convergence;
+mod merge;
+mod queries;
+mod support;
