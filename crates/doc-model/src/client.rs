@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, hydrate};
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, hydrate};
 use domain::{
     Address, AddressPart, BankAccount, Billing, Channel, ChannelKind, Client, ClientEdit, ClientId,
     ClientKind, ContactPerson, EntryId, GroupId, NewContact, NewUnit, Profile, ProfileField, Unit,
@@ -147,10 +147,9 @@ impl<'a> ClientDocMut<'a> {
         }
     }
 
-    /// Records when the client was created; called once, right after the skeleton.
-    pub fn stamp_created(&mut self, client_id: ClientId, now_ms: i64) -> Result<()> {
-        self.put_at(&["profile"], "created_at", ScalarValue::Timestamp(now_ms))?;
-        self.put_at(&[], "client_id", client_id.to_string())
+    /// Records when the client was created; called once, in the client's first change.
+    pub fn stamp_created(&mut self, now_ms: i64) -> Result<()> {
+        self.put_at(&["profile"], "created_at", ScalarValue::Timestamp(now_ms))
     }
 
     fn set_profile_field(&mut self, field: ProfileField, value: &str) -> Result<()> {
@@ -196,7 +195,7 @@ impl<'a> ClientDocMut<'a> {
         let email = domain::UnitField::Email.normalize(email)?;
         let mut address_map: HashMap<&str, hydrate::Value> = HashMap::new();
         for part in AddressPart::ALL {
-            let value = domain::UnitField::Address(part).normalize(address_part(address, part))?;
+            let value = domain::UnitField::Address(part).normalize(address.part(part))?;
             if !value.is_empty() {
                 address_map.insert(part.key(), value.as_str().into());
             }
@@ -274,33 +273,25 @@ fn entry_value<const N: usize>(fields: [(&str, hydrate::Value); N]) -> hydrate::
     HashMap::from(fields).into()
 }
 
-fn address_part(address: &Address, part: AddressPart) -> &str {
-    match part {
-        AddressPart::Street => &address.street,
-        AddressPart::City => &address.city,
-        AddressPart::PostalCode => &address.postal_code,
-        AddressPart::Region => &address.region,
-        AddressPart::Country => &address.country,
-    }
-}
-
 /// Reads a whole client aggregate from its document.
 pub fn hydrate_client(doc: &AutoCommit) -> Result<Client> {
-    let hydrate::Value::Map(root) = doc.hydrate(&ROOT, None)? else {
-        return Err(DocModelError::MissingContainer { path: "root".to_owned() });
-    };
-    let kind = read::text(&root, "kind");
+    client_from_root(&crate::hydrate_root(doc)?)
+}
+
+/// Reads a client aggregate from an already hydrated document root.
+pub(crate) fn client_from_root(root: &hydrate::Map) -> Result<Client> {
+    let kind = read::text(root, "kind");
     if kind != DocKind::Client.as_str() {
         return Err(DocModelError::WrongKind { expected: "client", found: kind });
     }
-    let id = read::text(&root, "id")
+    let id = read::text(root, "id")
         .parse::<ClientId>()
         .map_err(|_| DocModelError::MissingContainer { path: "id".to_owned() })?;
-    let profile_map = read::map(&root, "profile").unwrap_or(read::empty_map());
+    let profile_map = read::map(root, "profile").unwrap_or(read::empty_map());
 
     let mut channels = Vec::new();
     for kind in CHANNEL_KINDS {
-        for (entry_id, entry) in live_entries(&root, kind.collection()) {
+        for (entry_id, entry) in live_entries(root, kind.collection()) {
             channels.push((
                 read::integer(entry, "added_at").unwrap_or(0),
                 Channel {
@@ -316,7 +307,7 @@ pub fn hydrate_client(doc: &AutoCommit) -> Result<Client> {
         (a.kind, a_time, a.id.as_uuid()).cmp(&(b.kind, b_time, b.id.as_uuid()))
     });
 
-    let mut bank_accounts: Vec<(i64, BankAccount)> = live_entries(&root, "bank_accounts")
+    let mut bank_accounts: Vec<(i64, BankAccount)> = live_entries(root, "bank_accounts")
         .into_iter()
         .map(|(entry_id, entry)| {
             (
@@ -334,13 +325,13 @@ pub fn hydrate_client(doc: &AutoCommit) -> Result<Client> {
         (a_time, a.id.as_uuid()).cmp(&(b_time, b.id.as_uuid()))
     });
 
-    let settings: BTreeMap<String, String> = read::map(&root, "settings")
+    let settings: BTreeMap<String, String> = read::map(root, "settings")
         .map(|settings| {
             settings.iter().map(|(key, _)| (key.clone(), read::text(settings, key))).collect()
         })
         .unwrap_or_default();
 
-    let mut units: Vec<Unit> = read::entries(&root, "units")
+    let mut units: Vec<Unit> = read::entries(root, "units")
         .into_iter()
         .filter_map(|(key, unit)| {
             let id = key.parse::<UnitId>().ok()?;
@@ -362,7 +353,7 @@ pub fn hydrate_client(doc: &AutoCommit) -> Result<Client> {
     Ok(Client {
         id,
         profile: hydrate_profile(profile_map),
-        contacts: hydrate_contacts(&root, "contacts"),
+        contacts: hydrate_contacts(root, "contacts"),
         channels: channels.into_iter().map(|(_, channel)| channel).collect(),
         bank_accounts: bank_accounts.into_iter().map(|(_, account)| account).collect(),
         settings,
@@ -443,14 +434,18 @@ mod tests {
     use super::*;
     use crate::doc_id::DocId;
     use crate::skeleton::new_document;
-    use automerge::ActorId;
+    use automerge::{ActorId, ROOT};
     use domain::UnitField;
 
     fn new_client(actor: u8) -> (ClientId, AutoCommit) {
         let client_id = ClientId::from_bytes([9; 16]);
-        let mut doc = new_document(DocId::client(client_id), DocKind::Client).unwrap();
-        doc.set_actor(ActorId::from([actor; 16].as_slice()));
-        ClientDocMut::open(&mut doc).unwrap().stamp_created(client_id, 1).unwrap();
+        let mut doc = new_document(
+            DocId::client(client_id),
+            DocKind::Client,
+            &ActorId::from([actor; 16].as_slice()),
+        )
+        .unwrap();
+        ClientDocMut::open(&mut doc).unwrap().stamp_created(1).unwrap();
         doc.commit();
         (client_id, doc)
     }

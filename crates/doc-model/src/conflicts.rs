@@ -6,7 +6,7 @@
 //! typing a new one; either way the new write supersedes all of them.
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, ValueRef};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, hydrate};
 use domain::{ContactField, ProfileField, UnitField};
 
 use crate::error::{DocModelError, Result};
@@ -48,44 +48,50 @@ pub enum Resolution {
 
 /// Every conflicted scalar field of a document, in path order.
 pub fn conflicts(doc: &AutoCommit) -> Result<Vec<Conflict>> {
+    conflicts_in(doc, &crate::hydrate_root(doc)?)
+}
+
+/// Every conflicted scalar field, given the document's hydrated root (which
+/// flags conflicted keys, so only those are looked up again).
+pub(crate) fn conflicts_in(doc: &AutoCommit, root: &hydrate::Map) -> Result<Vec<Conflict>> {
+    let mut paths = Vec::new();
+    flagged_paths(root, &mut Vec::new(), &mut paths);
     let mut found = Vec::new();
-    walk(doc, &ROOT, &mut Vec::new(), &mut found)?;
+    for path in paths {
+        let Some(obj) = object_at(doc, &path[..path.len() - 1])? else { continue };
+        let values = values_at(doc, &obj, &path)?;
+        // Two replicas writing the same value concurrently is agreement, not a
+        // decision a user has to make.
+        if values.iter().any(|value| value.value != values[0].value) {
+            found.push(Conflict { path, values });
+        }
+    }
     found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
 }
 
-fn walk(
-    doc: &AutoCommit,
-    obj: &ObjId,
-    path: &mut Vec<String>,
-    found: &mut Vec<Conflict>,
-) -> Result<()> {
-    let items: Vec<(String, bool, Option<ObjId>)> = doc
-        .map_range(obj, ..)
-        .map(|item| {
-            let child = match item.value {
-                ValueRef::Object(ObjType::Map | ObjType::Table) => Some(item.id()),
-                _ => None,
-            };
-            (item.key.into_owned(), item.conflict, child)
-        })
-        .collect();
-    for (key, conflicted, child) in items {
-        path.push(key);
-        if conflicted {
-            let values = values_at(doc, obj, path)?;
-            // Two replicas writing the same value concurrently is agreement, not a
-            // decision a user has to make.
-            if values.iter().any(|value| value.value != values[0].value) {
-                found.push(Conflict { path: path.clone(), values });
-            }
+fn flagged_paths(map: &hydrate::Map, path: &mut Vec<String>, found: &mut Vec<Vec<String>>) {
+    for (key, entry) in map.iter() {
+        path.push(key.clone());
+        if entry.conflict {
+            found.push(path.clone());
         }
-        if let Some(child) = child {
-            walk(doc, &child, path, found)?;
+        if let hydrate::Value::Map(child) = &entry.value {
+            flagged_paths(child, path, found);
         }
         path.pop();
     }
-    Ok(())
+}
+
+fn object_at(doc: &AutoCommit, path: &[String]) -> Result<Option<ObjId>> {
+    let mut obj = ROOT;
+    for key in path {
+        match doc.get(&obj, key.as_str())? {
+            Some((Value::Object(ObjType::Map | ObjType::Table), id)) => obj = id,
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(obj))
 }
 
 fn values_at(doc: &AutoCommit, obj: &ObjId, path: &[String]) -> Result<Vec<ConflictValue>> {
@@ -228,7 +234,13 @@ mod tests {
     #[test]
     fn concurrent_writes_to_one_field_are_listed_until_resolved() {
         let client_id = ClientId::from_bytes([1; 16]);
-        let mut base = new_document(DocId::client(client_id), DocKind::Client).unwrap();
+        let mut base = new_document(
+            DocId::client(client_id),
+            DocKind::Client,
+            &ActorId::from([9; 16].as_slice()),
+        )
+        .unwrap();
+        base.commit();
         let mut anna = replica(1, &mut base);
         let mut otto = replica(2, &mut base);
         edit(&mut anna, &ClientEdit::Field(ProfileField::Name, "Acme SIA".to_owned()));
@@ -264,7 +276,13 @@ mod tests {
     #[test]
     fn resolving_validates_the_value_and_the_choice() {
         let client_id = ClientId::from_bytes([1; 16]);
-        let mut base = new_document(DocId::client(client_id), DocKind::Client).unwrap();
+        let mut base = new_document(
+            DocId::client(client_id),
+            DocKind::Client,
+            &ActorId::from([9; 16].as_slice()),
+        )
+        .unwrap();
+        base.commit();
         let mut anna = replica(1, &mut base);
         let mut otto = replica(2, &mut base);
         edit(&mut anna, &ClientEdit::Field(ProfileField::BillingEmail, "a@example.lv".to_owned()));

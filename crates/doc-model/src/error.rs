@@ -5,9 +5,9 @@ use domain::{DomainError, EntryId, UnitId};
 /// What can go wrong reading or editing a document.
 #[derive(Debug, thiserror::Error)]
 pub enum DocModelError {
-    /// Automerge rejected an operation or a load.
+    /// Automerge rejected an operation or a load (boxed: the error is 120 bytes).
     #[error("document storage error: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(#[source] Box<automerge::AutomergeError>),
     /// A value the user typed was rejected.
     #[error(transparent)]
     Invalid(#[from] DomainError),
@@ -60,6 +60,12 @@ pub enum DocModelError {
         /// How many values there are.
         count: usize,
     },
+}
+
+impl From<automerge::AutomergeError> for DocModelError {
+    fn from(error: automerge::AutomergeError) -> Self {
+        Self::Automerge(Box::new(error))
+    }
 }
 
 /// Result with [`DocModelError`].

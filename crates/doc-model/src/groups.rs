@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, hydrate};
+use automerge::{AutoCommit, ObjType, ReadDoc, hydrate};
 use domain::{DomainError, GroupId, sort_key};
 
 use crate::doc_id::DocKind;
@@ -71,17 +71,18 @@ fn group_name(name: &str) -> Result<String> {
 
 /// All groups, by name.
 pub fn hydrate_groups(doc: &AutoCommit) -> Result<Vec<Group>> {
-    let hydrate::Value::Map(root) = doc.hydrate(&ROOT, None)? else {
-        return Ok(Vec::new());
-    };
-    let mut groups: Vec<Group> = read::entries(&root, "groups")
+    Ok(groups_from_root(&crate::hydrate_root(doc)?))
+}
+
+pub(crate) fn groups_from_root(root: &hydrate::Map) -> Vec<Group> {
+    let mut groups: Vec<Group> = read::entries(root, "groups")
         .into_iter()
         .filter_map(|(key, group)| {
             Some(Group { id: key.parse().ok()?, name: read::text(group, "name") })
         })
         .collect();
     groups.sort_by_cached_key(|group| (sort_key(&group.name), *group.id.as_uuid()));
-    Ok(groups)
+    groups
 }
 
 #[cfg(test)]
@@ -94,10 +95,18 @@ mod tests {
     #[test]
     fn groups_created_offline_on_two_replicas_both_survive() {
         let workspace_id = Uuid::from_u128(1);
-        let mut anna = new_document(DocId::groups(workspace_id), DocKind::Groups).unwrap();
-        let mut otto = new_document(DocId::groups(workspace_id), DocKind::Groups).unwrap();
-        anna.set_actor(ActorId::from([1; 16].as_slice()));
-        otto.set_actor(ActorId::from([2; 16].as_slice()));
+        let mut anna = new_document(
+            DocId::groups(workspace_id),
+            DocKind::Groups,
+            &ActorId::from([1; 16].as_slice()),
+        )
+        .unwrap();
+        let mut otto = new_document(
+            DocId::groups(workspace_id),
+            DocKind::Groups,
+            &ActorId::from([2; 16].as_slice()),
+        )
+        .unwrap();
         let chains = GroupId::from_bytes([1; 16]);
         GroupsDocMut::open(&mut anna).unwrap().create(chains, "Restaurant chains", 0).unwrap();
         GroupsDocMut::open(&mut otto)

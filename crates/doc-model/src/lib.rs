@@ -44,5 +44,48 @@ pub use groups::{Group, GroupsDocMut, hydrate_groups};
 pub use skeleton::{SCHEMA_VERSION, document_id, document_kind, new_document, schema_of};
 pub use workspace::{DeviceInfo, WorkspaceDocMut, WorkspaceInfo, hydrate_workspace};
 
+/// A document's whole state, read once (Automerge's `hydrate`): projection reads
+/// the record and its conflicts from one traversal.
+#[derive(Debug)]
+pub struct Hydrated {
+    root: automerge::hydrate::Map,
+}
+
+/// Reads a document's whole state.
+pub fn hydrate(doc: &AutoCommit) -> Result<Hydrated> {
+    Ok(Hydrated { root: hydrate_root(doc)? })
+}
+
+impl Hydrated {
+    /// The client aggregate, if this is a client document.
+    pub fn client(&self) -> Result<domain::Client> {
+        client::client_from_root(&self.root)
+    }
+
+    /// The client groups, if this is the groups document.
+    pub fn groups(&self) -> Vec<Group> {
+        groups::groups_from_root(&self.root)
+    }
+
+    /// The workspace details, if this is the workspace document.
+    pub fn workspace(&self) -> WorkspaceInfo {
+        workspace::workspace_from_root(&self.root)
+    }
+
+    /// The conflicted fields; `doc` must be the document this was read from.
+    pub fn conflicts(&self, doc: &AutoCommit) -> Result<Vec<Conflict>> {
+        conflicts::conflicts_in(doc, &self.root)
+    }
+}
+
+pub(crate) fn hydrate_root(doc: &AutoCommit) -> Result<automerge::hydrate::Map> {
+    match doc.hydrate(&automerge::ROOT, None)? {
+        automerge::hydrate::Value::Map(root) => Ok(root),
+        _ => Err(DocModelError::MissingContainer { path: "root".to_owned() }),
+    }
+}
+
 /// Automerge types this crate's API hands out.
 pub use automerge::{ActorId, AutoCommit, ChangeHash};
+
+use automerge::ReadDoc;

@@ -1,12 +1,15 @@
 //! Deterministic document skeletons.
 //!
 //! The skeleton is the first change of every document. It creates every container
-//! the document kind has at a fixed key, with an actor derived from the document id
-//! and time 0, so two replicas that create the same document independently build
-//! the same change (same hash) and Automerge merges them as one.
+//! the document kind has at a fixed key, written by a fixed actor at time 0, so it
+//! is one and the same change (same hash) in every document of that kind: two
+//! replicas that create the same document independently share it, and Automerge
+//! merges their documents instead of keeping two competing containers of which
+//! one would hide the other's contents.
 //!
-//! A skeleton of a released schema version must never change: a test pins the
-//! change hash of each kind's skeleton.
+//! Because the skeleton does not depend on the document, it is built once per kind
+//! and cloned for each new document. A skeleton of a released schema version must
+//! never change: a test pins the change hash of each kind's skeleton.
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue};
@@ -34,14 +37,37 @@ pub(crate) const CLIENT_ROOT_MAPS: [&str; 13] = [
     "dunning",
 ];
 
-/// A new document of `kind` holding only its skeleton; the caller sets its own
-/// actor (`set_actor`) before editing.
-pub fn new_document(doc_id: DocId, kind: DocKind) -> Result<AutoCommit> {
-    let skeleton_actor = ActorId::from(doc_id.as_bytes().as_slice());
-    let mut doc = AutoCommit::new().with_actor(skeleton_actor);
+/// The actor of every skeleton change.
+const SKELETON_ACTOR: &[u8; 16] = b"kartoteka/schema";
+
+/// A new document of `kind`: its skeleton, plus a pending (uncommitted) write of
+/// the document's id by `actor`, which becomes part of the caller's first change.
+pub fn new_document(doc_id: DocId, kind: DocKind, actor: &ActorId) -> Result<AutoCommit> {
+    let mut doc = skeleton(kind)?;
+    doc.set_actor(actor.clone());
+    doc.put(ROOT, "id", doc_id.to_string())?;
+    Ok(doc)
+}
+
+/// A clone of the kind's skeleton, built on first use.
+fn skeleton(kind: DocKind) -> Result<AutoCommit> {
+    thread_local! {
+        static SKELETONS: std::cell::RefCell<Vec<(DocKind, AutoCommit)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SKELETONS.with_borrow_mut(|skeletons| {
+        if let Some((_, doc)) = skeletons.iter().find(|(built, _)| *built == kind) {
+            return Ok(doc.clone());
+        }
+        let doc = build_skeleton(kind)?;
+        skeletons.push((kind, doc.clone()));
+        Ok(doc)
+    })
+}
+
+fn build_skeleton(kind: DocKind) -> Result<AutoCommit> {
+    let mut doc = AutoCommit::new().with_actor(ActorId::from(SKELETON_ACTOR.as_slice()));
     doc.put(ROOT, "schema", ScalarValue::Uint(SCHEMA_VERSION))?;
     doc.put(ROOT, "kind", kind.as_str())?;
-    doc.put(ROOT, "id", doc_id.to_string())?;
     match kind {
         DocKind::Workspace => {
             doc.put_object(ROOT, "company", ObjType::Map)?;
@@ -126,14 +152,25 @@ mod tests {
     use uuid::Uuid;
 
     #[test]
-    fn two_replicas_build_the_same_skeleton_change() {
+    fn two_replicas_creating_one_document_share_its_skeleton() {
         let doc_id = DocId::from_bytes(*Uuid::from_u128(7).as_bytes());
         for kind in [DocKind::Workspace, DocKind::Groups, DocKind::Client] {
-            let mut first = new_document(doc_id, kind).unwrap();
-            let mut second = new_document(doc_id, kind).unwrap();
-            assert_eq!(first.get_heads(), second.get_heads(), "{kind:?}");
+            let mut first = new_document(doc_id, kind, &ActorId::from([1; 16].as_slice())).unwrap();
+            let mut second =
+                new_document(doc_id, kind, &ActorId::from([2; 16].as_slice())).unwrap();
+            first.commit();
+            second.commit();
+            first.merge(&mut second).unwrap();
             assert_eq!(schema_of(&first), Some(SCHEMA_VERSION));
             assert_eq!(document_kind(&first).as_deref(), Some(kind.as_str()));
+            assert_eq!(document_id(&first), Some(doc_id));
+            // Both wrote the same id: agreement, not a conflict to resolve.
+            assert!(crate::conflicts(&first).unwrap().is_empty(), "{kind:?}");
+            let skeleton_hash = build_skeleton(kind).unwrap().get_heads();
+            assert_eq!(
+                first.get_changes(&[]).iter().filter(|c| c.hash() == skeleton_hash[0]).count(),
+                1
+            );
         }
     }
 
@@ -141,17 +178,16 @@ mod tests {
     /// this build would no longer merge with documents created by released builds.
     #[test]
     fn schema_1_skeleton_hashes_are_frozen() {
-        let doc_id = DocId::from_bytes(*Uuid::from_u128(7).as_bytes());
         let hashes: Vec<String> = [DocKind::Workspace, DocKind::Groups, DocKind::Client]
             .into_iter()
-            .map(|kind| new_document(doc_id, kind).unwrap().get_heads()[0].to_string())
+            .map(|kind| build_skeleton(kind).unwrap().get_heads()[0].to_string())
             .collect();
         assert_eq!(hashes, FROZEN_SKELETON_HASHES, "a skeleton changed; see the test's comment");
     }
 
     const FROZEN_SKELETON_HASHES: [&str; 3] = [
-        "7c6da5c51c20b6a478b75d82691a19115ef65797e4ce59fbe23893ad476dc30e",
-        "e2c3dedabedf2eb3d9fc1303750814dad1ad74d4577fe67561d96c5c03304ca3",
-        "165c701b9b3dc626cef004da342b9cd5f7bffb236245428b14211b6826efb67d",
+        "027daf951b866b6c449c58d033de97e21b982049eca6dcf5692d8762679b5e6a",
+        "50bcd7b0bb039bdde95833caa03ab7e9fd832d8606b8354b3ecb255ec8f2d217",
+        "8a975587c61d6ce95d59bb66781235adff3dabba6ba0ceba55d040b0a3dd22e8",
     ];
 }

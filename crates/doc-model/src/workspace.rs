@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ROOT, ReadDoc, hydrate};
+use automerge::{AutoCommit, ReadDoc, hydrate};
 use domain::DomainError;
 
 use crate::doc_id::DocKind;
@@ -73,19 +73,19 @@ impl<'a> WorkspaceDocMut<'a> {
 
 /// Reads the workspace document.
 pub fn hydrate_workspace(doc: &AutoCommit) -> Result<WorkspaceInfo> {
-    let root = match doc.hydrate(&ROOT, None)? {
-        hydrate::Value::Map(root) => root,
-        _ => hydrate::Map::default(),
-    };
-    let company = read::map(&root, "company")
+    Ok(workspace_from_root(&crate::hydrate_root(doc)?))
+}
+
+pub(crate) fn workspace_from_root(root: &hydrate::Map) -> WorkspaceInfo {
+    let company = read::map(root, "company")
         .map(|company| {
             company.iter().map(|(key, _)| (key.clone(), read::text(company, key))).collect()
         })
         .unwrap_or_default();
-    let mut devices: Vec<DeviceInfo> = read::entries(&root, "devices")
+    let mut devices: Vec<DeviceInfo> = read::entries(root, "devices")
         .into_iter()
         .map(|(id, device)| DeviceInfo { id: id.to_owned(), name: read::text(device, "name") })
         .collect();
     devices.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(WorkspaceInfo { company, devices })
+    WorkspaceInfo { company, devices }
 }

@@ -66,6 +66,17 @@ impl Address {
             .join(", ")
     }
 
+    /// One part of the address.
+    pub fn part(&self, part: AddressPart) -> &str {
+        match part {
+            AddressPart::Street => &self.street,
+            AddressPart::City => &self.city,
+            AddressPart::PostalCode => &self.postal_code,
+            AddressPart::Region => &self.region,
+            AddressPart::Country => &self.country,
+        }
+    }
+
     /// Whether no part is set.
     pub fn is_empty(&self) -> bool {
         self.one_line().is_empty()

@@ -120,9 +120,11 @@ impl Replica {
             CatalogSort::Name => {
                 format!("c.sort_key {direction}, c.display_name {direction}, c.id")
             }
-            CatalogSort::City => format!("c.city_key {direction}, c.sort_key, c.id"),
+            // Clients without a city (or code) come last in either direction.
+            CatalogSort::City => format!("c.city_key = '', c.city_key {direction}, c.sort_key, c.id"),
             CatalogSort::Code => format!(
-                "CASE WHEN c.reg_no = '' THEN c.personal_code ELSE c.reg_no END {direction}, c.sort_key, c.id"
+                "(c.reg_no = '' AND c.personal_code = ''),
+                 CASE WHEN c.reg_no = '' THEN c.personal_code ELSE c.reg_no END {direction}, c.sort_key, c.id"
             ),
         };
         sql.push_str(&format!(" ORDER BY {order}"));

@@ -30,7 +30,7 @@ impl Replica {
         let now = now_ms();
         self.transact(doc_id, Creation::Skeleton(DocKind::Client), |doc| {
             let mut client = ClientDocMut::open(doc)?;
-            client.stamp_created(client_id, now)?;
+            client.stamp_created(now)?;
             for edit in edits {
                 client.apply(edit, now)?;
             }

@@ -8,9 +8,10 @@ pub enum StoreError {
     /// SQLite failed (disk full, locked, corrupt file).
     #[error("replica database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// An Automerge document could not be loaded or changed.
+    /// An Automerge document could not be loaded or changed (boxed: the error is
+    /// 120 bytes and would make every result that large).
     #[error("document error: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(#[source] Box<automerge::AutomergeError>),
     /// The document model rejected an edit or a document.
     #[error(transparent)]
     Document(#[from] doc_model::DocModelError),
@@ -70,6 +71,12 @@ pub enum StoreError {
         /// Some of the matches.
         candidates: String,
     },
+}
+
+impl From<automerge::AutomergeError> for StoreError {
+    fn from(error: automerge::AutomergeError) -> Self {
+        Self::Automerge(Box::new(error))
+    }
 }
 
 /// Result with [`StoreError`].

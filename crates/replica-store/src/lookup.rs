@@ -60,14 +60,24 @@ pub struct ReplicaStatus {
 }
 
 impl Replica {
-    /// Finds a client by id prefix or exact (folded) name.
+    /// Finds a client by id prefix, exact (folded) name, or, failing both, a
+    /// catalog search that finds exactly one client ("kiploks" for "Ķiploks SIA").
     pub fn resolve_client(&self, reference: &str) -> Result<ClientId> {
-        let matches = self.match_reference(
+        let mut matches = self.match_reference(
             "SELECT id, display_name FROM clients WHERE replace(id, '-', '') LIKE ?1 || '%' LIMIT 6",
             "SELECT id, display_name FROM clients WHERE sort_key = ?1 LIMIT 6",
             None,
             reference,
         )?;
+        if matches.is_empty() {
+            let query = crate::CatalogQuery {
+                text: reference.to_owned(),
+                archive: crate::ArchiveFilter::All,
+                limit: Some(6),
+                ..crate::CatalogQuery::default()
+            };
+            self.catalog_each(&query, |row| matches.push((row.id, row.name)))?;
+        }
         let id = pick("client", reference, matches, "; search with `kartoteka catalog <text>`")?;
         id.parse().map_err(|_| not_found("client", reference, ""))
     }
@@ -142,6 +152,14 @@ impl Replica {
                 clients: row.get(2)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The company details of the workspace, by key.
+    pub fn company_details(&self) -> Result<std::collections::BTreeMap<String, String>> {
+        let mut statement =
+            self.conn.prepare_cached("SELECT key, value FROM company ORDER BY key")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

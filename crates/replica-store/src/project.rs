@@ -20,18 +20,19 @@ pub(crate) fn project(
     kind: &str,
     doc: &AutoCommit,
 ) -> Result<()> {
+    let hydrated = doc_model::hydrate(doc)?;
     let client_id = match DocKind::from_stored(kind) {
         Some(DocKind::Client) => {
-            let client = doc_model::hydrate_client(doc)?;
+            let client = hydrated.client()?;
             project_client(conn, &client)?;
             Some(client.id.to_string())
         }
         Some(DocKind::Groups) => {
-            project_groups(conn, doc)?;
+            project_groups(conn, &hydrated.groups())?;
             None
         }
         Some(DocKind::Workspace) => {
-            project_workspace(conn, doc)?;
+            project_workspace(conn, &hydrated.workspace())?;
             None
         }
         None => {
@@ -40,7 +41,7 @@ pub(crate) fn project(
             None
         }
     };
-    project_conflicts(conn, doc_id, client_id.as_deref(), doc)
+    project_conflicts(conn, doc_id, client_id.as_deref(), &hydrated.conflicts(doc)?)
 }
 
 fn project_client(conn: &Connection, client: &Client) -> Result<()> {
@@ -292,18 +293,17 @@ fn fold_joined(parts: &[String]) -> String {
     fold_for_search(&present.join(" "))
 }
 
-fn project_groups(conn: &Connection, doc: &AutoCommit) -> Result<()> {
+fn project_groups(conn: &Connection, groups: &[doc_model::Group]) -> Result<()> {
     conn.prepare_cached("DELETE FROM groups")?.execute([])?;
     let mut insert =
         conn.prepare_cached("INSERT INTO groups (id, name, sort_key) VALUES (?1, ?2, ?3)")?;
-    for group in doc_model::hydrate_groups(doc)? {
+    for group in groups {
         insert.execute(params![group.id.to_string(), group.name, sort_key(&group.name)])?;
     }
     Ok(())
 }
 
-fn project_workspace(conn: &Connection, doc: &AutoCommit) -> Result<()> {
-    let workspace = doc_model::hydrate_workspace(doc)?;
+fn project_workspace(conn: &Connection, workspace: &doc_model::WorkspaceInfo) -> Result<()> {
     conn.prepare_cached("DELETE FROM company")?.execute([])?;
     conn.prepare_cached("DELETE FROM devices")?.execute([])?;
     let mut insert_company =
@@ -323,14 +323,14 @@ fn project_conflicts(
     conn: &Connection,
     doc_id: DocId,
     client_id: Option<&str>,
-    doc: &AutoCommit,
+    conflicts: &[doc_model::Conflict],
 ) -> Result<()> {
     let doc_id = doc_id.to_string();
     conn.prepare_cached("DELETE FROM conflicts WHERE doc_id = ?1")?.execute([&doc_id])?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO conflicts (doc_id, client_id, pointer, vals) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for conflict in doc_model::conflicts(doc)? {
+    for conflict in conflicts {
         let values: Vec<serde_json::Value> = conflict
             .values
             .iter()

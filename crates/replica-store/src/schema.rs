@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS replica_meta (
 -- `heads` is the concatenation of the document's 32-byte head hashes after all
 -- chunks are applied; loading checks it (a pair assertion against corruption).
 -- `version` increases on every write so a process can tell that its cached copy
--- is stale; `local_seq` orders writes for the sync outbox.
+-- is stale; `local_seq` orders writes for the sync outbox. (A rowid table: in a
+-- WITHOUT ROWID table kilobyte-sized blobs spill into mostly empty overflow
+-- pages, which tripled the file size.)
 CREATE TABLE IF NOT EXISTS doc_store (
     doc_id         BLOB PRIMARY KEY,
     kind           TEXT NOT NULL,
@@ -38,7 +40,7 @@ CREATE TABLE IF NOT EXISTS doc_store (
     chunk_bytes    INTEGER NOT NULL DEFAULT 0,
     version        INTEGER NOT NULL DEFAULT 1,
     local_seq      INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS doc_store_local_seq ON doc_store (local_seq);
 
 -- Incremental changes appended since the snapshot, in order.
@@ -47,7 +49,7 @@ CREATE TABLE IF NOT EXISTS doc_chunks (
     seq    INTEGER NOT NULL,
     bytes  BLOB NOT NULL,
     PRIMARY KEY (doc_id, seq)
-) WITHOUT ROWID;
+);
 ";
 
 pub(crate) const MIRROR_TABLES: [&str; 11] = [

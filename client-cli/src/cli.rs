@@ -1,0 +1,566 @@
+//! The command line, as clap types: what users can type, with help and examples.
+//! Nothing here touches a replica; `commands` turns these values into actions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Kartoteka: client management that works offline.
+///
+/// Every device keeps a full replica of the company's clients. Commands work
+/// without a network; changes merge with other replicas when they sync.
+#[derive(Debug, Parser)]
+#[command(name = "kartoteka", version, propagate_version = true, after_help = EXAMPLES)]
+pub(crate) struct Cli {
+    /// The replica directory [default: the platform's data directory]
+    #[arg(long, global = true, env = "KARTOTEKA_HOME", value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+
+    /// Print exactly one JSON document instead of a table
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    /// Log more (-v: info, -vv: debug); logs go to stderr. RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  kartoteka init --workspace \"Serviss SIA\" --device laptop-anna
+  kartoteka client add --name \"Ķiploks SIA\" --city Rīga --email birojs@kiploks.lv
+  kartoteka catalog ber
+  kartoteka client show kiploks
+  kartoteka demo generate --clients 29000";
+
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per process; boxing buys nothing")]
+pub(crate) enum Command {
+    /// Create a replica: name the workspace (the company) and this device
+    #[command(after_help = "Examples:
+  kartoteka init --workspace \"Serviss SIA\" --device office-riga
+  kartoteka --home ~/kartoteka-test init --workspace Test --device laptop
+  kartoteka init --workspace-id 0192e4c8-7b1a-4c3e-9f00-3d2a1b4c5d6e --device laptop-otto")]
+    Init(InitArgs),
+    /// Show what the replica holds
+    Status,
+    /// List and search clients (`*` or nothing lists everyone)
+    #[command(after_help = "Examples:
+  kartoteka catalog                 every active client, by name
+  kartoteka catalog ber             clients with a word starting with \"ber\" (Bērziņš, Berlin, …)
+  kartoteka catalog 'müller münch'  every word must match
+  kartoteka catalog '*' --sort city --group \"Key accounts\"
+  kartoteka catalog --archived")]
+    Catalog(CatalogArgs),
+    /// Clients: add, show the card, edit the profile and its lists
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Units (sites, branches) of a client
+    #[command(subcommand)]
+    Unit(UnitCommand),
+    /// Client groups
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Fields edited concurrently on two devices, and their resolution
+    Conflicts(ConflictsArgs),
+    /// Company details printed on invoices and letters
+    #[command(subcommand)]
+    Company(CompanyCommand),
+    /// Rebuild the query tables from the documents
+    Reindex,
+    /// Demo data
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The company whose data this is (required for a new workspace)
+    #[arg(long, value_name = "NAME", required_unless_present = "workspace_id")]
+    pub(crate) workspace: Option<String>,
+    /// This device's name, e.g. laptop-anna
+    #[arg(long, value_name = "NAME")]
+    pub(crate) device: String,
+    /// Join an existing workspace instead of starting a new one
+    #[arg(long, value_name = "UUID")]
+    pub(crate) workspace_id: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SortColumn {
+    /// Name (ā sorts with a, ß with ss)
+    Name,
+    /// City, then name
+    City,
+    /// Registration number or personal code
+    Code,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CatalogArgs {
+    /// Words to search for, as prefixes; `*` lists every client
+    #[arg(value_name = "TEXT", default_value = "*")]
+    pub(crate) text: Vec<String>,
+    /// Only clients of this group (name or id)
+    #[arg(long, value_name = "GROUP")]
+    pub(crate) group: Option<String>,
+    /// Only archived clients
+    #[arg(long, conflicts_with = "all")]
+    pub(crate) archived: bool,
+    /// Active and archived clients
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Sort column
+    #[arg(long, value_enum, default_value = "name")]
+    pub(crate) sort: SortColumn,
+    /// Reverse the order
+    #[arg(long)]
+    pub(crate) desc: bool,
+    /// Show at most this many clients
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<usize>,
+}
+
+/// Profile fields, shared by `client add` and `client edit`. An empty value
+/// clears a field: `--vat-id ''`.
+#[derive(Debug, Args, Default)]
+pub(crate) struct ProfileArgs {
+    /// Company name (or a display name for a person)
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// First name of a person
+    #[arg(long)]
+    pub(crate) first_name: Option<String>,
+    /// Last name of a person
+    #[arg(long)]
+    pub(crate) last_name: Option<String>,
+    /// Registration number
+    #[arg(long)]
+    pub(crate) reg_no: Option<String>,
+    /// Personal code of a person
+    #[arg(long)]
+    pub(crate) personal_code: Option<String>,
+    /// VAT identification number
+    #[arg(long)]
+    pub(crate) vat_id: Option<String>,
+    /// Industry
+    #[arg(long)]
+    pub(crate) industry: Option<String>,
+    /// Street and number of the postal address
+    #[arg(long)]
+    pub(crate) street: Option<String>,
+    /// City of the postal address
+    #[arg(long)]
+    pub(crate) city: Option<String>,
+    /// Postal code
+    #[arg(long)]
+    pub(crate) postal_code: Option<String>,
+    /// Region, county or state
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// Country, two-letter ISO code (LV, DE, EE)
+    #[arg(long)]
+    pub(crate) country: Option<String>,
+    /// Who invoices are addressed to, when not the client's name
+    #[arg(long)]
+    pub(crate) billing_recipient: Option<String>,
+    /// Billing address: street
+    #[arg(long)]
+    pub(crate) billing_street: Option<String>,
+    /// Billing address: city
+    #[arg(long)]
+    pub(crate) billing_city: Option<String>,
+    /// Billing address: postal code
+    #[arg(long)]
+    pub(crate) billing_postal_code: Option<String>,
+    /// Billing address: region
+    #[arg(long)]
+    pub(crate) billing_region: Option<String>,
+    /// Billing address: country code
+    #[arg(long)]
+    pub(crate) billing_country: Option<String>,
+    /// Where invoices are e-mailed
+    #[arg(long)]
+    pub(crate) billing_email: Option<String>,
+    /// Days from issue to due date
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) payment_terms: Option<String>,
+    /// Invoice currency (ISO code, e.g. EUR)
+    #[arg(long)]
+    pub(crate) currency: Option<String>,
+    /// Comments (replaces them; concurrent edits merge character by character)
+    #[arg(long)]
+    pub(crate) comments: Option<String>,
+    /// Put the client in this group (name or id)
+    #[arg(long, value_name = "GROUP", conflicts_with = "no_group")]
+    pub(crate) group: Option<String>,
+    /// Take the client out of its group
+    #[arg(long)]
+    pub(crate) no_group: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Add a client
+    #[command(after_help = "Examples:
+  kartoteka client add --name \"Ķiploks SIA\" --reg-no 40003000001 --vat-id LV40003000001 --city Rīga
+  kartoteka client add --person --first-name Jānis --last-name Bērziņš --phone '+371 2912 3456'
+  kartoteka client add --name \"Müller GmbH\" --country DE --email info@mueller.de --iban 'DE44 5001 0517 5407 3249 31'")]
+    Add(ClientAddArgs),
+    /// Show the client card
+    #[command(after_help = "CLIENT is an id prefix (as the catalog shows it) or the exact name.
+Examples:
+  kartoteka client show 3f2a9c1e
+  kartoteka client show \"Ķiploks SIA\" --json")]
+    Show {
+        /// The client: id prefix or exact name
+        client: String,
+    },
+    /// Edit profile fields
+    #[command(after_help = "Examples:
+  kartoteka client edit kiploks --vat-id LV40003000001 --city Jūrmala
+  kartoteka client edit 3f2a9c1e --comments 'Keys at the reception.'
+  kartoteka client edit 3f2a9c1e --group \"Key accounts\"
+  kartoteka client edit 3f2a9c1e --industry ''      clears the industry")]
+    Edit {
+        /// The client: id prefix or exact name
+        client: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
+        /// Change the kind
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+    },
+    /// Archive a client: it leaves the default catalog but keeps its history
+    Archive {
+        /// The client
+        client: String,
+    },
+    /// Bring an archived client back
+    Unarchive {
+        /// The client
+        client: String,
+    },
+    /// Add a phone number
+    AddPhone(ChannelArgs),
+    /// Add an e-mail address
+    AddEmail(ChannelArgs),
+    /// Add a web address
+    AddWeb(ChannelArgs),
+    /// Remove a phone, e-mail or web address (by its value or entry id)
+    #[command(after_help = "Example:\n  kartoteka client remove-channel kiploks '+371 2912 3456'")]
+    RemoveChannel {
+        /// The client
+        client: String,
+        /// The number, address, or entry id
+        entry: String,
+    },
+    /// Add a contact person
+    #[command(
+        after_help = "Example:\n  kartoteka client add-contact kiploks --name 'Inga Liepa' --role chef --phone '+371 2000 0000'"
+    )]
+    AddContact {
+        /// The client
+        client: String,
+        #[command(flatten)]
+        contact: ContactArgs,
+    },
+    /// Change a contact person
+    EditContact {
+        /// The client
+        client: String,
+        /// The contact: name or entry id
+        contact: String,
+        #[command(flatten)]
+        fields: ContactEditArgs,
+    },
+    /// Remove a contact person
+    RemoveContact {
+        /// The client
+        client: String,
+        /// The contact: name or entry id
+        contact: String,
+    },
+    /// Add a bank account (the IBAN's check digits are verified)
+    #[command(
+        after_help = "Example:\n  kartoteka client add-bank kiploks 'LV80 BANK 0000 4351 9500 1' --bic HABALV22 --bank Swedbank"
+    )]
+    AddBank {
+        /// The client
+        client: String,
+        /// IBAN (spaces allowed)
+        iban: String,
+        /// BIC (SWIFT code)
+        #[arg(long)]
+        bic: Option<String>,
+        /// Bank name
+        #[arg(long = "bank", value_name = "NAME")]
+        bank_name: Option<String>,
+    },
+    /// Remove a bank account (by IBAN or entry id)
+    RemoveBank {
+        /// The client
+        client: String,
+        /// IBAN or entry id
+        account: String,
+    },
+    /// Set a special setting (free key and value)
+    #[command(after_help = "Example:\n  kartoteka client set kiploks visit.window '08:00-12:00'")]
+    Set {
+        /// The client
+        client: String,
+        /// Setting key
+        key: String,
+        /// Setting value
+        value: String,
+    },
+    /// Remove a special setting
+    Unset {
+        /// The client
+        client: String,
+        /// Setting key
+        key: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum KindArg {
+    /// A company
+    Company,
+    /// A natural person
+    Person,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClientAddArgs {
+    /// The client is a natural person (first and last name, personal code)
+    #[arg(long)]
+    pub(crate) person: bool,
+    #[command(flatten)]
+    pub(crate) profile: ProfileArgs,
+    /// Phone number (repeat for several)
+    #[arg(long = "phone", value_name = "NUMBER")]
+    pub(crate) phones: Vec<String>,
+    /// E-mail address (repeat for several)
+    #[arg(long = "email", value_name = "ADDRESS")]
+    pub(crate) emails: Vec<String>,
+    /// Web address (repeat for several)
+    #[arg(long = "web", value_name = "URL")]
+    pub(crate) webs: Vec<String>,
+    /// Bank account IBAN
+    #[arg(long)]
+    pub(crate) iban: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChannelArgs {
+    /// The client
+    pub(crate) client: String,
+    /// The number or address
+    pub(crate) value: String,
+    /// A label such as office or mobile
+    #[arg(long, default_value = "")]
+    pub(crate) label: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ContactArgs {
+    /// Full name
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Role or position
+    #[arg(long, default_value = "")]
+    pub(crate) role: String,
+    /// Phone
+    #[arg(long, default_value = "")]
+    pub(crate) phone: String,
+    /// E-mail
+    #[arg(long, default_value = "")]
+    pub(crate) email: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ContactEditArgs {
+    /// Full name
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Role or position
+    #[arg(long)]
+    pub(crate) role: Option<String>,
+    /// Phone
+    #[arg(long)]
+    pub(crate) phone: Option<String>,
+    /// E-mail
+    #[arg(long)]
+    pub(crate) email: Option<String>,
+}
+
+/// Unit fields, shared by `unit add` and `unit edit`.
+#[derive(Debug, Args, Default)]
+pub(crate) struct UnitFieldArgs {
+    /// Street and number
+    #[arg(long)]
+    pub(crate) street: Option<String>,
+    /// City
+    #[arg(long)]
+    pub(crate) city: Option<String>,
+    /// Postal code
+    #[arg(long)]
+    pub(crate) postal_code: Option<String>,
+    /// Region
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// Country code
+    #[arg(long)]
+    pub(crate) country: Option<String>,
+    /// Phone of the unit
+    #[arg(long)]
+    pub(crate) phone: Option<String>,
+    /// E-mail of the unit
+    #[arg(long)]
+    pub(crate) email: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UnitCommand {
+    /// Add a unit to a client
+    #[command(after_help = "Examples:
+  kartoteka unit add kiploks --name 'Restorāns Vecrīga' --street 'Kaļķu iela 10' --city Rīga --main
+  kartoteka unit add kiploks --name Noliktava --inactive")]
+    Add {
+        /// The client
+        client: String,
+        /// Unit name
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        fields: UnitFieldArgs,
+        /// Add it as inactive
+        #[arg(long)]
+        inactive: bool,
+        /// Make it the main unit (the card opens on it)
+        #[arg(long)]
+        main: bool,
+    },
+    /// List a client's units: active first, inactive last
+    List {
+        /// The client
+        client: String,
+    },
+    /// Edit a unit
+    #[command(
+        after_help = "Example:\n  kartoteka unit edit kiploks Vecrīga --phone '+371 6700 0000'"
+    )]
+    Edit {
+        /// The client
+        client: String,
+        /// The unit: name or id prefix
+        unit: String,
+        /// New name
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        fields: UnitFieldArgs,
+    },
+    /// Mark a unit active
+    Activate {
+        /// The client
+        client: String,
+        /// The unit
+        unit: String,
+    },
+    /// Mark a unit inactive (it is listed last)
+    Deactivate {
+        /// The client
+        client: String,
+        /// The unit
+        unit: String,
+    },
+    /// Make a unit the main unit (the card opens on it)
+    Main {
+        /// The client
+        client: String,
+        /// The unit
+        unit: String,
+    },
+    /// Add a contact person to a unit
+    AddContact {
+        /// The client
+        client: String,
+        /// The unit
+        unit: String,
+        #[command(flatten)]
+        contact: ContactArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GroupCommand {
+    /// Create a client group
+    #[command(after_help = "Example:\n  kartoteka group add 'Restaurant chains'")]
+    Add {
+        /// Group name
+        name: String,
+    },
+    /// Rename a group
+    Rename {
+        /// The group: name or id prefix
+        group: String,
+        /// New name
+        name: String,
+    },
+    /// List groups with their number of clients
+    List,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  kartoteka conflicts                       every conflicted field
+  kartoteka conflicts kiploks               one client's
+  kartoteka conflicts kiploks --resolve /profile/industry --pick 2
+  kartoteka conflicts kiploks --resolve /profile/industry --value 'Restaurant & catering'")]
+pub(crate) struct ConflictsArgs {
+    /// Only this client's conflicts (`groups` or `workspace` for those documents)
+    pub(crate) client: Option<String>,
+    /// Resolve the conflict of this field (as listed, e.g. /profile/name)
+    #[arg(long, value_name = "FIELD", requires = "client")]
+    pub(crate) resolve: Option<String>,
+    /// Keep the value at this position (1 = first listed)
+    #[arg(long, value_name = "N", requires = "resolve", conflicts_with = "value")]
+    pub(crate) pick: Option<usize>,
+    /// Write this value instead
+    #[arg(long, requires = "resolve")]
+    pub(crate) value: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CompanyCommand {
+    /// Set a company detail: name, reg_no, vat_id, street, city, postal_code, country, iban, bic, email, phone
+    #[command(after_help = "Example:\n  kartoteka company set vat_id LV40003999999")]
+    Set {
+        /// Detail key
+        key: String,
+        /// Value
+        value: String,
+    },
+    /// Show the company details
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DemoCommand {
+    /// Fill the replica with deterministic demo clients and units
+    #[command(after_help = "Examples:
+  kartoteka demo generate --clients 500
+  kartoteka demo generate --clients 29000 --seed 7     the seed's scale (~87,000 units)")]
+    Generate {
+        /// Number of clients
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Seed; the same seed gives the same clients
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+}

@@ -1,0 +1,143 @@
+//! Printing the client card as text.
+
+use anyhow::Result;
+use domain::ClientId;
+use replica_store::{ClientCard, Replica};
+
+use crate::output::Output;
+
+pub(crate) fn show(replica: &Replica, client_id: ClientId, output: &mut Output) -> Result<()> {
+    let card = replica.card(client_id)?;
+    if output.json {
+        return output.json(&card);
+    }
+    print_basic(&card, output)?;
+    print_units(&card, output)?;
+    print_conflicts(&card, output)
+}
+
+fn print_basic(card: &ClientCard, output: &mut Output) -> Result<()> {
+    let archived = if card.archived { "  ARCHIVED" } else { "" };
+    output
+        .line(format!("{}  [{}]  id {}{archived}", card.display_name, card.kind, card.short_id))?;
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    if card.kind == "person" {
+        lines.push(("Name", format!("{} {}", card.first_name, card.last_name).trim().to_owned()));
+        lines.push(("Personal code", card.personal_code.clone()));
+    }
+    lines.push(("Reg. no", card.reg_no.clone()));
+    lines.push(("VAT id", card.vat_id.clone()));
+    lines.push(("Industry", card.industry.clone()));
+    lines.push(("Group", card.group.clone().unwrap_or_default()));
+    lines.push(("Address", card.address.one_line()));
+    for (kind, label) in [("phone", "Phone"), ("email", "E-mail"), ("web", "Web")] {
+        for channel in card.channels.iter().filter(|channel| channel.kind == kind) {
+            let suffix = if channel.label.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", channel.label)
+            };
+            lines.push((label, format!("{}{suffix}", channel.value)));
+        }
+    }
+    let billing = &card.billing;
+    let mut billing_parts = Vec::new();
+    if !billing.recipient.is_empty() {
+        billing_parts.push(billing.recipient.clone());
+    }
+    if !billing.address.one_line().is_empty() {
+        billing_parts.push(billing.address.one_line());
+    }
+    if !billing.email.is_empty() {
+        billing_parts.push(billing.email.clone());
+    }
+    if let Some(days) = billing.payment_terms_days {
+        billing_parts.push(format!("{days} days"));
+    }
+    if !billing.currency.is_empty() {
+        billing_parts.push(billing.currency.clone());
+    }
+    lines.push(("Billing", billing_parts.join(" · ")));
+    for account in &card.bank_accounts {
+        let details: Vec<&str> = [account.bic.as_str(), account.bank_name.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        let details =
+            if details.is_empty() { String::new() } else { format!(" ({})", details.join(", ")) };
+        lines.push(("Bank account", format!("{}{details}", account.iban)));
+    }
+    for contact in &card.contacts {
+        lines.push((
+            "Contact",
+            contact_line(&contact.name, &contact.role, &contact.phone, &contact.email),
+        ));
+    }
+    for (key, value) in &card.settings {
+        lines.push(("Setting", format!("{key} = {value}")));
+    }
+    lines.push(("Comments", card.comments.clone()));
+    for (label, value) in lines.into_iter().filter(|(_, value)| !value.is_empty()) {
+        output.line(format!("  {label:<14}{value}"))?;
+    }
+    Ok(())
+}
+
+fn print_units(card: &ClientCard, output: &mut Output) -> Result<()> {
+    let active = card.units.iter().filter(|unit| unit.active).count();
+    output.line("")?;
+    output.line(format!("Units: {} ({active} active)", card.units.len()))?;
+    if card.units.is_empty() {
+        return Ok(());
+    }
+    let mut table = output.table(&["", "ID", "UNIT", "ADDRESS", "PHONE", "STATUS"])?;
+    for unit in &card.units {
+        let opened = if card.opened_unit.as_deref() == Some(unit.id.as_str()) { "▶" } else { "" };
+        let mut status = if unit.active { "active".to_owned() } else { "inactive".to_owned() };
+        if unit.main {
+            status.push_str(", main");
+        }
+        table.row([
+            opened,
+            &unit.short_id,
+            &unit.name,
+            &unit.address.one_line(),
+            &unit.phone,
+            &status,
+        ])?;
+    }
+    table.finish()?;
+    for unit in card.units.iter().filter(|unit| !unit.contacts.is_empty()) {
+        for contact in &unit.contacts {
+            output.line(format!(
+                "  {} contact: {}",
+                unit.name,
+                contact_line(&contact.name, &contact.role, &contact.phone, &contact.email)
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn print_conflicts(card: &ClientCard, output: &mut Output) -> Result<()> {
+    if card.conflicts.is_empty() {
+        return Ok(());
+    }
+    output.line("")?;
+    output.line(format!("Conflicts: {} (edited on two devices at once)", card.conflicts.len()))?;
+    for conflict in &card.conflicts {
+        output.line(format!("  {}", super::admin::conflict_values(conflict)))?;
+    }
+    output.line(format!(
+        "  Resolve with: kartoteka conflicts {} --resolve FIELD --pick N",
+        card.short_id
+    ))
+}
+
+fn contact_line(name: &str, role: &str, phone: &str, email: &str) -> String {
+    [name, role, phone, email]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,54 @@
+//! Running a parsed command against the replica.
+
+mod admin;
+mod card;
+mod clients;
+mod units;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use replica_store::Replica;
+
+use crate::cli::{Cli, Command};
+use crate::output::Output;
+
+/// Runs one command.
+pub(crate) fn run(cli: Cli) -> Result<()> {
+    let home = match cli.home {
+        Some(home) => home,
+        None => default_home()?,
+    };
+    let mut output = Output::new(cli.json);
+    match cli.command {
+        Command::Init(args) => admin::init(&home, &args, &mut output)?,
+        command => {
+            let mut replica = Replica::open(&home)
+                .with_context(|| format!("cannot open the replica in {}", home.display()))?;
+            dispatch(&mut replica, command, &mut output)?;
+        }
+    }
+    output.finish()
+}
+
+fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Result<()> {
+    match command {
+        Command::Init(_) => bail!("a replica is already open"),
+        Command::Status => admin::status(replica, output),
+        Command::Catalog(args) => clients::catalog(replica, &args, output),
+        Command::Client(command) => clients::run(replica, command, output),
+        Command::Unit(command) => units::run(replica, command, output),
+        Command::Group(command) => admin::group(replica, command, output),
+        Command::Conflicts(args) => admin::conflicts(replica, &args, output),
+        Command::Company(command) => admin::company(replica, &command, output),
+        Command::Reindex => admin::reindex(replica, output),
+        Command::Demo(command) => admin::demo(replica, &command, output),
+    }
+}
+
+/// The replica directory when neither `--home` nor `KARTOTEKA_HOME` is given.
+fn default_home() -> Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "kartoteka")
+        .context("cannot find a data directory for this user; pass --home DIR")?;
+    Ok(dirs.data_dir().to_owned())
+}

@@ -1,0 +1,5 @@
+//! End-to-end scenarios through the real `kartoteka` binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a panic is a failed test")]
+
+mod client_module;
