@@ -551,6 +551,11 @@ pub(crate) enum CompanyCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DemoCommand {
+    /// Show the product in one run: two devices edit offline, merge, and agree
+    #[command(
+        after_help = "Example:\n  kartoteka demo tour      (uses a temporary directory; --home is ignored)"
+    )]
+    Tour,
     /// Fill the replica with deterministic demo clients and units
     #[command(after_help = "Examples:
   kartoteka demo generate --clients 500

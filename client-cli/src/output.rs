@@ -60,9 +60,13 @@ impl Table<'_> {
                 self.writer.write_all(b"\t")?;
             }
             first = false;
-            // A tab or newline inside a value would break the columns.
-            let cell = cell.as_ref().replace(['\t', '\n'], " ");
-            self.writer.write_all(cell.as_bytes())?;
+            let cell = cell.as_ref();
+            if cell.contains(['\t', '\n']) {
+                // A tab or newline inside a value would break the columns.
+                self.writer.write_all(cell.replace(['\t', '\n'], " ").as_bytes())?;
+            } else {
+                self.writer.write_all(cell.as_bytes())?;
+            }
         }
         self.writer.write_all(b"\n")?;
         Ok(())

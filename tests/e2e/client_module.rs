@@ -257,3 +257,15 @@ fn every_command_has_help_with_examples() {
         assert!(help.contains("Example"), "{command:?} --help has no examples:\n{help}");
     }
 }
+
+#[test]
+fn the_tour_shows_two_offline_devices_converging() {
+    let k = Kartoteka::new();
+    let tour = k.json(&["demo", "tour"]);
+    assert_eq!(tour["converged"], true);
+    let card = &tour["card"];
+    assert_eq!(card["vat_id"], "LV40003999999", "the office's edit");
+    assert_eq!(card["address"]["city"], "Jūrmala", "the laptop's edit");
+    assert_eq!(card["comments"], "Ring twice. Keys at the reception. Deliveries before 9.");
+    assert_eq!(card["conflicts"][0]["field"], "/profile/industry");
+}

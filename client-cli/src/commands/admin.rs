@@ -190,7 +190,9 @@ pub(crate) fn demo(
     command: &DemoCommand,
     output: &mut Output,
 ) -> Result<()> {
-    let DemoCommand::Generate { clients, seed } = *command;
+    let DemoCommand::Generate { clients, seed } = *command else {
+        bail!("`demo tour` runs without a replica");
+    };
     let started = Instant::now();
     let progress = ProgressBar::new(clients as u64).with_style(
         ProgressStyle::with_template(

@@ -5,7 +5,6 @@ use domain::{
     AddressPart, ChannelKind, ClientEdit, ContactField, EntryId, NewContact, ProfileField,
 };
 use replica_store::{ArchiveFilter, CatalogQuery, CatalogSort, EntryList, Replica};
-use serde_json::json;
 
 use crate::cli::{
     CatalogArgs, ClientAddArgs, ClientCommand, ContactArgs, KindArg, ProfileArgs, SortColumn,
@@ -32,8 +31,14 @@ pub(crate) fn catalog(replica: &Replica, args: &CatalogArgs, output: &mut Output
         limit: args.limit,
     };
     if output.json {
+        /// Serialized straight from the rows: a `json!` value would copy all of them.
+        #[derive(serde::Serialize)]
+        struct CatalogJson<'a> {
+            count: usize,
+            clients: &'a [replica_store::CatalogRow],
+        }
         let rows = replica.catalog(&query)?;
-        return output.json(&json!({ "count": rows.len(), "clients": rows }));
+        return output.json(&CatalogJson { count: rows.len(), clients: &rows });
     }
     let mut count = 0_usize;
     let mut table =

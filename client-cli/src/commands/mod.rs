@@ -3,6 +3,7 @@
 mod admin;
 mod card;
 mod clients;
+mod tour;
 mod units;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     let mut output = Output::new(cli.json);
     match cli.command {
         Command::Init(args) => admin::init(&home, &args, &mut output)?,
+        Command::Demo(crate::cli::DemoCommand::Tour) => tour::run(&mut output)?,
         command => {
             let mut replica = Replica::open(&home)
                 .with_context(|| format!("cannot open the replica in {}", home.display()))?;

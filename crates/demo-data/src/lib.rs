@@ -119,13 +119,15 @@ fn client_edits(rng: &mut ChaCha8Rng, groups: &[GroupId]) -> Vec<ClientEdit> {
     let mut edits = Vec::new();
     let first_name = pick(rng, language.first_names);
     let last_name = pick(rng, language.last_names);
+    let mut domain_name = pools::ascii_slug(last_name);
     if is_person {
         edits.push(field(ProfileField::Kind, "person"));
         edits.push(field(ProfileField::FirstName, first_name));
         edits.push(field(ProfileField::LastName, last_name));
         edits.push(field(ProfileField::PersonalCode, &language.personal_code(rng)));
     } else {
-        let company = language.company_name(rng);
+        let (company, slug) = language.company_name(rng);
+        domain_name = slug;
         edits.push(field(ProfileField::Name, &company));
         let reg_no = language.reg_no(rng);
         edits.push(field(ProfileField::VatId, &format!("{}{}", language.country, reg_no)));
@@ -145,7 +147,6 @@ fn client_edits(rng: &mut ChaCha8Rng, groups: &[GroupId]) -> Vec<ClientEdit> {
         value: language.phone(rng),
         label: "office".to_owned(),
     });
-    let domain_name = pools::ascii_slug(if is_person { last_name } else { first_name });
     edits.push(ClientEdit::AddChannel {
         id: EntryId::from_bytes(rng.random()),
         kind: ChannelKind::Email,

@@ -313,13 +313,17 @@ pub(crate) const LANGUAGES: [Language; 4] = [
 ];
 
 impl Language {
-    pub(crate) fn company_name(&self, rng: &mut ChaCha8Rng) -> String {
+    /// A company name and the word its made-up web domain is built from.
+    pub(crate) fn company_name(&self, rng: &mut ChaCha8Rng) -> (String, String) {
         let word = pick(rng, self.company_words);
         let form = pick(rng, self.legal_forms);
         match rng.random_range(0..3) {
-            0 => format!("{form} \"{word}\""),
-            1 => format!("{word} {} {form}", pick(rng, self.company_kinds)),
-            _ => format!("{} {form}", pick(rng, self.last_names)),
+            0 => (format!("{form} \"{word}\""), ascii_slug(word)),
+            1 => (format!("{word} {} {form}", pick(rng, self.company_kinds)), ascii_slug(word)),
+            _ => {
+                let last_name = pick(rng, self.last_names);
+                (format!("{last_name} {form}"), ascii_slug(last_name))
+            }
         }
     }
 

@@ -64,7 +64,7 @@ impl Replica {
     /// catalog search that finds exactly one client ("kiploks" for "Ķiploks SIA").
     pub fn resolve_client(&self, reference: &str) -> Result<ClientId> {
         let mut matches = self.match_reference(
-            "SELECT id, display_name FROM clients WHERE replace(id, '-', '') LIKE ?1 || '%' LIMIT 6",
+            "SELECT id, display_name FROM clients WHERE id GLOB ?1 LIMIT 6",
             "SELECT id, display_name FROM clients WHERE sort_key = ?1 LIMIT 6",
             None,
             reference,
@@ -85,7 +85,7 @@ impl Replica {
     /// Finds a unit of a client by id prefix or exact name.
     pub fn resolve_unit(&self, client_id: ClientId, reference: &str) -> Result<UnitId> {
         let matches = self.match_reference(
-            "SELECT id, name FROM units WHERE client_id = ?2 AND replace(id, '-', '') LIKE ?1 || '%' LIMIT 6",
+            "SELECT id, name FROM units WHERE client_id = ?2 AND id GLOB ?1 LIMIT 6",
             "SELECT id, name FROM units WHERE client_id = ?2 AND lower(name) = lower(?3) LIMIT 6",
             Some(&client_id.to_string()),
             reference,
@@ -104,17 +104,17 @@ impl Replica {
     ) -> Result<EntryId> {
         let (by_id, by_value, what) = match list {
             EntryList::Contacts => (
-                "SELECT id, name FROM contacts WHERE client_id = ?2 AND unit_id IS NULL AND replace(id, '-', '') LIKE ?1 || '%' LIMIT 6",
+                "SELECT id, name FROM contacts WHERE client_id = ?2 AND unit_id IS NULL AND id GLOB ?1 LIMIT 6",
                 "SELECT id, name FROM contacts WHERE client_id = ?2 AND unit_id IS NULL AND lower(name) = lower(?3) LIMIT 6",
                 "contact",
             ),
             EntryList::Channels => (
-                "SELECT id, value FROM channels WHERE client_id = ?2 AND replace(id, '-', '') LIKE ?1 || '%' LIMIT 6",
+                "SELECT id, value FROM channels WHERE client_id = ?2 AND id GLOB ?1 LIMIT 6",
                 "SELECT id, value FROM channels WHERE client_id = ?2 AND lower(value) = lower(?3) LIMIT 6",
                 "phone, e-mail or web entry",
             ),
             EntryList::BankAccounts => (
-                "SELECT id, iban FROM bank_accounts WHERE client_id = ?2 AND replace(id, '-', '') LIKE ?1 || '%' LIMIT 6",
+                "SELECT id, iban FROM bank_accounts WHERE client_id = ?2 AND id GLOB ?1 LIMIT 6",
                 "SELECT id, iban FROM bank_accounts WHERE client_id = ?2 AND iban = upper(replace(?3, ' ', '')) LIMIT 6",
                 "bank account",
             ),
@@ -128,7 +128,7 @@ impl Replica {
     /// Finds a group by id prefix or exact (folded) name.
     pub fn resolve_group(&self, reference: &str) -> Result<GroupId> {
         let matches = self.match_reference(
-            "SELECT id, name FROM groups WHERE replace(id, '-', '') LIKE ?1 || '%' LIMIT 6",
+            "SELECT id, name FROM groups WHERE id GLOB ?1 LIMIT 6",
             "SELECT id, name FROM groups WHERE sort_key = ?1 LIMIT 6",
             None,
             reference,
@@ -184,7 +184,7 @@ impl Replica {
         })
     }
 
-    /// Runs the by-id query (with the hex prefix as ?1) and, when it finds nothing,
+    /// Runs the by-id query (with a GLOB pattern of the id prefix as ?1) and, when it finds nothing,
     /// the by-name query (?1 folded name, ?3 the reference as typed); ?2 is `scope`.
     fn match_reference(
         &self,
@@ -216,13 +216,29 @@ impl Replica {
             Ok(rows)
         };
         if is_id_prefix {
-            let found = run(by_id, &hex)?;
+            // Ids are stored hyphenated (8-4-4-4-12); laying the typed hex out the
+            // same way turns the lookup into a range scan of the id index.
+            // A bound pattern with a literal prefix lets SQLite use the index (the
+            // LIKE/GLOB optimization); `?1 || '*'` would scan every row.
+            let found = run(by_id, &format!("{}*", hyphenated_prefix(&hex)))?;
             if !found.is_empty() {
                 return Ok(found);
             }
         }
         run(by_name, &sort_key(reference))
     }
+}
+
+/// `0192e4c87b1a` → `0192e4c8-7b1a`: a hex prefix laid out like a hyphenated UUID.
+fn hyphenated_prefix(hex: &str) -> String {
+    let mut prefix = String::with_capacity(hex.len() + 4);
+    for (index, c) in hex.chars().enumerate() {
+        if matches!(index, 8 | 12 | 16 | 20) {
+            prefix.push('-');
+        }
+        prefix.push(c);
+    }
+    prefix
 }
 
 fn pick(

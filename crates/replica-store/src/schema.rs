@@ -15,7 +15,7 @@ use crate::error::Result;
 
 /// Version of the mirror layout; a replica whose mirror has another version
 /// rebuilds it on open.
-pub(crate) const MIRROR_VERSION: i64 = 1;
+pub(crate) const MIRROR_VERSION: i64 = 2;
 
 pub(crate) const STORE_DDL: &str = r"
 CREATE TABLE IF NOT EXISTS replica_meta (
@@ -104,7 +104,12 @@ CREATE TABLE clients (
     unit_count          INTEGER NOT NULL,
     active_unit_count   INTEGER NOT NULL
 );
-CREATE INDEX clients_catalog ON clients (archived, sort_key);
+-- Covers the catalog query, so listing every client reads one index in order
+-- instead of jumping to each row of the table.
+CREATE INDEX clients_catalog ON clients (
+    archived, sort_key, display_name, id, kind, reg_no, personal_code, vat_id, city,
+    group_id, primary_phone, primary_email, unit_count
+);
 CREATE INDEX clients_group ON clients (group_id, sort_key);
 
 -- Folded (see domain::fold_for_search) text of each client, for prefix search as
