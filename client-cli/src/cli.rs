@@ -70,6 +70,19 @@ pub(crate) enum Command {
     Company(CompanyCommand),
     /// Rebuild the query tables from the documents
     Reindex,
+    /// The relay this replica syncs with
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Sync with the relay: send what changed here, receive what changed elsewhere
+    #[command(after_help = "Examples:
+  kartoteka sync                 one round, then exit
+  kartoteka sync --json          one round, and a JSON summary
+  kartoteka sync --watch         stay connected: push edits as they happen, apply others' live")]
+    Sync {
+        /// Stay connected until interrupted (Ctrl-C)
+        #[arg(long)]
+        watch: bool,
+    },
     /// Demo data
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -533,6 +546,33 @@ pub(crate) struct ConflictsArgs {
     /// Write this value instead
     #[arg(long, requires = "resolve")]
     pub(crate) value: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RemoteCommand {
+    /// Set the relay and this device's token (issued with `kartoteka-relay token issue --device <this device>`)
+    #[command(after_help = "Example:
+  kartoteka remote add https://relay.example.com --token kt1_…")]
+    Add {
+        /// The relay's address (http://host:port or https://host)
+        url: String,
+        /// This device's token
+        #[arg(long, env = "KARTOTEKA_TOKEN")]
+        token: String,
+        /// When to download photos and files: with every sync, or on first use
+        #[arg(long, value_enum, default_value = "eager")]
+        blobs: BlobsArg,
+    },
+    /// Show the relay (never the token)
+    Show,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum BlobsArg {
+    /// Download with every sync
+    Eager,
+    /// Download on first use
+    Lazy,
 }
 
 #[derive(Debug, Subcommand)]

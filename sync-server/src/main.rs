@@ -1,16 +1,206 @@
-//! `kartoteka-relay`: the sync relay. The relay itself arrives with the sync work
-//! (issue 3); until then this binary only describes itself.
+//! `kartoteka-relay`: the sync relay.
+//!
+//! `serve` runs it; `token` issues, lists and revokes device tokens in the same
+//! data directory (the running relay sees new and revoked tokens at once).
+//! The relay logic lives in `relay-core`; this binary is the web server around it
+//! (`server`, `connection`, `blobs`).
 
-use clap::Parser;
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "prints tokens and the listening address"
+)]
+
+mod blobs;
+mod connection;
+mod server;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use relay_core::RelayStore;
 
 /// The Kartoteka sync relay: merges changes between replicas over websockets.
-///
-/// Not implemented yet: replicas work fully offline, and merge by exchanging
-/// documents once the relay lands.
 #[derive(Debug, Parser)]
-#[command(name = "kartoteka-relay", version)]
-struct Args {}
+#[command(
+    name = "kartoteka-relay",
+    version,
+    after_help = "Examples:
+  kartoteka-relay --data /var/lib/kartoteka serve --listen 0.0.0.0:8080
+  kartoteka-relay --data /var/lib/kartoteka token issue --workspace <UUID> --device laptop-anna
+  kartoteka-relay --data /var/lib/kartoteka token list
+  kartoteka-relay --data /var/lib/kartoteka token revoke <TOKEN-ID>"
+)]
+struct Cli {
+    /// Where the relay keeps its database and blobs
+    #[arg(
+        long,
+        env = "KARTOTEKA_RELAY_DATA",
+        default_value = "kartoteka-relay-data",
+        global = true
+    )]
+    data: PathBuf,
 
-fn main() {
-    Args::parse();
+    /// Log more (-v: info, -vv: debug); logs go to stderr. RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the relay
+    Serve(ServeArgs),
+    /// Device tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Largest blob (photo, document) accepted, in bytes
+    #[arg(long, default_value_t = server::DEFAULT_MAX_BLOB_BYTES)]
+    max_blob_bytes: u64,
+    /// Websocket connections served at once
+    #[arg(long, default_value_t = server::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token for a device of a workspace (printed once; store it on the device)
+    #[command(after_help = "The workspace id is what `kartoteka status` shows on a replica.
+Example:
+  kartoteka-relay token issue --workspace 0192e4c8-7b1a-4c3e-9f00-3d2a1b4c5d6e --device laptop-anna")]
+    Issue {
+        /// The workspace the token opens
+        #[arg(long)]
+        workspace: uuid::Uuid,
+        /// The device (its peer id)
+        #[arg(long)]
+        device: String,
+        /// Refuse the device's changes (it may only receive)
+        #[arg(long)]
+        read_only: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens (never their secrets)
+    List {
+        /// Only this workspace's
+        #[arg(long)]
+        workspace: Option<uuid::Uuid>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token; connections using it are closed within seconds
+    Revoke {
+        /// The token's id (as listed)
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let store = RelayStore::open(&cli.data)
+        .with_context(|| format!("cannot open the relay data in {}", cli.data.display()))?;
+    match cli.command {
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let config = server::ServerConfig {
+                max_blob_bytes: args.max_blob_bytes,
+                max_connections: args.max_connections,
+            };
+            runtime.block_on(server::serve(store, args.listen, config))
+        }
+        Command::Token(command) => token(&store, command),
+    }
+}
+
+fn token(store: &RelayStore, command: TokenCommand) -> Result<()> {
+    let conn = store.connect()?;
+    match command {
+        TokenCommand::Issue { workspace, device, read_only, json } => {
+            anyhow::ensure!(!device.trim().is_empty(), "the device name must not be empty");
+            let (record, token) = relay_core::tokens::issue(
+                &conn,
+                workspace,
+                &device,
+                read_only,
+                chrono::Utc::now(),
+            )?;
+            if json {
+                println!("{}", serde_json::json!({ "token": token, "record": record }));
+            } else {
+                println!("{token}");
+                eprintln!(
+                    "Token {} for device {} of workspace {}{}.",
+                    record.id,
+                    record.device,
+                    record.workspace,
+                    if read_only { " (read-only)" } else { "" }
+                );
+                eprintln!("On the device: kartoteka remote add <RELAY-URL> --token <TOKEN>");
+            }
+        }
+        TokenCommand::List { workspace, json } => {
+            let tokens = relay_core::tokens::list(&conn, workspace)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+            } else {
+                for token in tokens {
+                    let state = match (&token.revoked_at, token.read_only) {
+                        (Some(at), _) => format!("revoked {at}"),
+                        (None, true) => "read-only".to_owned(),
+                        (None, false) => "read-write".to_owned(),
+                    };
+                    println!(
+                        "{}  {}  {}  issued {}  {}",
+                        token.id, token.workspace, token.device, token.issued_at, state
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            relay_core::tokens::revoke(&conn, &id, chrono::Utc::now())?;
+            println!("Revoked {id}.");
+        }
+    }
+    Ok(())
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,kartoteka_relay=info,relay_core=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }

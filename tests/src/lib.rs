@@ -11,18 +11,42 @@
     reason = "test harness: a panic is a failed test"
 )]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
 /// The path of a binary built by this workspace (`kartoteka`, `kartoteka-relay`).
+///
+/// Cargo builds the binaries before the tests when the whole workspace is tested
+/// (`cargo test --workspace`, the README's command). When only this package is
+/// tested and a binary is missing, the first call builds it with the cargo that
+/// runs the tests. (It does not rebuild binaries that exist: a build for a
+/// different package selection unifies other features and would rebuild the
+/// dependencies each time.)
 pub fn binary(name: &str) -> PathBuf {
-    // The test executable lives in target/<profile>/deps/.
+    static BUILT: std::sync::Once = std::sync::Once::new();
     let exe = std::env::current_exe().expect("the test executable has a path");
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps layout");
     let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    BUILT.call_once(|| {
+        let built = ["kartoteka", "kartoteka-relay"].iter().all(|binary| {
+            profile_dir.join(format!("{binary}{}", std::env::consts::EXE_SUFFIX)).exists()
+        });
+        if built {
+            return;
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "client-cli", "-p", "sync-server", "--bins"]);
+        if exe.components().any(|part| part.as_os_str() == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "building the binaries under test failed");
+    });
     assert!(
         path.exists(),
         "{} is missing: run the tests with `cargo test --workspace`, which builds it",
@@ -97,6 +121,164 @@ impl Kartoteka {
         assert!(!output.status.success(), "kartoteka {args:?} succeeded but should have failed");
         assert!(output.stdout.is_empty(), "a failed command printed to stdout");
         String::from_utf8(output.stderr).unwrap()
+    }
+}
+
+impl Kartoteka {
+    /// The replica's workspace id.
+    pub fn workspace_id(&self) -> String {
+        self.json(&["status"])["workspace_id"].as_str().unwrap().to_owned()
+    }
+
+    /// A replica joining `workspace` as `device`.
+    pub fn join(workspace: &str, device: &str) -> Self {
+        let kartoteka = Self::new();
+        kartoteka.ok(&["init", "--workspace-id", workspace, "--device", device]);
+        kartoteka
+    }
+
+    /// Configures `relay` with a fresh token for this replica's device.
+    pub fn connect(&self, relay: &Relay) {
+        let status = self.json(&["status"]);
+        let token = relay.token(
+            status["workspace_id"].as_str().unwrap(),
+            status["device_name"].as_str().unwrap(),
+            false,
+        );
+        self.ok(&["remote", "add", &relay.url, "--token", &token]);
+    }
+
+    /// Starts `kartoteka ARGS…` without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        Command::new(binary("kartoteka"))
+            .arg("--home")
+            .arg(self.home.path())
+            .args(args)
+            .env_remove("KARTOTEKA_HOME")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
+
+/// A `kartoteka-relay` process on 127.0.0.1 with its own data directory.
+#[derive(Debug)]
+pub struct Relay {
+    child: Option<Child>,
+    data: TempDir,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    listen: String,
+    extra_args: Vec<String>,
+}
+
+impl Relay {
+    /// Starts a relay on a free port.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a relay with extra `serve` arguments (e.g. `--max-blob-bytes`).
+    pub fn start_with(extra_args: &[&str]) -> Self {
+        let mut relay = Self {
+            child: None,
+            data: tempfile::tempdir().unwrap(),
+            url: String::new(),
+            listen: "127.0.0.1:0".to_owned(),
+            extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
+        };
+        relay.launch();
+        relay
+    }
+
+    fn launch(&mut self) {
+        let log = std::fs::File::create(self.data.path().join("relay.log")).unwrap();
+        let mut child = Command::new(binary("kartoteka-relay"))
+            .arg("--data")
+            .arg(self.data.path())
+            .args(["serve", "--listen", &self.listen])
+            .args(&self.extra_args)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let address = line.trim().rsplit("http://").next().unwrap().to_owned();
+        assert!(address.contains(':'), "unexpected relay output: {line:?}\n{}", self.log());
+        self.listen = address.clone();
+        self.url = format!("http://{address}");
+        self.child = Some(child);
+    }
+
+    /// The relay's data directory.
+    pub fn data(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// What the relay logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("relay.log")).unwrap_or_default()
+    }
+
+    /// Issues a token with the relay's admin command.
+    pub fn token(&self, workspace: &str, device: &str, read_only: bool) -> String {
+        let mut command = Command::new(binary("kartoteka-relay"));
+        command.arg("--data").arg(self.data.path()).args([
+            "token",
+            "issue",
+            "--workspace",
+            workspace,
+            "--device",
+            device,
+        ]);
+        if read_only {
+            command.arg("--read-only");
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Runs a relay admin command and returns its stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let output = Command::new(binary("kartoteka-relay"))
+            .arg("--data")
+            .arg(self.data.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Kills the relay with SIGKILL: no flushing, no goodbye.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the relay with SIGTERM and waits; returns whether it exited cleanly.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else { return false };
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        child.wait().unwrap().success()
+    }
+
+    /// Starts the relay again on the same address and data directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

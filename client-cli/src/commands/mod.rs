@@ -3,6 +3,7 @@
 mod admin;
 mod card;
 mod clients;
+mod sync;
 mod tour;
 mod units;
 
@@ -44,6 +45,8 @@ fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Res
         Command::Conflicts(args) => admin::conflicts(replica, &args, output),
         Command::Company(command) => admin::company(replica, &command, output),
         Command::Reindex => admin::reindex(replica, output),
+        Command::Remote(command) => sync::remote(replica, &command, output),
+        Command::Sync { watch } => sync::sync(replica, watch, output),
         Command::Demo(command) => admin::demo(replica, &command, output),
     }
 }

@@ -21,7 +21,7 @@ impl Replica {
         edits: &[ClientEdit],
     ) -> Result<ClientId> {
         let doc_id = DocId::client(client_id);
-        if crate::doc_store::version(&self.conn, doc_id)?.is_some() {
+        if doc_store::version(&self.conn, doc_id.as_bytes())?.is_some() {
             return Err(StoreError::RejectedDocument {
                 doc_id,
                 reason: "a client with this id exists".to_owned(),

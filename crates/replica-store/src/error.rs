@@ -12,6 +12,12 @@ pub enum StoreError {
     /// 120 bytes and would make every result that large).
     #[error("document error: {0}")]
     Automerge(#[source] Box<automerge::AutomergeError>),
+    /// The document store failed.
+    #[error(transparent)]
+    DocStore(#[from] doc_store::DocStoreError),
+    /// A blob could not be stored or read.
+    #[error(transparent)]
+    Blob(#[from] blob_store::BlobError),
     /// The document model rejected an edit or a document.
     #[error(transparent)]
     Document(#[from] doc_model::DocModelError),

@@ -27,16 +27,18 @@
 
 #![warn(missing_docs)]
 
+mod blobs;
 mod card;
 mod catalog;
 mod clients;
-mod doc_store;
 mod error;
 mod lookup;
 mod project;
 mod replica;
 mod schema;
+mod sync_support;
 
+pub use blobs::BlobFetch;
 pub use card::{
     AddressView, BankAccountView, BillingView, ChannelView, ClientCard, ConflictValueView,
     ConflictView, ContactView, UnitView,

@@ -10,10 +10,10 @@ use lru::LruCache;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
-use crate::doc_store::{self, StoredDoc};
 use crate::error::{Result, StoreError};
 use crate::project::project;
 use crate::schema;
+use doc_store::StoredDoc;
 
 /// The database file inside a replica directory.
 pub const DATABASE_FILE: &str = "replica.sqlite";
@@ -62,6 +62,16 @@ pub(crate) enum Creation {
     Skeleton(DocKind),
     /// Start from an empty document when missing (its content arrives from a peer).
     Empty,
+}
+
+/// Whether a change was made on this device (and must be pushed to the relay) or
+/// arrived from elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// An edit on this device: the document goes into the sync outbox.
+    Local,
+    /// A merge of changes from another replica.
+    Remote,
 }
 
 /// What a merge did.
@@ -205,60 +215,105 @@ impl Replica {
         creation: Creation,
         change: impl FnOnce(&mut AutoCommit) -> Result<R>,
     ) -> Result<R> {
+        let mut change = Some(change);
+        let origin = match creation {
+            Creation::Empty => Origin::Remote,
+            Creation::Existing | Creation::Skeleton(_) => Origin::Local,
+        };
+        let mut results =
+            self.transact_many(&[doc_id], creation, origin, |_, doc| match change.take() {
+                Some(change) => change(doc),
+                // `transact_many` calls the closure once per listed document: once here.
+                None => Err(StoreError::UnknownDocument(doc_id)),
+            })?;
+        results.pop().unwrap_or(Err(StoreError::UnknownDocument(doc_id)))
+    }
+
+    /// Changes several documents in one SQLite transaction (one fsync), as sync
+    /// does with a batch of incoming messages. `change` runs once per document;
+    /// a document whose change fails is rolled back and reported in its slot of the
+    /// result, the others are stored and projected.
+    pub(crate) fn transact_many<R>(
+        &mut self,
+        doc_ids: &[DocId],
+        creation: Creation,
+        origin: Origin,
+        mut change: impl FnMut(DocId, &mut AutoCommit) -> Result<R>,
+    ) -> Result<Vec<Result<R>>> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stored_version = doc_store::version(&tx, doc_id)?;
-        let current = match (self.cache.pop(&doc_id), stored_version) {
-            (Some(cached), Some(version)) if cached.version == version => Some(cached),
-            (_, Some(_)) => doc_store::load(&tx, doc_id)?,
-            (_, None) => None,
-        };
-        let created = current.is_none();
-        let mut entry = match (current, creation) {
-            (Some(entry), _) => entry,
-            (None, Creation::Existing) => return Err(StoreError::UnknownDocument(doc_id)),
-            (None, Creation::Skeleton(kind)) => StoredDoc {
-                doc: doc_model::new_document(doc_id, kind, &self.meta.actor)?,
-                kind: kind.as_str().to_owned(),
-                version: 0,
-            },
-            (None, Creation::Empty) => {
-                StoredDoc { doc: AutoCommit::new(), kind: String::new(), version: 0 }
-            }
-        };
-        entry.doc.set_actor(self.meta.actor.clone());
-        let heads_before = entry.doc.get_heads();
-        let value = match change(&mut entry.doc) {
-            Ok(value) => value,
-            Err(error) => {
-                entry.doc.rollback();
+        let mut results = Vec::with_capacity(doc_ids.len());
+        let mut written: Vec<(DocId, StoredDoc)> = Vec::new();
+        for &doc_id in doc_ids {
+            let stored_version = doc_store::version(&tx, doc_id.as_bytes())?;
+            let current = match (self.cache.pop(&doc_id), stored_version) {
+                (Some(cached), Some(version)) if cached.version == version => Some(cached),
+                (_, Some(_)) => doc_store::load(&tx, doc_id.as_bytes())?,
+                (_, None) => None,
+            };
+            let created = current.is_none();
+            let mut entry = match (current, creation) {
+                (Some(entry), _) => entry,
+                (None, Creation::Existing) => {
+                    results.push(Err(StoreError::UnknownDocument(doc_id)));
+                    continue;
+                }
+                (None, Creation::Skeleton(kind)) => StoredDoc {
+                    doc: doc_model::new_document(doc_id, kind, &self.meta.actor)?,
+                    kind: kind.as_str().to_owned(),
+                    version: 0,
+                },
+                (None, Creation::Empty) => {
+                    StoredDoc { doc: AutoCommit::new(), kind: String::new(), version: 0 }
+                }
+            };
+            entry.doc.set_actor(self.meta.actor.clone());
+            let heads_before = entry.doc.get_heads();
+            let value = match change(doc_id, &mut entry.doc) {
+                Ok(value) => value,
+                Err(error) => {
+                    entry.doc.rollback();
+                    if !created {
+                        self.cache.put(doc_id, entry);
+                    }
+                    results.push(Err(error));
+                    continue;
+                }
+            };
+            entry.doc.commit_with(CommitOptions::default().with_time(now_ms() / 1000));
+            let heads_after = entry.doc.get_heads();
+            if heads_after.is_empty() || (!created && heads_after == heads_before) {
                 if !created {
                     self.cache.put(doc_id, entry);
                 }
-                return Err(error);
+                results.push(Ok(value));
+                continue;
             }
-        };
-        entry.doc.commit_with(CommitOptions::default().with_time(now_ms() / 1000));
-        let heads_after = entry.doc.get_heads();
-        if heads_after.is_empty() || (!created && heads_after == heads_before) {
-            if !created {
-                self.cache.put(doc_id, entry);
+            let kind = match check_identity(doc_id, &entry.kind, &entry.doc) {
+                Ok(kind) => kind,
+                Err(error) => {
+                    // The document in memory now holds what was rejected; drop it.
+                    results.push(Err(error));
+                    continue;
+                }
+            };
+            let previous = (!created).then_some(heads_before.as_slice());
+            entry.version =
+                doc_store::write(&tx, doc_id.as_bytes(), &kind, &mut entry.doc, previous)?;
+            project(&tx, doc_id, &kind, &entry.doc)?;
+            if origin == Origin::Local {
+                crate::sync_support::add_to_outbox(&tx, doc_id)?;
             }
-            return Ok(value);
+            entry.kind = kind;
+            written.push((doc_id, entry));
+            results.push(Ok(value));
         }
-        let kind = check_identity(doc_id, &entry.kind, &entry.doc)?;
-        let version = doc_store::write(
-            &tx,
-            doc_id,
-            &kind,
-            &mut entry.doc,
-            (!created).then_some(&heads_before),
-        )?;
-        project(&tx, doc_id, &kind, &entry.doc)?;
+        // On an error above, `written` is dropped with the transaction: the
+        // documents in it are ahead of the disk and must be reloaded.
         tx.commit()?;
-        entry.version = version;
-        entry.kind = kind;
-        self.cache.put(doc_id, entry);
-        Ok(value)
+        for (doc_id, entry) in written {
+            self.cache.put(doc_id, entry);
+        }
+        Ok(results)
     }
 
     /// Reads a document through the cache.
@@ -267,13 +322,13 @@ impl Replica {
         doc_id: DocId,
         read: impl FnOnce(&mut AutoCommit) -> R,
     ) -> Result<R> {
-        let stored_version = doc_store::version(&self.conn, doc_id)?;
+        let stored_version = doc_store::version(&self.conn, doc_id.as_bytes())?;
         let Some(stored_version) = stored_version else {
             return Err(StoreError::UnknownDocument(doc_id));
         };
         let fresh = self.cache.peek(&doc_id).is_some_and(|cached| cached.version == stored_version);
         if !fresh {
-            let Some(mut loaded) = doc_store::load(&self.conn, doc_id)? else {
+            let Some(mut loaded) = doc_store::load(&self.conn, doc_id.as_bytes())? else {
                 return Err(StoreError::UnknownDocument(doc_id));
             };
             loaded.doc.set_actor(self.meta.actor.clone());
@@ -289,7 +344,7 @@ impl Replica {
     /// Merges bytes from another replica (a whole document or incremental changes)
     /// into the document `doc_id`, and re-projects it if anything changed.
     pub fn merge_document(&mut self, doc_id: DocId, bytes: &[u8]) -> Result<MergeOutcome> {
-        let existed = doc_store::version(&self.conn, doc_id)?.is_some();
+        let existed = doc_store::version(&self.conn, doc_id.as_bytes())?.is_some();
         let mut changed = false;
         self.transact(doc_id, Creation::Empty, |doc| {
             let before = doc.get_heads();
@@ -322,7 +377,7 @@ impl Replica {
 
     /// Every document of the replica with its kind, by id.
     pub fn documents(&self) -> Result<Vec<(DocId, String)>> {
-        doc_store::all_documents(&self.conn)
+        documents_of(&self.conn)
     }
 
     /// Stores many new documents at once (the demo generator's path): one
@@ -330,15 +385,16 @@ impl Replica {
     pub fn insert_new_documents(&mut self, documents: Vec<(DocId, AutoCommit)>) -> Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for (doc_id, mut doc) in documents {
-            if doc_store::version(&tx, doc_id)?.is_some() {
+            if doc_store::version(&tx, doc_id.as_bytes())?.is_some() {
                 return Err(StoreError::RejectedDocument {
                     doc_id,
                     reason: "it already exists".to_owned(),
                 });
             }
             let kind = check_identity(doc_id, "", &doc)?;
-            doc_store::write(&tx, doc_id, &kind, &mut doc, None)?;
+            doc_store::write(&tx, doc_id.as_bytes(), &kind, &mut doc, None)?;
             project(&tx, doc_id, &kind, &doc)?;
+            crate::sync_support::add_to_outbox(&tx, doc_id)?;
         }
         tx.commit()?;
         Ok(())
@@ -349,15 +405,25 @@ impl Replica {
     pub fn reindex(&mut self) -> Result<usize> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         schema::recreate_mirror(&tx)?;
-        let documents = doc_store::all_documents(&tx)?;
+        let documents = documents_of(&tx)?;
         for (doc_id, kind) in &documents {
-            let Some(stored) = doc_store::load(&tx, *doc_id)? else { continue };
+            let Some(stored) = doc_store::load(&tx, doc_id.as_bytes())? else { continue };
             project(&tx, *doc_id, kind, &stored.doc)?;
         }
         tx.commit()?;
         self.cache.clear();
         Ok(documents.len())
     }
+}
+
+/// The replica's documents: its keys are 16-byte document ids.
+fn documents_of(conn: &Connection) -> Result<Vec<(DocId, String)>> {
+    Ok(doc_store::all_documents(conn)?
+        .into_iter()
+        .filter_map(|(key, kind)| {
+            Some((DocId::from_bytes(<[u8; 16]>::try_from(key.as_slice()).ok()?), kind))
+        })
+        .collect())
 }
 
 /// Checks that a document still names itself `doc_id` and keeps its kind (a peer

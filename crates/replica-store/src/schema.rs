@@ -15,44 +15,40 @@ use crate::error::Result;
 
 /// Version of the mirror layout; a replica whose mirror has another version
 /// rebuilds it on open.
-pub(crate) const MIRROR_VERSION: i64 = 2;
+pub(crate) const MIRROR_VERSION: i64 = 3;
 
+/// Replica tables besides the documents (see `doc_store::DDL`): the replica's
+/// identity and settings, and per-document sync state.
 pub(crate) const STORE_DDL: &str = r"
 CREATE TABLE IF NOT EXISTS replica_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- One row per Automerge document: the last compacted snapshot plus bookkeeping.
--- `heads` is the concatenation of the document's 32-byte head hashes after all
--- chunks are applied; loading checks it (a pair assertion against corruption).
--- `version` increases on every write so a process can tell that its cached copy
--- is stale; `local_seq` orders writes for the sync outbox. (A rowid table: in a
--- WITHOUT ROWID table kilobyte-sized blobs spill into mostly empty overflow
--- pages, which tripled the file size.)
-CREATE TABLE IF NOT EXISTS doc_store (
-    doc_id         BLOB PRIMARY KEY,
-    kind           TEXT NOT NULL,
-    snapshot       BLOB NOT NULL,
-    snapshot_bytes INTEGER NOT NULL,
-    heads          BLOB NOT NULL,
-    chunk_count    INTEGER NOT NULL DEFAULT 0,
-    chunk_bytes    INTEGER NOT NULL DEFAULT 0,
-    version        INTEGER NOT NULL DEFAULT 1,
-    local_seq      INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS doc_store_local_seq ON doc_store (local_seq);
-
--- Incremental changes appended since the snapshot, in order.
-CREATE TABLE IF NOT EXISTS doc_chunks (
+-- What this replica and a remote know they share, per document (automerge's
+-- encoded sync state: the shared heads), so a reconnect exchanges only changes.
+CREATE TABLE IF NOT EXISTS sync_state (
+    remote TEXT NOT NULL,
     doc_id BLOB NOT NULL,
-    seq    INTEGER NOT NULL,
-    bytes  BLOB NOT NULL,
-    PRIMARY KEY (doc_id, seq)
-);
+    state  BLOB NOT NULL,
+    PRIMARY KEY (remote, doc_id)
+) WITHOUT ROWID;
+
+-- Blobs added on this device and not yet uploaded to the relay.
+CREATE TABLE IF NOT EXISTS pending_uploads (
+    hash TEXT PRIMARY KEY
+) WITHOUT ROWID;
+
+-- Documents changed on this device and not yet pushed to the relay; `seq` is the
+-- document's `local_seq` at its latest local change, so a change made while a
+-- sync runs keeps its row when the sync clears what it pushed.
+CREATE TABLE IF NOT EXISTS outbox (
+    doc_id BLOB PRIMARY KEY,
+    seq    INTEGER NOT NULL
+) WITHOUT ROWID;
 ";
 
-pub(crate) const MIRROR_TABLES: [&str; 11] = [
+pub(crate) const MIRROR_TABLES: [&str; 15] = [
     "clients",
     "client_search",
     "units",
@@ -64,6 +60,10 @@ pub(crate) const MIRROR_TABLES: [&str; 11] = [
     "conflicts",
     "company",
     "devices",
+    "visits",
+    "visit_items",
+    "gallery",
+    "client_documents",
 ];
 
 pub(crate) const MIRROR_DDL: &str = r"
@@ -201,10 +201,80 @@ CREATE TABLE devices (
     id   TEXT PRIMARY KEY,
     name TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Visits at client units. `start_utc` orders and filters; `start_local` keeps the
+-- wall-clock time and offset the technician recorded; `year`/`month` are of the
+-- local start, which is what a monthly summary means to a user.
+CREATE TABLE visits (
+    id               TEXT PRIMARY KEY,
+    client_id        TEXT NOT NULL,
+    unit_id          TEXT NOT NULL,
+    start_utc        TEXT NOT NULL,
+    start_local      TEXT NOT NULL,
+    end_local        TEXT NOT NULL,
+    minutes          INTEGER NOT NULL,
+    year             INTEGER NOT NULL,
+    month            INTEGER NOT NULL,
+    technician       TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    notes            TEXT NOT NULL
+);
+CREATE INDEX visits_client ON visits (client_id, start_utc);
+CREATE INDEX visits_unit ON visits (unit_id, year, month);
+CREATE INDEX visits_technician ON visits (technician, start_utc);
+CREATE INDEX visits_start ON visits (start_utc);
+
+CREATE TABLE visit_items (
+    visit_id    TEXT NOT NULL,
+    position    INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    quantity    TEXT NOT NULL,
+    unit        TEXT NOT NULL
+);
+CREATE INDEX visit_items_visit ON visit_items (visit_id, position);
+
+-- Photos and files of a client, each in the gallery of one unit (or of the
+-- client, unit_id ''), optionally of a visit.
+CREATE TABLE gallery (
+    id         TEXT PRIMARY KEY,
+    client_id  TEXT NOT NULL,
+    unit_id    TEXT NOT NULL,
+    visit_id   TEXT NOT NULL,
+    hash       TEXT NOT NULL,
+    thumb_hash TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    caption    TEXT NOT NULL,
+    taken_at   TEXT NOT NULL,
+    added_by   TEXT NOT NULL,
+    added_at   INTEGER NOT NULL
+);
+CREATE INDEX gallery_unit ON gallery (client_id, unit_id, added_at);
+CREATE INDEX gallery_visit ON gallery (visit_id);
+CREATE INDEX gallery_hash ON gallery (hash);
+
+CREATE TABLE client_documents (
+    id         TEXT PRIMARY KEY,
+    client_id  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    date       TEXT NOT NULL,
+    unit_id    TEXT NOT NULL,
+    invoice_id TEXT NOT NULL,
+    visit_id   TEXT NOT NULL,
+    hash       TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size       INTEGER NOT NULL
+);
+CREATE INDEX client_documents_client ON client_documents (client_id, date);
+CREATE INDEX client_documents_hash ON client_documents (hash);
 ";
 
 /// Creates the document store if needed; returns whether the mirror must be rebuilt.
 pub(crate) fn prepare(conn: &Connection) -> Result<bool> {
+    conn.execute_batch(doc_store::DDL)?;
     conn.execute_batch(STORE_DDL)?;
     let mirror_version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if mirror_version == MIRROR_VERSION {

@@ -1,37 +1,101 @@
-//! Automerge documents inside the replica's SQLite file.
+//! Automerge documents inside a SQLite file: the storage both a replica and the
+//! relay use.
 //!
 //! A document is stored as its last compacted snapshot (`doc_store.snapshot`) plus
 //! the incremental chunks written since (`doc_chunks`). A write appends one chunk
 //! holding exactly the changes the edit or merge added; once there are more than
 //! [`MAX_CHUNKS`] chunks, or they outweigh the snapshot, the document is compacted
 //! into a new snapshot in the same transaction. Every write happens inside the
-//! caller's transaction, which also updates the mirror, so documents and mirror
-//! can never disagree after a crash.
+//! caller's transaction, so whatever else the caller writes (a replica's mirror,
+//! the relay's change log) commits or rolls back with it.
+//!
+//! Documents are named by an opaque key: a replica uses the 16-byte document id,
+//! the relay prefixes it with the workspace id, so one workspace can never read
+//! another's documents by naming the same id.
+
+#![warn(missing_docs)]
 
 use automerge::{AutoCommit, ChangeHash};
-use doc_model::DocId;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::error::{Result, StoreError};
+/// What can go wrong storing documents.
+#[derive(Debug, thiserror::Error)]
+pub enum DocStoreError {
+    /// SQLite failed.
+    #[error("document storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored document could not be loaded (boxed: the error is 120 bytes).
+    #[error("stored document could not be loaded: {0}")]
+    Automerge(#[source] Box<automerge::AutomergeError>),
+    /// The stored changes do not add up to the recorded heads.
+    #[error("a stored document is damaged: its changes do not add up to its recorded state")]
+    Corrupt {
+        /// The document's key.
+        key: Vec<u8>,
+    },
+}
+
+impl From<automerge::AutomergeError> for DocStoreError {
+    fn from(error: automerge::AutomergeError) -> Self {
+        Self::Automerge(Box::new(error))
+    }
+}
+
+/// Result with [`DocStoreError`].
+pub type Result<T, E = DocStoreError> = std::result::Result<T, E>;
+
+/// The tables of the document store.
+pub const DDL: &str = r"
+-- One row per Automerge document: the last compacted snapshot plus bookkeeping.
+-- `heads` is the concatenation of the document's 32-byte head hashes after all
+-- chunks are applied; loading checks it (a pair assertion against corruption).
+-- `version` increases on every write so a process can tell that its cached copy
+-- is stale; `local_seq` orders writes (a replica's sync outbox). A rowid table: in
+-- a WITHOUT ROWID table kilobyte-sized blobs spill into mostly empty overflow
+-- pages, which tripled the file size.
+CREATE TABLE IF NOT EXISTS doc_store (
+    doc_id         BLOB PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    snapshot       BLOB NOT NULL,
+    snapshot_bytes INTEGER NOT NULL,
+    heads          BLOB NOT NULL,
+    chunk_count    INTEGER NOT NULL DEFAULT 0,
+    chunk_bytes    INTEGER NOT NULL DEFAULT 0,
+    version        INTEGER NOT NULL DEFAULT 1,
+    local_seq      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS doc_store_local_seq ON doc_store (local_seq);
+
+-- Incremental changes appended since the snapshot, in order.
+CREATE TABLE IF NOT EXISTS doc_chunks (
+    doc_id BLOB NOT NULL,
+    seq    INTEGER NOT NULL,
+    bytes  BLOB NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+);
+";
 
 /// Chunks kept before a document is compacted into a fresh snapshot. Loading
 /// applies every chunk, so this bounds load time; compaction costs one full save,
 /// so compacting on every write would make edits of large documents slow.
-pub(crate) const MAX_CHUNKS: i64 = 32;
+pub const MAX_CHUNKS: i64 = 32;
 
 /// A document loaded from the store.
 #[derive(Debug)]
-pub(crate) struct StoredDoc {
-    pub(crate) doc: AutoCommit,
-    pub(crate) kind: String,
-    pub(crate) version: i64,
+pub struct StoredDoc {
+    /// The document.
+    pub doc: AutoCommit,
+    /// Its kind as recorded (empty when the writer did not know it).
+    pub kind: String,
+    /// Its version (see [`version`]).
+    pub version: i64,
 }
 
-/// Loads a document; `None` if the replica does not have it.
-pub(crate) fn load(conn: &Connection, doc_id: DocId) -> Result<Option<StoredDoc>> {
+/// Loads a document; `None` if the store does not have it.
+pub fn load(conn: &Connection, key: &[u8]) -> Result<Option<StoredDoc>> {
     let row = conn
         .prepare_cached("SELECT kind, snapshot, heads, version FROM doc_store WHERE doc_id = ?1")?
-        .query_row([doc_id.as_bytes()], |row| {
+        .query_row([key], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, Vec<u8>>(1)?,
@@ -44,30 +108,30 @@ pub(crate) fn load(conn: &Connection, doc_id: DocId) -> Result<Option<StoredDoc>
     let mut doc = AutoCommit::load(&snapshot)?;
     let mut chunks =
         conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
-    let mut rows = chunks.query([doc_id.as_bytes()])?;
+    let mut rows = chunks.query([key])?;
     while let Some(row) = rows.next()? {
         let bytes: Vec<u8> = row.get(0)?;
         doc.load_incremental(&bytes)?;
     }
     if encode_heads(&doc.get_heads()) != stored_heads {
-        return Err(StoreError::CorruptDocument { doc_id });
+        return Err(DocStoreError::Corrupt { key: key.to_vec() });
     }
     Ok(Some(StoredDoc { doc, kind, version }))
 }
 
 /// The stored version of a document, to tell whether a cached copy is current.
-pub(crate) fn version(conn: &Connection, doc_id: DocId) -> Result<Option<i64>> {
+pub fn version(conn: &Connection, key: &[u8]) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached("SELECT version FROM doc_store WHERE doc_id = ?1")?
-        .query_row([doc_id.as_bytes()], |row| row.get(0))
+        .query_row([key], |row| row.get(0))
         .optional()?)
 }
 
 /// Writes what changed in `doc` since `heads_before` (`None`: the document is new)
 /// and returns the document's new version.
-pub(crate) fn write(
+pub fn write(
     conn: &Connection,
-    doc_id: DocId,
+    key: &[u8],
     kind: &str,
     doc: &mut AutoCommit,
     heads_before: Option<&[ChangeHash]>,
@@ -82,65 +146,51 @@ pub(crate) fn write(
             "INSERT INTO doc_store (doc_id, kind, snapshot, snapshot_bytes, heads, version, local_seq)
              VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
         )?
-        .execute(params![doc_id.as_bytes(), kind, snapshot, snapshot.len() as i64, heads, local_seq])?;
+        .execute(params![key, kind, snapshot, snapshot.len() as i64, heads, local_seq])?;
         return Ok(1);
     };
     let (chunk_count, chunk_bytes, snapshot_bytes, version): (i64, i64, i64, i64) = conn
         .prepare_cached(
             "SELECT chunk_count, chunk_bytes, snapshot_bytes, version FROM doc_store WHERE doc_id = ?1",
         )?
-        .query_row([doc_id.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
+        .query_row([key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
     let chunk = doc.save_after(heads_before);
     let new_chunk_bytes = chunk_bytes + chunk.len() as i64;
     if chunk_count + 1 > MAX_CHUNKS || new_chunk_bytes > snapshot_bytes.max(4096) {
         let snapshot = doc.save();
-        conn.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
-            .execute([doc_id.as_bytes()])?;
+        conn.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?.execute([key])?;
         conn.prepare_cached(
             "UPDATE doc_store SET snapshot = ?2, snapshot_bytes = ?3, heads = ?4, chunk_count = 0,
                  chunk_bytes = 0, version = version + 1, local_seq = ?5
              WHERE doc_id = ?1",
         )?
-        .execute(params![
-            doc_id.as_bytes(),
-            snapshot,
-            snapshot.len() as i64,
-            heads,
-            local_seq
-        ])?;
+        .execute(params![key, snapshot, snapshot.len() as i64, heads, local_seq])?;
     } else {
         conn.prepare_cached("INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, ?2, ?3)")?
-            .execute(params![doc_id.as_bytes(), chunk_count + 1, chunk])?;
+            .execute(params![key, chunk_count + 1, chunk])?;
         conn.prepare_cached(
             "UPDATE doc_store SET heads = ?2, chunk_count = chunk_count + 1, chunk_bytes = ?3,
                  version = version + 1, local_seq = ?4
              WHERE doc_id = ?1",
         )?
-        .execute(params![doc_id.as_bytes(), heads, new_chunk_bytes, local_seq])?;
+        .execute(params![key, heads, new_chunk_bytes, local_seq])?;
     }
     Ok(version + 1)
 }
 
 /// Head hashes as stored: sorted and concatenated.
-pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     let mut sorted = heads.to_vec();
     sorted.sort_unstable();
     sorted.iter().flat_map(|hash| hash.0).collect()
 }
 
-/// Every document id with its kind, in id order.
-pub(crate) fn all_documents(conn: &Connection) -> Result<Vec<(DocId, String)>> {
+/// Every document key with its kind, in key order.
+pub fn all_documents(conn: &Connection) -> Result<Vec<(Vec<u8>, String)>> {
     let mut statement = conn.prepare("SELECT doc_id, kind FROM doc_store ORDER BY doc_id")?;
     let rows = statement.query_map([], |row| {
         let bytes: Vec<u8> = row.get(0)?;
         Ok((bytes, row.get::<_, String>(1)?))
     })?;
-    let mut documents = Vec::new();
-    for row in rows {
-        let (bytes, kind) = row?;
-        if let Ok(bytes) = <[u8; 16]>::try_from(bytes.as_slice()) {
-            documents.push((DocId::from_bytes(bytes), kind));
-        }
-    }
-    Ok(documents)
+    Ok(rows.collect::<Result<_, _>>()?)
 }

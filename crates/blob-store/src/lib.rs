@@ -1,0 +1,423 @@
+//! Content-addressed files: gallery photos, thumbnails and client documents are
+//! stored once under their blake3 hash, whoever adds them and however often.
+//!
+//! Layout under the store's root: `ab/abcdef…` for a blob whose hash starts with
+//! `ab` (256 fan-out directories keep directories small), and `.staging/` for
+//! uploads in progress. A blob is written to staging, hashed while it is written,
+//! fsynced, and renamed into place only when complete, so a crash never leaves a
+//! half-written file under a hash name.
+//!
+//! Every read verifies the hash again: a file damaged on disk is reported as
+//! [`BlobError::Corrupt`] and never served.
+
+#![warn(missing_docs)]
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// What can go wrong with blobs.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// The store has no blob with this hash.
+    #[error("blob {0} is not stored here")]
+    Missing(BlobHash),
+    /// The file under this hash no longer has this hash.
+    #[error("blob {0} is corrupted on disk (its content no longer matches its hash)")]
+    Corrupt(BlobHash),
+    /// Uploaded bytes do not have the hash they were sent under.
+    #[error("the uploaded bytes hash to {actual}, not {expected}")]
+    HashMismatch {
+        /// The hash the bytes were announced with.
+        expected: BlobHash,
+        /// Their real hash.
+        actual: BlobHash,
+    },
+    /// A blob is larger than allowed.
+    #[error("{size} bytes is more than the limit of {limit} bytes")]
+    TooLarge {
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// An upload continued at another offset than where it stopped.
+    #[error("the upload continues at byte {expected}, not {offered}")]
+    WrongOffset {
+        /// Bytes already staged.
+        expected: u64,
+        /// The offset offered.
+        offered: u64,
+    },
+    /// Not a blake3 hash in hex.
+    #[error("'{0}' is not a blob hash (expected 64 hex digits)")]
+    BadHash(String),
+}
+
+/// Result with [`BlobError`].
+pub type Result<T, E = BlobError> = std::result::Result<T, E>;
+
+/// The blake3 hash that names a blob.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobHash([u8; 32]);
+
+impl BlobHash {
+    /// The hash of some bytes.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// The 32 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    fn matches(&self, hash: &blake3::Hash) -> bool {
+        // blake3::Hash compares in constant time.
+        *hash == blake3::Hash::from_bytes(self.0)
+    }
+}
+
+impl fmt::Display for BlobHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(blake3::Hash::from_bytes(self.0).to_hex().as_str())
+    }
+}
+
+impl fmt::Debug for BlobHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlobHash({self})")
+    }
+}
+
+impl FromStr for BlobHash {
+    type Err = BlobError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        blake3::Hash::from_hex(text.trim())
+            .map(|hash| Self(*hash.as_bytes()))
+            .map_err(|_| BlobError::BadHash(text.chars().take(80).collect()))
+    }
+}
+
+/// A directory of content-addressed blobs.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (creating if needed) the store at `root`.
+    pub fn open(root: &Path) -> Result<Self> {
+        let staging = root.join(".staging");
+        fs::create_dir_all(&staging).map_err(|source| BlobError::Io { path: staging, source })?;
+        Ok(Self { root: root.to_owned() })
+    }
+
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the blob with this hash lives (whether or not it exists).
+    pub fn path_of(&self, hash: &BlobHash) -> PathBuf {
+        let hex = hash.to_string();
+        self.root.join(&hex[..2]).join(hex)
+    }
+
+    /// Whether the blob is stored (not whether it is intact; see [`Self::verify`]).
+    pub fn contains(&self, hash: &BlobHash) -> bool {
+        self.path_of(hash).is_file()
+    }
+
+    /// The stored blob's size.
+    pub fn size(&self, hash: &BlobHash) -> Option<u64> {
+        fs::metadata(self.path_of(hash)).ok().map(|metadata| metadata.len())
+    }
+
+    /// Stores a file, hashing it while copying; returns its hash and size. A file
+    /// already stored under the same hash is not written twice.
+    pub fn put_file(&self, source: &Path, max_bytes: u64) -> Result<(BlobHash, u64)> {
+        let io_error =
+            |source_error| BlobError::Io { path: source.to_owned(), source: source_error };
+        let metadata = fs::metadata(source).map_err(io_error)?;
+        if !metadata.is_file() {
+            return Err(io_error(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        if metadata.len() > max_bytes {
+            return Err(BlobError::TooLarge { size: metadata.len(), limit: max_bytes });
+        }
+        let file = File::open(source).map_err(io_error)?;
+        self.put_reader(file.take(max_bytes + 1), max_bytes)
+    }
+
+    /// Stores bytes; returns their hash.
+    pub fn put_bytes(&self, bytes: &[u8]) -> Result<BlobHash> {
+        Ok(self.put_reader(bytes, u64::MAX)?.0)
+    }
+
+    fn put_reader(&self, mut reader: impl Read, max_bytes: u64) -> Result<(BlobHash, u64)> {
+        let staging = self.root.join(".staging").join(format!("put-{}", unique_suffix()));
+        let io_error = |path: &Path, source| BlobError::Io { path: path.to_owned(), source };
+        let mut file = File::create(&staging).map_err(|e| io_error(&staging, e))?;
+        let mut hasher = blake3::Hasher::new();
+        let mut buffer = vec![0_u8; 256 * 1024];
+        let mut size = 0_u64;
+        let result = (|| {
+            loop {
+                let n = reader.read(&mut buffer).map_err(|e| io_error(&staging, e))?;
+                if n == 0 {
+                    break;
+                }
+                size += n as u64;
+                if size > max_bytes {
+                    return Err(BlobError::TooLarge { size, limit: max_bytes });
+                }
+                hasher.update(&buffer[..n]);
+                file.write_all(&buffer[..n]).map_err(|e| io_error(&staging, e))?;
+            }
+            file.sync_all().map_err(|e| io_error(&staging, e))?;
+            Ok(())
+        })();
+        drop(file);
+        if let Err(error) = result {
+            let _ = fs::remove_file(&staging);
+            return Err(error);
+        }
+        let hash = BlobHash(*hasher.finalize().as_bytes());
+        self.publish(&staging, &hash)?;
+        Ok((hash, size))
+    }
+
+    /// Moves a complete, verified staging file to its place (or drops it if the
+    /// blob is already stored).
+    fn publish(&self, staging: &Path, hash: &BlobHash) -> Result<()> {
+        let target = self.path_of(hash);
+        if target.is_file() {
+            let _ = fs::remove_file(staging);
+            return Ok(());
+        }
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|source| BlobError::Io { path: parent.to_owned(), source })?;
+        }
+        fs::rename(staging, &target)
+            .map_err(|source| BlobError::Io { path: target.clone(), source })?;
+        tracing::debug!(%hash, "stored blob");
+        Ok(())
+    }
+
+    /// Reads a whole blob, verifying its hash.
+    pub fn read(&self, hash: &BlobHash) -> Result<Vec<u8>> {
+        let path = self.path_of(hash);
+        let bytes = fs::read(&path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => BlobError::Missing(*hash),
+            _ => BlobError::Io { path: path.clone(), source },
+        })?;
+        if !hash.matches(&blake3::hash(&bytes)) {
+            return Err(BlobError::Corrupt(*hash));
+        }
+        Ok(bytes)
+    }
+
+    /// Checks that the stored blob still has its hash.
+    pub fn verify(&self, hash: &BlobHash) -> Result<u64> {
+        let path = self.path_of(hash);
+        let mut file = File::open(&path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => BlobError::Missing(*hash),
+            _ => BlobError::Io { path: path.clone(), source },
+        })?;
+        let mut hasher = blake3::Hasher::new();
+        let size =
+            io::copy(&mut file, &mut hasher).map_err(|source| BlobError::Io { path, source })?;
+        if hash.matches(&hasher.finalize()) { Ok(size) } else { Err(BlobError::Corrupt(*hash)) }
+    }
+
+    /// Copies a blob to `target`, verifying it on the way; on a mismatch `target`
+    /// is removed and the blob is reported corrupt.
+    pub fn copy_to(&self, hash: &BlobHash, target: &Path) -> Result<u64> {
+        let path = self.path_of(hash);
+        let mut source = File::open(&path).map_err(|error| match error.kind() {
+            io::ErrorKind::NotFound => BlobError::Missing(*hash),
+            _ => BlobError::Io { path: path.clone(), source: error },
+        })?;
+        let partial = target.with_extension("kartoteka-partial");
+        let io_error = |path: &Path, source| BlobError::Io { path: path.to_owned(), source };
+        let mut output = File::create(&partial).map_err(|e| io_error(&partial, e))?;
+        let mut hasher = blake3::Hasher::new();
+        let mut buffer = vec![0_u8; 256 * 1024];
+        let mut size = 0_u64;
+        loop {
+            let n = source.read(&mut buffer).map_err(|e| io_error(&path, e))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            hasher.update(&buffer[..n]);
+            output.write_all(&buffer[..n]).map_err(|e| io_error(&partial, e))?;
+        }
+        drop(output);
+        if !hash.matches(&hasher.finalize()) {
+            let _ = fs::remove_file(&partial);
+            return Err(BlobError::Corrupt(*hash));
+        }
+        fs::rename(&partial, target).map_err(|e| io_error(target, e))?;
+        Ok(size)
+    }
+
+    /// Removes a blob (callers check first that nothing references it).
+    pub fn remove(&self, hash: &BlobHash) -> Result<()> {
+        let path = self.path_of(hash);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(BlobError::Io { path, source }),
+        }
+    }
+
+    /// The staging file of a resumable upload of `hash`.
+    pub fn upload_path(&self, hash: &BlobHash) -> PathBuf {
+        self.root.join(".staging").join(format!("{hash}.upload"))
+    }
+
+    /// Bytes of `hash` staged so far by a resumable upload.
+    pub fn staged_len(&self, hash: &BlobHash) -> u64 {
+        fs::metadata(self.upload_path(hash)).map(|metadata| metadata.len()).unwrap_or(0)
+    }
+
+    /// Opens the upload's staging file for appending at `offset`, which must be
+    /// where the staged bytes end.
+    pub fn append_upload(&self, hash: &BlobHash, offset: u64) -> Result<File> {
+        let path = self.upload_path(hash);
+        let staged = self.staged_len(hash);
+        if offset != staged {
+            return Err(BlobError::WrongOffset { expected: staged, offered: offset });
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| BlobError::Io { path: path.clone(), source })?;
+        file.seek(SeekFrom::End(0)).map_err(|source| BlobError::Io { path, source })?;
+        Ok(file)
+    }
+
+    /// Completes an upload: hashes the staged bytes and publishes them if they have
+    /// the announced hash; otherwise discards them.
+    pub fn finish_upload(&self, hash: &BlobHash) -> Result<u64> {
+        let path = self.upload_path(hash);
+        let mut file =
+            File::open(&path).map_err(|source| BlobError::Io { path: path.clone(), source })?;
+        file.sync_all().map_err(|source| BlobError::Io { path: path.clone(), source })?;
+        let mut hasher = blake3::Hasher::new();
+        let size = io::copy(&mut file, &mut hasher)
+            .map_err(|source| BlobError::Io { path: path.clone(), source })?;
+        let actual = BlobHash(*hasher.finalize().as_bytes());
+        if actual != *hash {
+            let _ = fs::remove_file(&path);
+            return Err(BlobError::HashMismatch { expected: *hash, actual });
+        }
+        self.publish(&path, hash)?;
+        Ok(size)
+    }
+
+    /// Drops a staged upload.
+    pub fn discard_upload(&self, hash: &BlobHash) {
+        let _ = fs::remove_file(self.upload_path(hash));
+    }
+}
+
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    format!("{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_content_is_stored_once_and_read_back_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let photo = dir.path().join("photo.jpg");
+        fs::write(&photo, b"not really a jpeg").unwrap();
+        let (first, size) = store.put_file(&photo, 1 << 20).unwrap();
+        let (second, _) = store.put_file(&photo, 1 << 20).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(size, 17);
+        assert_eq!(store.read(&first).unwrap(), b"not really a jpeg");
+        assert_eq!(first, BlobHash::of(b"not really a jpeg"));
+        let export = dir.path().join("export.jpg");
+        store.copy_to(&first, &export).unwrap();
+        assert_eq!(fs::read(export).unwrap(), b"not really a jpeg");
+    }
+
+    #[test]
+    fn a_damaged_file_is_reported_and_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let hash = store.put_bytes(b"gallery photo").unwrap();
+        fs::write(store.path_of(&hash), b"gallery phot0").unwrap();
+        assert!(matches!(store.read(&hash), Err(BlobError::Corrupt(_))));
+        assert!(matches!(store.verify(&hash), Err(BlobError::Corrupt(_))));
+        let target = dir.path().join("out");
+        assert!(matches!(store.copy_to(&hash, &target), Err(BlobError::Corrupt(_))));
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn uploads_resume_at_their_offset_and_are_published_only_with_the_right_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let content = b"0123456789abcdef";
+        let hash = BlobHash::of(content);
+        store.append_upload(&hash, 0).unwrap().write_all(&content[..6]).unwrap();
+        assert_eq!(store.staged_len(&hash), 6);
+        assert!(matches!(
+            store.append_upload(&hash, 3),
+            Err(BlobError::WrongOffset { expected: 6, offered: 3 })
+        ));
+        store.append_upload(&hash, 6).unwrap().write_all(&content[6..]).unwrap();
+        assert_eq!(store.finish_upload(&hash).unwrap(), 16);
+        assert_eq!(store.read(&hash).unwrap(), content);
+
+        let lie = BlobHash::of(b"something else");
+        store.append_upload(&lie, 0).unwrap().write_all(content).unwrap();
+        assert!(matches!(store.finish_upload(&lie), Err(BlobError::HashMismatch { .. })));
+        assert!(!store.contains(&lie));
+        assert_eq!(store.staged_len(&lie), 0);
+    }
+
+    #[test]
+    fn files_over_the_cap_and_directories_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(&dir.path().join("blobs")).unwrap();
+        let big = dir.path().join("big");
+        fs::write(&big, vec![0_u8; 100]).unwrap();
+        assert!(matches!(
+            store.put_file(&big, 99),
+            Err(BlobError::TooLarge { size: 100, limit: 99 })
+        ));
+        assert!(store.put_file(dir.path(), 1000).is_err());
+        assert!(store.put_file(&dir.path().join("missing"), 1000).is_err());
+    }
+}

@@ -1,0 +1,578 @@
+//! The hub: one thread that owns the relay's documents and every connection's
+//! sync state.
+//!
+//! A single owner means no document is ever changed by two threads at once and
+//! no locks are needed; the hub's work per message is small (an Automerge
+//! receive and generate, sub-millisecond for a client document), and batching
+//! many messages into one transaction amortises the fsync.
+
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroUsize;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use automerge::AutoCommit;
+use automerge::sync::{self, SyncDoc};
+use lru::LruCache;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use sync_protocol::{DocumentId, Message};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::RELAY_PEER_ID;
+use crate::error::{RelayError, Result};
+use crate::metrics::Metrics;
+use crate::store::{RelayStore, document_key, log_change};
+use crate::tokens::Grant;
+
+/// Commands handled in one transaction at most. Bounds the latency a message can
+/// wait behind others while still amortising one fsync over many changes.
+pub const MAX_BATCH: usize = 256;
+
+/// Documents the hub keeps loaded. A client document holds ~20–35 KB in memory
+/// (see the Automerge notes), so 2,048 cost about 70 MB however many documents
+/// the relay stores; others are loaded from SQLite on demand.
+pub const DOCUMENT_CACHE: usize = 2_048;
+
+/// Messages queued for one connection before it counts as too slow. A peer that
+/// cannot keep up is disconnected and resyncs when it returns, instead of the
+/// relay buffering without bound or silently dropping messages.
+pub const SEND_QUEUE: usize = 1_024;
+
+/// Commands waiting for the hub; connection tasks wait (backpressure) beyond it.
+pub const COMMAND_QUEUE: usize = 4_096;
+
+/// Websocket close codes the hub uses.
+pub mod close {
+    /// The relay is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Malformed input.
+    pub const INVALID_DATA: u16 = 1007;
+    /// A policy was violated (wrong peer id, read-only token writing, revoked token).
+    pub const POLICY: u16 = 1008;
+    /// The relay failed internally; the peer should reconnect later.
+    pub const INTERNAL: u16 = 1011;
+    /// The peer did not read its messages fast enough.
+    pub const SLOW_PEER: u16 = 4000;
+    /// Another connection of the same device replaced this one.
+    pub const REPLACED: u16 = 4001;
+}
+
+/// A connection's id inside the hub.
+pub type ConnId = u64;
+
+/// What the hub sends to a connection task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outgoing {
+    /// A binary websocket frame.
+    Frame(Vec<u8>),
+    /// Close the websocket with this code and reason.
+    Close {
+        /// The close code.
+        code: u16,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A connection as it registers with the hub.
+#[derive(Debug)]
+pub struct ConnectionGrant {
+    /// What its token allows.
+    pub grant: Grant,
+    /// Its bounded send queue.
+    pub outbox: mpsc::Sender<Outgoing>,
+    /// Fired when the hub wants the connection closed at once (its queue is full,
+    /// its token was revoked, another connection replaced it).
+    pub kick: oneshot::Sender<(u16, String)>,
+}
+
+/// What connection tasks and the server ask of the hub.
+#[derive(Debug)]
+pub enum HubCommand {
+    /// A connection finished its handshake.
+    Connect {
+        /// Its id.
+        conn: ConnId,
+        /// What it may do and how to reach it.
+        connection: ConnectionGrant,
+    },
+    /// A decoded message from a connection.
+    Message {
+        /// From whom.
+        conn: ConnId,
+        /// What.
+        message: Message,
+    },
+    /// A connection ended.
+    Disconnect {
+        /// Which.
+        conn: ConnId,
+    },
+    /// Close connections whose token was revoked (sent periodically).
+    Sweep,
+    /// Commit, close every connection and stop.
+    Shutdown {
+        /// Answered when the hub has stopped.
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// A cloneable handle for sending commands to the hub.
+#[derive(Debug, Clone)]
+pub struct HubHandle {
+    commands: mpsc::Sender<HubCommand>,
+    next_conn: Arc<AtomicU64>,
+}
+
+impl HubHandle {
+    /// Sends a command, waiting while the hub's queue is full.
+    pub async fn send(&self, command: HubCommand) -> Result<()> {
+        self.commands.send(command).await.map_err(|_| RelayError::Stopped)
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Asks the hub to stop and waits until it has.
+    pub async fn shutdown(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.commands.send(HubCommand::Shutdown { done }).await.is_ok() {
+            let _ = stopped.await;
+        }
+    }
+}
+
+/// The hub. Create it with [`Hub::spawn`].
+#[derive(Debug)]
+pub struct Hub {
+    db: Connection,
+    state: HubState,
+}
+
+struct Conn {
+    grant: Grant,
+    outbox: mpsc::Sender<Outgoing>,
+    kick: Option<oneshot::Sender<(u16, String)>>,
+    /// Automerge sync state per document this connection has talked about.
+    states: HashMap<DocumentId, sync::State>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("peer_id", &self.grant.peer_id)
+            .field("documents", &self.states.len())
+            .finish()
+    }
+}
+
+struct HubState {
+    docs: LruCache<[u8; 32], AutoCommit>,
+    conns: HashMap<ConnId, Conn>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for HubState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubState")
+            .field("documents", &self.docs.len())
+            .field("conns", &self.conns)
+            .finish()
+    }
+}
+
+/// What handling a batch produced, delivered after the commit.
+#[derive(Default)]
+struct Effects {
+    frames: Vec<(ConnId, Outgoing)>,
+    kicks: Vec<(ConnId, u16, String)>,
+    /// Documents written in this batch (evicted if the commit fails).
+    written: HashSet<[u8; 32]>,
+}
+
+impl Effects {
+    fn send(&mut self, conn: ConnId, message: &Message) {
+        self.frames.push((conn, Outgoing::Frame(message.encode())));
+    }
+
+    /// Tells the peer why with an `error` message, then closes.
+    fn refuse(&mut self, conn: ConnId, code: u16, reason: &str) {
+        self.send(conn, &Message::Error { message: reason.to_owned() });
+        self.frames.push((conn, Outgoing::Close { code, reason: reason.to_owned() }));
+    }
+}
+
+impl Hub {
+    /// Starts the hub on its own thread.
+    pub fn spawn(
+        store: &RelayStore,
+        metrics: Arc<Metrics>,
+    ) -> Result<(HubHandle, std::thread::JoinHandle<()>)> {
+        let db = store.connect()?;
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+        let capacity = NonZeroUsize::new(DOCUMENT_CACHE).unwrap_or(NonZeroUsize::MIN);
+        let hub = Self {
+            db,
+            state: HubState { docs: LruCache::new(capacity), conns: HashMap::new(), metrics },
+        };
+        let thread = std::thread::Builder::new()
+            .name("relay-hub".to_owned())
+            .spawn(move || hub.run(receiver))
+            .map_err(|source| RelayError::Io { path: "relay-hub thread".into(), source })?;
+        Ok((HubHandle { commands, next_conn: Arc::new(AtomicU64::new(1)) }, thread))
+    }
+
+    fn run(mut self, mut receiver: mpsc::Receiver<HubCommand>) {
+        while let Some(first) = receiver.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
+            }
+            let mut shutdown = None;
+            let mut effects = Effects::default();
+            let outcome = self
+                .db
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(RelayError::from)
+                .and_then(|tx| {
+                    for command in batch {
+                        match command {
+                            HubCommand::Shutdown { done } => shutdown = Some(done),
+                            command => self.state.handle(&tx, command, &mut effects)?,
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(())
+                });
+            if let Err(error) = outcome {
+                // Nothing of this batch is durable: forget the documents it touched
+                // (they are ahead of the disk) and close the connections that sent
+                // it, so their peers resync; nothing was acknowledged.
+                tracing::error!(%error, "relay could not store a batch");
+                for key in &effects.written {
+                    self.state.docs.pop(key);
+                }
+                let senders: HashSet<ConnId> =
+                    effects.frames.iter().map(|(conn, _)| *conn).collect();
+                effects = Effects::default();
+                for conn in senders {
+                    effects.kicks.push((
+                        conn,
+                        close::INTERNAL,
+                        "relay storage failed; reconnect later".to_owned(),
+                    ));
+                }
+            }
+            self.state.deliver(effects);
+            self.state
+                .metrics
+                .documents_loaded
+                .store(self.state.docs.len() as u64, Ordering::Relaxed);
+            if let Some(done) = shutdown {
+                self.state.close_all();
+                let _ = done.send(());
+                break;
+            }
+        }
+        tracing::info!("relay hub stopped");
+    }
+}
+
+impl HubState {
+    fn handle(
+        &mut self,
+        tx: &Transaction<'_>,
+        command: HubCommand,
+        effects: &mut Effects,
+    ) -> Result<()> {
+        match command {
+            HubCommand::Connect { conn, connection } => {
+                let ConnectionGrant { grant, outbox, kick } = connection;
+                // One live connection per device: a reconnecting device replaces its
+                // old (probably half-open) connection.
+                let replaced: Vec<ConnId> = self
+                    .conns
+                    .iter()
+                    .filter(|(_, other)| {
+                        other.grant.workspace == grant.workspace
+                            && other.grant.peer_id == grant.peer_id
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                for old in replaced {
+                    effects.kicks.push((
+                        old,
+                        close::REPLACED,
+                        "replaced by a newer connection of this device".to_owned(),
+                    ));
+                }
+                tracing::info!(conn, peer = %grant.peer_id, workspace = %grant.workspace, "peer connected");
+                self.conns
+                    .insert(conn, Conn { grant, outbox, kick: Some(kick), states: HashMap::new() });
+            }
+            HubCommand::Disconnect { conn } => {
+                if let Some(gone) = self.conns.remove(&conn) {
+                    tracing::info!(conn, peer = %gone.grant.peer_id, "peer disconnected");
+                }
+            }
+            HubCommand::Message { conn, message } => {
+                self.handle_message(tx, conn, message, effects)?
+            }
+            HubCommand::Sweep => {
+                for (conn, entry) in &self.conns {
+                    if !crate::tokens::is_active(tx, &entry.grant.token_id)? {
+                        effects.kicks.push((*conn, close::POLICY, "token revoked".to_owned()));
+                    }
+                }
+            }
+            HubCommand::Shutdown { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn handle_message(
+        &mut self,
+        tx: &Transaction<'_>,
+        conn: ConnId,
+        message: Message,
+        effects: &mut Effects,
+    ) -> Result<()> {
+        let Some(entry) = self.conns.get(&conn) else { return Ok(()) };
+        let grant = entry.grant.clone();
+        if let Some(sender) = message.sender_id()
+            && sender != grant.peer_id
+        {
+            effects.refuse(conn, close::POLICY, "senderId does not match the device of this token");
+            return Ok(());
+        }
+        match message {
+            Message::Request { document_id, data, .. } => {
+                let incoming = Incoming { document_id: &document_id, data: &data, kind: SyncKind::Request };
+                self.handle_sync(tx, conn, &grant, incoming, effects)
+            }
+            Message::Sync { document_id, data, .. } => {
+                let incoming = Incoming { document_id: &document_id, data: &data, kind: SyncKind::Sync };
+                self.handle_sync(tx, conn, &grant, incoming, effects)
+            }
+            Message::Ephemeral { ref document_id, .. } => {
+                // Presence is relayed to the workspace's other peers, never stored.
+                if document_id.parse::<DocumentId>().is_err() {
+                    effects.refuse(conn, close::INVALID_DATA, "malformed documentId");
+                    return Ok(());
+                }
+                for (other, other_entry) in &self.conns {
+                    if *other != conn && other_entry.grant.workspace == grant.workspace {
+                        let mut relayed = message.clone();
+                        if let Message::Ephemeral { target_id, .. } = &mut relayed {
+                            other_entry.grant.peer_id.clone_into(target_id);
+                        }
+                        effects.send(*other, &relayed);
+                    }
+                }
+                Ok(())
+            }
+            Message::Leave { .. } => {
+                effects
+                    .frames
+                    .push((conn, Outgoing::Close { code: 1000, reason: "bye".to_owned() }));
+                Ok(())
+            }
+            Message::Join { .. } | Message::Peer { .. } => {
+                effects.refuse(conn, close::POLICY, "unexpected handshake message");
+                Ok(())
+            }
+            Message::Error { message } => {
+                tracing::info!(conn, %message, "peer reported an error");
+                effects
+                    .frames
+                    .push((conn, Outgoing::Close { code: 1000, reason: "peer error".to_owned() }));
+                Ok(())
+            }
+            Message::DocUnavailable { .. }
+            | Message::RemoteSubscriptionChange { .. }
+            | Message::RemoteHeadsChanged { .. }
+            | Message::Unknown => Ok(()),
+        }
+    }
+
+    fn handle_sync(
+        &mut self,
+        tx: &Transaction<'_>,
+        conn: ConnId,
+        grant: &Grant,
+        incoming: Incoming<'_>,
+        effects: &mut Effects,
+    ) -> Result<()> {
+        let Incoming { document_id, data, kind } = incoming;
+        let Ok(document) = document_id.parse::<DocumentId>() else {
+            effects.refuse(conn, close::INVALID_DATA, "malformed documentId");
+            return Ok(());
+        };
+        let Ok(sync_message) = sync::Message::decode(data) else {
+            effects.refuse(conn, close::INVALID_DATA, "malformed automerge sync message");
+            return Ok(());
+        };
+        if grant.read_only && !sync_message.changes.is_empty() {
+            tracing::warn!(conn, peer = %grant.peer_id, %document, "refused changes from a read-only token");
+            Metrics::add(&self.metrics.refusals, 1);
+            effects.refuse(
+                conn,
+                close::POLICY,
+                "this device's token is read-only: its changes were refused",
+            );
+            return Ok(());
+        }
+        let peer_has_nothing = sync_message.heads.is_empty();
+        let key = document_key(grant.workspace, document);
+        let mut doc = match self.docs.pop(&key) {
+            Some(doc) => doc,
+            None => match doc_store::load(tx, &key)? {
+                Some(stored) => stored.doc,
+                None => AutoCommit::new(),
+            },
+        };
+        let heads_before = doc.get_heads();
+        let Some(entry) = self.conns.get_mut(&conn) else { return Ok(()) };
+        let state = entry.states.entry(document).or_default();
+        // Automerge is fuzzed upstream, but this is hostile input reaching a shared
+        // process: a panic must cost one connection, not the relay.
+        let received = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            doc.sync().receive_sync_message(state, sync_message)
+        }));
+        match received {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::info!(conn, %document, %error, "rejected a sync message");
+                effects.refuse(conn, close::INVALID_DATA, "invalid automerge sync message");
+                entry.states.remove(&document);
+                // The document may hold part of what was rejected: reload it next time.
+                return Ok(());
+            }
+            Err(_) => {
+                tracing::error!(conn, %document, "automerge panicked on a sync message");
+                effects.refuse(conn, close::INTERNAL, "the relay could not process this document");
+                entry.states.remove(&document);
+                return Ok(());
+            }
+        }
+        let heads_after = doc.get_heads();
+        let changed = heads_after != heads_before;
+        if changed {
+            let previous = (!heads_before.is_empty()).then_some(heads_before.as_slice());
+            let kind = doc_model_kind(&doc);
+            doc_store::write(tx, &key, &kind, &mut doc, previous)?;
+            log_change(tx, grant.workspace, document, &heads_after)?;
+            effects.written.insert(key);
+            Metrics::add(&self.metrics.changes_stored, 1);
+        }
+        if heads_after.is_empty() && kind == SyncKind::Request && peer_has_nothing {
+            // Neither side has this document (and nothing says whether it exists
+            // anywhere else: other workspaces are never consulted).
+            effects.send(
+                conn,
+                &Message::DocUnavailable {
+                    sender_id: RELAY_PEER_ID.to_owned(),
+                    target_id: grant.peer_id.clone(),
+                    document_id: document.to_string(),
+                },
+            );
+            if let Some(entry) = self.conns.get_mut(&conn) {
+                entry.states.remove(&document);
+            }
+            return Ok(());
+        }
+        // Answer the sender (for a document the relay does not have yet, with its
+        // empty state, so the sender pushes its changes), then tell every other
+        // peer of the workspace about the change.
+        for (other, other_entry) in &mut self.conns {
+            if other_entry.grant.workspace != grant.workspace || (*other != conn && !changed) {
+                continue;
+            }
+            let state = other_entry.states.entry(document).or_default();
+            if let Some(reply) = doc.sync().generate_sync_message(state) {
+                let message = Message::sync(
+                    RELAY_PEER_ID,
+                    &other_entry.grant.peer_id,
+                    document,
+                    reply.encode(),
+                );
+                effects.send(*other, &message);
+            }
+        }
+        self.docs.put(key, doc);
+        Ok(())
+    }
+
+    /// Queues frames and closes after the commit.
+    fn deliver(&mut self, effects: Effects) {
+        let mut slow: Vec<ConnId> = Vec::new();
+        for (conn, outgoing) in effects.frames {
+            let Some(entry) = self.conns.get(&conn) else { continue };
+            if slow.contains(&conn) {
+                continue;
+            }
+            if entry.outbox.try_send(outgoing).is_err() {
+                slow.push(conn);
+            } else {
+                Metrics::add(&self.metrics.messages_out, 1);
+            }
+        }
+        let mut kicks = effects.kicks;
+        kicks.extend(
+            slow.into_iter()
+                .map(|conn| (conn, close::SLOW_PEER, "too slow: reconnect to resync".to_owned())),
+        );
+        for (conn, code, reason) in kicks {
+            if let Some(mut entry) = self.conns.remove(&conn) {
+                tracing::info!(conn, peer = %entry.grant.peer_id, code, %reason, "closing connection");
+                Metrics::add(&self.metrics.refusals, 1);
+                if let Some(kick) = entry.kick.take() {
+                    let _ = kick.send((code, reason));
+                }
+            }
+        }
+    }
+
+    fn close_all(&mut self) {
+        for (_, mut entry) in self.conns.drain() {
+            if let Some(kick) = entry.kick.take() {
+                let _ = kick.send((close::GOING_AWAY, "relay shutting down".to_owned()));
+            }
+        }
+    }
+}
+
+/// The kind a document records at its root (`kind`), if it is a Kartoteka
+/// document; the relay stores any automerge-repo document and only keeps the kind
+/// for operators' queries.
+fn doc_model_kind(doc: &AutoCommit) -> String {
+    use automerge::ReadDoc;
+    match doc.get(automerge::ROOT, "kind") {
+        Ok(Some((automerge::Value::Scalar(value), _))) => {
+            value.as_str().unwrap_or_default().to_owned()
+        }
+        _ => String::new(),
+    }
+}
+
+/// A `request` or `sync` message's payload.
+#[derive(Clone, Copy)]
+struct Incoming<'m> {
+    document_id: &'m str,
+    data: &'m [u8],
+    kind: SyncKind,
+}
+
+/// Whether a sync message came as `request` (the sender may not have the
+/// document) or `sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SyncKind {
+    Request,
+    Sync,
+}

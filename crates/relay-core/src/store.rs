@@ -1,0 +1,170 @@
+//! The relay's database: documents of every workspace, the change log behind the
+//! change feed, and the device tokens, in one SQLite file under `--data`.
+
+use std::path::{Path, PathBuf};
+
+use blob_store::BlobStore;
+use rusqlite::{Connection, params};
+use sync_protocol::DocumentId;
+use sync_protocol::feed::{FeedEntry, FeedPage};
+use uuid::Uuid;
+
+use crate::error::{RelayError, Result};
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "relay.sqlite";
+
+const CHANGE_LOG_DDL: &str = r"
+-- One row per (workspace, document), moved to a new, higher `seq` each time the
+-- document changes: the change feed lists each changed document once, and the
+-- log never holds more rows than there are documents.
+CREATE TABLE IF NOT EXISTS change_log (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace BLOB NOT NULL,
+    doc_id    BLOB NOT NULL,
+    heads     BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS change_log_document ON change_log (workspace, doc_id);
+CREATE INDEX IF NOT EXISTS change_log_feed ON change_log (workspace, seq);
+";
+
+/// The relay's data directory and its database.
+#[derive(Debug)]
+pub struct RelayStore {
+    data_dir: PathBuf,
+}
+
+impl RelayStore {
+    /// Opens (creating if needed) the data directory and its database schema.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| RelayError::Io { path: data_dir.to_owned(), source })?;
+        let store = Self { data_dir: data_dir.to_owned() };
+        let conn = store.connect()?;
+        conn.execute_batch(doc_store::DDL)?;
+        conn.execute_batch(crate::tokens::DDL)?;
+        conn.execute_batch(CHANGE_LOG_DDL)?;
+        Ok(store)
+    }
+
+    /// A new connection to the database. The hub holds one for writing; the web
+    /// server holds one for reading (tokens, the change feed); WAL lets them run
+    /// side by side.
+    pub fn connect(&self) -> Result<Connection> {
+        let conn = Connection::open(self.data_dir.join(DATABASE_FILE))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Nothing is acknowledged before it is on disk.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "cache_size", -32 * 1024)?;
+        Ok(conn)
+    }
+
+    /// The blobs of one workspace (`<data>/blobs/<workspace>/`).
+    pub fn blob_store(&self, workspace: Uuid) -> Result<BlobStore> {
+        BlobStore::open(&self.data_dir.join("blobs").join(workspace.to_string())).map_err(|error| {
+            RelayError::Io {
+                path: self.data_dir.join("blobs"),
+                source: std::io::Error::other(error.to_string()),
+            }
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
+
+/// The storage key of a document: workspace id, then document id. Every lookup
+/// goes through this key, so a document id alone never reaches another workspace.
+pub fn document_key(workspace: Uuid, document: DocumentId) -> [u8; 32] {
+    let mut key = [0_u8; 32];
+    key[..16].copy_from_slice(workspace.as_bytes());
+    key[16..].copy_from_slice(document.as_bytes());
+    key
+}
+
+/// Records that a document changed, with its new heads (inside the writer's
+/// transaction).
+pub(crate) fn log_change(
+    conn: &Connection,
+    workspace: Uuid,
+    document: DocumentId,
+    heads: &[automerge::ChangeHash],
+) -> Result<i64> {
+    conn.prepare_cached("DELETE FROM change_log WHERE workspace = ?1 AND doc_id = ?2")?
+        .execute(params![workspace.as_bytes().as_slice(), document.as_bytes().as_slice()])?;
+    conn.prepare_cached("INSERT INTO change_log (workspace, doc_id, heads) VALUES (?1, ?2, ?3)")?
+        .execute(params![
+        workspace.as_bytes().as_slice(),
+        document.as_bytes().as_slice(),
+        doc_store::encode_heads(heads)
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// One page of a workspace's change feed after `since`.
+pub fn change_feed(
+    conn: &Connection,
+    workspace: Uuid,
+    since: i64,
+    limit: usize,
+) -> Result<FeedPage> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, doc_id, heads FROM change_log WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = statement
+        .query_map(params![workspace.as_bytes().as_slice(), since, limit as i64], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, Vec<u8>>(2)?))
+        })?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (seq, doc_id, heads) = row?;
+        if let Ok(bytes) = <[u8; 16]>::try_from(doc_id.as_slice()) {
+            let heads = heads
+                .chunks_exact(32)
+                .filter_map(|hash| automerge::ChangeHash::try_from(hash).ok())
+                .map(|hash| hash.to_string())
+                .collect();
+            entries.push(FeedEntry {
+                document_id: DocumentId::from_bytes(bytes).to_string(),
+                seq,
+                heads,
+            });
+        }
+    }
+    let next = entries.last().map_or(since, |entry| entry.seq);
+    let more = entries.len() == limit;
+    Ok(FeedPage { workspace: workspace.to_string(), entries, next, more })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_feed_lists_each_changed_document_once_and_only_its_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path()).unwrap();
+        let conn = store.connect().unwrap();
+        let (mine, theirs) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, b) = (DocumentId::from_bytes([1; 16]), DocumentId::from_bytes([2; 16]));
+        log_change(&conn, mine, a, &[]).unwrap();
+        log_change(&conn, mine, b, &[]).unwrap();
+        log_change(&conn, theirs, a, &[]).unwrap();
+        let cursor = log_change(&conn, mine, a, &[]).unwrap();
+        let page = change_feed(&conn, mine, 0, 100).unwrap();
+        let ids: Vec<&str> = page.entries.iter().map(|entry| entry.document_id.as_str()).collect();
+        assert_eq!(ids, [b.to_string(), a.to_string()]);
+        assert_eq!(page.next, cursor);
+        assert!(!page.more);
+        assert!(change_feed(&conn, mine, cursor, 100).unwrap().entries.is_empty());
+        let first = change_feed(&conn, mine, 0, 1).unwrap();
+        assert!(first.more);
+        assert_eq!(
+            change_feed(&conn, mine, first.next, 1).unwrap().entries[0].document_id,
+            a.to_string()
+        );
+    }
+}

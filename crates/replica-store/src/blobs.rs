@@ -1,0 +1,84 @@
+//! The replica's blobs: the content-addressed store under `<home>/blobs`, which
+//! blobs the documents reference, and which still have to be uploaded.
+
+use blob_store::{BlobHash, BlobStore};
+
+use crate::error::Result;
+use crate::replica::Replica;
+
+/// When blobs referenced by synced documents are downloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobFetch {
+    /// During every sync (the default): photos are there when the network is not.
+    Eager,
+    /// On first access (export, open): for devices short of disk.
+    Lazy,
+}
+
+const FETCH_CONFIG: &str = "blobs.fetch";
+
+impl Replica {
+    /// The replica's blob store.
+    pub fn blob_store(&self) -> Result<BlobStore> {
+        Ok(BlobStore::open(&self.home().join("blobs"))?)
+    }
+
+    /// When referenced blobs are downloaded.
+    pub fn blob_fetch(&self) -> Result<BlobFetch> {
+        Ok(match self.config(FETCH_CONFIG)?.as_deref() {
+            Some("lazy") => BlobFetch::Lazy,
+            _ => BlobFetch::Eager,
+        })
+    }
+
+    /// Sets when referenced blobs are downloaded.
+    pub fn set_blob_fetch(&self, fetch: BlobFetch) -> Result<()> {
+        self.set_config(FETCH_CONFIG, if fetch == BlobFetch::Lazy { "lazy" } else { "eager" })
+    }
+
+    /// Every blob a live gallery item, thumbnail or client document references.
+    pub fn referenced_blobs(&self) -> Result<Vec<BlobHash>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT hash FROM gallery UNION SELECT thumb_hash FROM gallery WHERE thumb_hash <> ''
+             UNION SELECT hash FROM client_documents WHERE hash <> ''",
+        )?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        let mut hashes = Vec::new();
+        for row in rows {
+            if let Ok(hash) = row?.parse() {
+                hashes.push(hash);
+            }
+        }
+        Ok(hashes)
+    }
+
+    /// Blobs added here that the relay does not have yet.
+    pub fn pending_uploads(&self) -> Result<Vec<BlobHash>> {
+        let mut statement =
+            self.conn.prepare_cached("SELECT hash FROM pending_uploads ORDER BY hash")?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        let mut hashes = Vec::new();
+        for row in rows {
+            if let Ok(hash) = row?.parse() {
+                hashes.push(hash);
+            }
+        }
+        Ok(hashes)
+    }
+
+    /// Records that a blob must be uploaded on the next sync.
+    pub fn add_pending_upload(&self, hash: &BlobHash) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO pending_uploads (hash) VALUES (?1)")?
+            .execute([hash.to_string()])?;
+        Ok(())
+    }
+
+    /// Records that the relay has a blob.
+    pub fn mark_uploaded(&self, hash: &BlobHash) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM pending_uploads WHERE hash = ?1")?
+            .execute([hash.to_string()])?;
+        Ok(())
+    }
+}

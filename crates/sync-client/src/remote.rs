@@ -1,0 +1,157 @@
+//! The relay as seen from a replica: where it is, the token, the change feed,
+//! and opening the websocket.
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::Url;
+use sync_protocol::feed::FeedPage;
+use sync_protocol::{Message, PROTOCOL_VERSION, PeerMetadata};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::error::{Result, SyncError};
+
+/// A websocket to the relay.
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long an HTTP request to the relay may take.
+const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A configured relay.
+#[derive(Clone)]
+pub struct Remote {
+    base: Url,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Remote {
+    // The token is a secret: never in logs or debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote").field("base", &self.base.as_str()).finish_non_exhaustive()
+    }
+}
+
+impl Remote {
+    /// A relay at `url` (http or https) used with `token`.
+    pub fn new(url: &str, token: &str) -> Result<Self> {
+        let base = Url::parse(url.trim()).map_err(|_| SyncError::BadUrl(url.to_owned()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(SyncError::BadUrl(url.to_owned()));
+        }
+        let http = reqwest::Client::builder().timeout(HTTP_TIMEOUT).build()?;
+        Ok(Self { base, token: token.trim().to_owned(), http })
+    }
+
+    /// The relay's address, as configured (also the key of per-remote sync state).
+    pub fn key(&self) -> &str {
+        self.base.as_str()
+    }
+
+    pub(crate) fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url
+    }
+
+    pub(crate) fn token(&self) -> &str {
+        &self.token
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Every change-feed entry after `since`, following pages; returns the
+    /// entries and the new cursor.
+    pub(crate) async fn changes_since(
+        &self,
+        workspace: &str,
+        since: i64,
+    ) -> Result<(Vec<sync_protocol::feed::FeedEntry>, i64)> {
+        let mut documents = Vec::new();
+        let mut cursor = since;
+        loop {
+            let mut url = self.url(sync_protocol::CHANGES_PATH);
+            url.query_pairs_mut().append_pair("since", &cursor.to_string());
+            let response = self.http.get(url).bearer_auth(&self.token).send().await?;
+            let page: FeedPage = check(response).await?.json().await?;
+            if page.workspace != workspace {
+                return Err(SyncError::WrongWorkspace {
+                    token: page.workspace,
+                    replica: workspace.to_owned(),
+                });
+            }
+            documents.extend(page.entries);
+            cursor = page.next;
+            if !page.more {
+                return Ok((documents, cursor));
+            }
+        }
+    }
+
+    /// Opens the websocket and performs the `join`/`peer` handshake as `peer_id`;
+    /// returns the socket and the relay's peer id.
+    pub(crate) async fn connect(&self, peer_id: &str) -> Result<(Socket, String)> {
+        let mut url = self.url(sync_protocol::SYNC_PATH);
+        let scheme = if self.base.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme).map_err(|()| SyncError::BadUrl(self.base.to_string()))?;
+        let mut request = url.as_str().into_client_request()?;
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", self.token))
+            .map_err(|_| SyncError::Unauthorized(401))?;
+        request.headers_mut().insert("authorization", bearer);
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(sync_protocol::limits::MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(sync_protocol::limits::MAX_FRAME_BYTES));
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
+        let join = Message::Join {
+            sender_id: peer_id.to_owned(),
+            supported_protocol_versions: vec![PROTOCOL_VERSION.to_owned()],
+            peer_metadata: Some(PeerMetadata {
+                storage_id: Some(peer_id.to_owned()),
+                is_ephemeral: false,
+            }),
+        };
+        socket.send(join.encode().into()).await?;
+        loop {
+            let frame = tokio::time::timeout(HTTP_TIMEOUT, socket.next())
+                .await
+                .map_err(|_| SyncError::Timeout(HTTP_TIMEOUT.as_secs()))?;
+            match frame {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Binary(bytes))) => {
+                    return match Message::decode(&bytes) {
+                        Ok(Message::Peer { sender_id, .. }) => Ok((socket, sender_id)),
+                        Ok(Message::Error { message }) => Err(SyncError::Relay(message)),
+                        _ => Err(SyncError::Relay("unexpected answer to join".to_owned())),
+                    };
+                }
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => {
+                    let reason = frame.map(|frame| frame.reason.to_string()).unwrap_or_default();
+                    return Err(SyncError::Relay(reason));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => return Err(error.into()),
+                None => {
+                    return Err(SyncError::Relay(
+                        "connection closed during the handshake".to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Turns an error status into an error.
+pub(crate) async fn check(response: reqwest::Response) -> Result<reqwest::Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return Err(SyncError::Unauthorized(status.as_u16()));
+    }
+    let message = response.text().await.unwrap_or_default().trim().to_owned();
+    Err(SyncError::Status { status: status.as_u16(), message })
+}

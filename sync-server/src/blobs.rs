@@ -1,0 +1,200 @@
+//! Blob endpoints: `HEAD`, `GET` and resumable `PATCH` of `/v1/blobs/<hash>`,
+//! per workspace, with the same token as the websocket.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use blob_store::{BlobError, BlobHash, BlobStore};
+use futures_util::StreamExt;
+use relay_core::Metrics;
+use sync_protocol::blobs::{UPLOAD_LENGTH, UPLOAD_OFFSET};
+use tokio::io::AsyncWriteExt;
+
+use crate::server::{AppState, authenticate, refuse};
+
+/// Finds the workspace's blob store after checking the token and the hash.
+async fn open(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    hash: &str,
+) -> Result<(relay_core::Grant, BlobStore, BlobHash), Response> {
+    let grant = authenticate(state, headers, query).await?;
+    let Ok(hash) = hash.parse::<BlobHash>() else {
+        return Err(refuse(StatusCode::BAD_REQUEST, "not a blob hash (64 hex digits)"));
+    };
+    let store = state.store.blob_store(grant.workspace).map_err(|error| {
+        tracing::error!(%error, "blob store unavailable");
+        refuse(StatusCode::INTERNAL_SERVER_ERROR, "blob storage failed")
+    })?;
+    Ok((grant, store, hash))
+}
+
+/// `HEAD`: whether the relay has the blob, or how much of an upload it has.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let (_, store, hash) = match open(&state, &headers, &query, &hash).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match store.size(&hash) {
+        Some(size) => {
+            (StatusCode::OK, [(header::CONTENT_LENGTH, size.to_string())]).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, [(UPLOAD_OFFSET, store.staged_len(&hash).to_string())])
+            .into_response(),
+    }
+}
+
+/// `GET`: the blob's bytes. The replica verifies the hash before using them.
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let (_, store, hash) = match open(&state, &headers, &query, &hash).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Ok(file) = tokio::fs::File::open(store.path_of(&hash)).await else {
+        return refuse(StatusCode::NOT_FOUND, "no such blob");
+    };
+    let size = file.metadata().await.map(|metadata| metadata.len()).unwrap_or(0);
+    Metrics::add(&state.metrics.bytes_out, size);
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_LENGTH, size.to_string()),
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `PATCH`: appends to a resumable upload; publishes the blob once complete and
+/// only if its bytes hash to its name.
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Body,
+) -> Response {
+    let (grant, store, hash) = match open(&state, &headers, &query, &hash).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if grant.read_only {
+        return refuse(StatusCode::FORBIDDEN, "this device's token is read-only");
+    }
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok())
+    };
+    let Some(length) = number(UPLOAD_LENGTH) else {
+        return refuse(StatusCode::BAD_REQUEST, "missing upload-length header");
+    };
+    // The cap is enforced before a byte of the body is read.
+    if length > state.config.max_blob_bytes {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "blob larger than this relay accepts");
+    }
+    if store.contains(&hash) {
+        return with_offset(StatusCode::OK, length);
+    }
+    let offset = number(UPLOAD_OFFSET).unwrap_or(0);
+    let key = (grant.workspace, hash);
+    {
+        let Ok(mut uploads) = state.uploads.lock() else {
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "upload registry unavailable");
+        };
+        if !uploads.insert(key) {
+            return refuse(StatusCode::CONFLICT, "this blob is being uploaded by another request");
+        }
+    }
+    let response = receive(&state, &store, &hash, offset, length, body).await;
+    if let Ok(mut uploads) = state.uploads.lock() {
+        uploads.remove(&key);
+    }
+    response
+}
+
+async fn receive(
+    state: &AppState,
+    store: &BlobStore,
+    hash: &BlobHash,
+    offset: u64,
+    length: u64,
+    body: Body,
+) -> Response {
+    if offset > length {
+        return refuse(StatusCode::BAD_REQUEST, "upload-offset beyond upload-length");
+    }
+    let file = match store.append_upload(hash, offset) {
+        Ok(file) => file,
+        Err(BlobError::WrongOffset { expected, .. }) => {
+            return with_offset(StatusCode::CONFLICT, expected);
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot stage an upload");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "blob storage failed");
+        }
+    };
+    let mut file = tokio::fs::File::from_std(file);
+    let mut staged = offset;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            // The client went away: keep what arrived, it resumes from here.
+            let _ = file.flush().await;
+            return with_offset(StatusCode::NO_CONTENT, staged);
+        };
+        if staged + chunk.len() as u64 > length {
+            drop(file);
+            store.discard_upload(hash);
+            return refuse(StatusCode::BAD_REQUEST, "more bytes than upload-length");
+        }
+        if file.write_all(&chunk).await.is_err() {
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "blob storage failed");
+        }
+        staged += chunk.len() as u64;
+        Metrics::add(&state.metrics.bytes_in, chunk.len() as u64);
+    }
+    if file.flush().await.is_err() {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "blob storage failed");
+    }
+    drop(file);
+    if staged < length {
+        return with_offset(StatusCode::NO_CONTENT, staged);
+    }
+    let finishing = store.clone();
+    let hash = *hash;
+    match tokio::task::spawn_blocking(move || finishing.finish_upload(&hash)).await {
+        Ok(Ok(_)) => with_offset(StatusCode::CREATED, staged),
+        Ok(Err(BlobError::HashMismatch { expected, actual })) => {
+            tracing::info!(%expected, %actual, "refused an upload whose bytes do not match its hash");
+            Metrics::add(&state.metrics.refusals, 1);
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, "the bytes do not hash to the blob's name")
+        }
+        _ => refuse(StatusCode::INTERNAL_SERVER_ERROR, "blob storage failed"),
+    }
+}
+
+fn with_offset(status: StatusCode, offset: u64) -> Response {
+    let mut response = status.into_response();
+    if let Ok(value) = HeaderValue::from_str(&offset.to_string()) {
+        response.headers_mut().insert(UPLOAD_OFFSET, value);
+    }
+    response
+}

@@ -1,0 +1,198 @@
+//! One websocket connection: the automerge-repo handshake, then frames in and
+//! out until either side closes, a heartbeat is missed, or the relay shuts down.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use relay_core::hub::{SEND_QUEUE, close};
+use relay_core::{ConnectionGrant, Grant, HubCommand, Metrics, Outgoing, RELAY_PEER_ID};
+use sync_protocol::limits::{DEAD_PEER_TIMEOUT, HEARTBEAT_INTERVAL};
+use sync_protocol::{Message, PROTOCOL_VERSION, PeerMetadata};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::server::AppState;
+
+/// The peer must send `join` this soon after the upgrade.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A frame that cannot be written within this long means the peer stopped
+/// reading; the connection is closed rather than letting the socket buffer grow.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs a connection to its end.
+pub(crate) async fn run(
+    socket: WebSocket,
+    grant: Grant,
+    state: AppState,
+    _permit: OwnedSemaphorePermit,
+) {
+    Metrics::add(&state.metrics.connections, 1);
+    let conn = state.hub.next_conn_id();
+    let (mut sink, mut stream) = socket.split();
+    let outcome = async {
+        let peer_id = handshake(&mut sink, &mut stream, &grant, &state).await?;
+        let (outbox, mut queue) = mpsc::channel(SEND_QUEUE);
+        let (kick, mut kicked) = oneshot::channel();
+        let connection = ConnectionGrant { grant: grant.clone(), outbox, kick };
+        state.hub.send(HubCommand::Connect { conn, connection }).await.ok()?;
+        tracing::debug!(conn, %peer_id, "connection open");
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
+        let mut last_heard = Instant::now();
+        loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    last_heard = Instant::now();
+                    match frame {
+                        Some(Ok(WsMessage::Binary(bytes))) => {
+                            Metrics::add(&state.metrics.bytes_in, bytes.len() as u64);
+                            Metrics::add(&state.metrics.messages_in, 1);
+                            match Message::decode(&bytes) {
+                                Ok(message) => {
+                                    if state.hub.send(HubCommand::Message { conn, message }).await.is_err() {
+                                        close_with(&mut sink, &mut stream, close::GOING_AWAY, "relay shutting down").await;
+                                        break;
+                                    }
+                                }
+                                Err(error) => {
+                                    tracing::info!(conn, %error, "malformed frame");
+                                    Metrics::add(&state.metrics.refusals, 1);
+                                    refuse(&mut sink, &mut stream, close::INVALID_DATA, "malformed message").await;
+                                    break;
+                                }
+                            }
+                        }
+                        Some(Ok(WsMessage::Text(_))) => {
+                            Metrics::add(&state.metrics.refusals, 1);
+                            refuse(&mut sink, &mut stream, 1003, "text frames are not part of the protocol").await;
+                            break;
+                        }
+                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                        Some(Ok(WsMessage::Close(_))) | None => break,
+                        Some(Err(error)) => {
+                            // Includes messages over the size limit (axum closes with 1009).
+                            tracing::info!(conn, %error, "websocket error");
+                            break;
+                        }
+                    }
+                }
+                outgoing = queue.recv() => match outgoing {
+                    Some(Outgoing::Frame(bytes)) => {
+                        let size = bytes.len() as u64;
+                        match tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Binary(bytes.into()))).await {
+                            Ok(Ok(())) => Metrics::add(&state.metrics.bytes_out, size),
+                            _ => break,
+                        }
+                    }
+                    Some(Outgoing::Close { code, reason }) => {
+                        close_with(&mut sink, &mut stream, code, &reason).await;
+                        break;
+                    }
+                    None => break,
+                },
+                kick = &mut kicked => {
+                    let (code, reason) = kick.unwrap_or((close::GOING_AWAY, "closed".to_owned()));
+                    close_with(&mut sink, &mut stream, code, &reason).await;
+                    break;
+                }
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > DEAD_PEER_TIMEOUT {
+                        tracing::info!(conn, "peer stopped answering heartbeats");
+                        break;
+                    }
+                    if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                        break;
+                    }
+                }
+                () = state.shutdown.cancelled() => {
+                    close_with(&mut sink, &mut stream, close::GOING_AWAY, "relay shutting down").await;
+                    break;
+                }
+            }
+        }
+        Some(())
+    }
+    .await;
+    if outcome.is_some() {
+        let _ = state.hub.send(HubCommand::Disconnect { conn }).await;
+    }
+    Metrics::add_signed(&state.metrics.connections, -1);
+}
+
+/// Waits for `join`, checks it, answers `peer`; returns the peer id.
+async fn handshake(
+    sink: &mut Sink,
+    stream: &mut Stream,
+    grant: &Grant,
+    state: &AppState,
+) -> Option<String> {
+    let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.next()).await;
+    let Ok(Some(Ok(WsMessage::Binary(bytes)))) = first else {
+        refuse(sink, stream, close::POLICY, "expected a join message").await;
+        return None;
+    };
+    Metrics::add(&state.metrics.bytes_in, bytes.len() as u64);
+    let Ok(Message::Join { sender_id, supported_protocol_versions, .. }) = Message::decode(&bytes)
+    else {
+        refuse(sink, stream, close::POLICY, "expected a join message").await;
+        return None;
+    };
+    if sender_id != grant.peer_id {
+        // The peer id is bound to the token: no device can speak as another.
+        tracing::info!(claimed = %sender_id, device = %grant.peer_id, "refused a peer id that is not the token's");
+        Metrics::add(&state.metrics.refusals, 1);
+        refuse(sink, stream, close::POLICY, "senderId must be the device name of the token").await;
+        return None;
+    }
+    if !supported_protocol_versions.is_empty()
+        && !supported_protocol_versions.iter().any(|v| v == PROTOCOL_VERSION)
+    {
+        refuse(
+            sink,
+            stream,
+            close::POLICY,
+            "unsupported protocol version; this relay speaks \"1\"",
+        )
+        .await;
+        return None;
+    }
+    let peer = Message::Peer {
+        sender_id: RELAY_PEER_ID.to_owned(),
+        target_id: sender_id.clone(),
+        selected_protocol_version: PROTOCOL_VERSION.to_owned(),
+        peer_metadata: Some(PeerMetadata { storage_id: None, is_ephemeral: false }),
+    };
+    sink.send(WsMessage::Binary(peer.encode().into())).await.ok()?;
+    Some(sender_id)
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
+type Stream = futures_util::stream::SplitStream<WebSocket>;
+
+/// How long a closing connection waits for the peer's close frame. Dropping the
+/// socket while the peer is still sending would reset the connection, and the
+/// peer would lose the `error` message that says why it was closed.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Sends an automerge-repo `error` message, then closes.
+async fn refuse(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &str) {
+    let error = Message::Error { message: reason.to_owned() };
+    let _ = sink.send(WsMessage::Binary(error.encode().into())).await;
+    close_with(sink, stream, code, reason).await;
+}
+
+/// Sends a close frame and reads (and discards) what the peer still sends until
+/// it closes too, or the grace period ends.
+async fn close_with(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &str) {
+    let frame = CloseFrame { code, reason: reason.to_owned().into() };
+    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(WsMessage::Close(Some(frame)))).await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, WsMessage::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,263 @@
+//! The relay's HTTP side: routes, authentication, limits, graceful shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use relay_core::tokens::{AuthErrorOr, Grant};
+use relay_core::{Hub, HubCommand, HubHandle, Metrics, RelayStore};
+use sync_protocol::limits::{FEED_PAGE_ENTRIES, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// Default cap on a blob upload: a phone photo is 2–8 MB, a scanned contract
+/// rarely more than 20 MB; 100 MiB leaves room while bounding the disk a single
+/// request can fill.
+pub(crate) const DEFAULT_MAX_BLOB_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Default cap on simultaneous websocket connections (each holds a send queue and
+/// sync states); the 200-device benchmark fits five times over.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
+
+/// Requests handled at once, authenticated or not. Token checks are cheap, but an
+/// unbounded flood of them would still take the relay's threads.
+const MAX_IN_FLIGHT_REQUESTS: usize = 2_048;
+
+/// How often live connections are checked against revoked tokens.
+const REVOCATION_SWEEP: Duration = Duration::from_secs(5);
+
+/// Settings of a running relay.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServerConfig {
+    pub(crate) max_blob_bytes: u64,
+    pub(crate) max_connections: usize,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Arc<RelayStore>,
+    /// A read connection for token checks and the change feed (the hub has its own).
+    pub(crate) reader: Arc<Mutex<rusqlite::Connection>>,
+    pub(crate) hub: HubHandle,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) config: ServerConfig,
+    pub(crate) connections: Arc<Semaphore>,
+    pub(crate) shutdown: CancellationToken,
+    /// Blob uploads in progress, so two uploads of one blob cannot interleave.
+    pub(crate) uploads: Arc<Mutex<std::collections::HashSet<(uuid::Uuid, blob_store::BlobHash)>>>,
+}
+
+/// Runs the relay until SIGTERM or Ctrl-C.
+pub(crate) async fn serve(
+    store: RelayStore,
+    listen: SocketAddr,
+    config: ServerConfig,
+) -> Result<()> {
+    let metrics = Arc::new(Metrics::default());
+    let (hub, hub_thread) = Hub::spawn(&store, metrics.clone())?;
+    let reader = store.connect()?;
+    let state = AppState {
+        store: Arc::new(store),
+        reader: Arc::new(Mutex::new(reader)),
+        hub: hub.clone(),
+        metrics,
+        config,
+        connections: Arc::new(Semaphore::new(config.max_connections)),
+        shutdown: CancellationToken::new(),
+        uploads: Arc::default(),
+    };
+    let app = router(state.clone());
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    // Scripts and tests read this line to find a port chosen with `:0`.
+    println!("kartoteka-relay listening on http://{address}");
+    tracing::info!(%address, data = %state.store.data_dir().display(), "relay started");
+
+    let sweeper = tokio::spawn({
+        let hub = hub.clone();
+        let shutdown = state.shutdown.clone();
+        async move {
+            let mut interval = tokio::time::interval(REVOCATION_SWEEP);
+            loop {
+                tokio::select! {
+                    _ = interval.tick() => if hub.send(HubCommand::Sweep).await.is_err() { break },
+                    () = shutdown.cancelled() => break,
+                }
+            }
+        }
+    });
+
+    let shutdown = state.shutdown.clone();
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing connections, flushing the hub");
+            shutdown.cancel();
+        })
+        .await?;
+    sweeper.abort();
+    hub.shutdown().await;
+    let _ = tokio::task::spawn_blocking(move || hub_thread.join()).await;
+    tracing::info!("relay stopped");
+    Ok(())
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route(sync_protocol::SYNC_PATH, get(sync_socket))
+        .route(sync_protocol::CHANGES_PATH, get(changes))
+        .route(
+            &format!("{}/{{hash}}", sync_protocol::BLOBS_PATH),
+            get(crate::blobs::download).head(crate::blobs::status).patch(crate::blobs::upload),
+        )
+        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_IN_FLIGHT_REQUESTS))
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the relay");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// A refusal: a status and a short message, never a hint about what exists.
+pub(crate) fn refuse(status: StatusCode, message: &'static str) -> Response {
+    (status, format!("{message}\n")).into_response()
+}
+
+/// Checks the token from `Authorization: Bearer` or the `token` query parameter.
+/// Every way of being wrong is the same 401.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Grant, Response> {
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let presented =
+        from_header.or_else(|| query.get(sync_protocol::TOKEN_QUERY_PARAMETER).cloned());
+    let reader = state.reader.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let conn = reader.lock().map_err(|_| ())?;
+        Ok::<_, ()>(relay_core::tokens::authenticate(&conn, presented.as_deref()))
+    })
+    .await;
+    match checked {
+        Ok(Ok(Ok(grant))) => Ok(grant),
+        Ok(Ok(Err(AuthErrorOr::Refused(reason)))) => {
+            tracing::info!(%reason, "refused a request");
+            Metrics::add(&state.metrics.refusals, 1);
+            Err(refuse(StatusCode::UNAUTHORIZED, "invalid or missing token"))
+        }
+        Ok(Ok(Err(AuthErrorOr::Relay(error)))) => {
+            tracing::error!(%error, "token check failed");
+            Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "the relay could not check the token"))
+        }
+        _ => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "the relay could not check the token")),
+    }
+}
+
+async fn sync_socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let grant = match authenticate(&state, &headers, &query).await {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let Ok(permit) = state.connections.clone().try_acquire_owned() else {
+        Metrics::add(&state.metrics.refusals, 1);
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the relay is at its connection limit; retry later",
+        );
+    };
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| crate::connection::run(socket, grant, state, permit))
+}
+
+#[derive(serde::Deserialize)]
+struct FeedQuery {
+    #[serde(default)]
+    since: i64,
+    limit: Option<usize>,
+}
+
+async fn changes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let grant = match authenticate(&state, &headers, &query).await {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let feed_query = FeedQuery {
+        since: query.get("since").and_then(|since| since.parse().ok()).unwrap_or(0),
+        limit: query.get("limit").and_then(|limit| limit.parse().ok()),
+    };
+    let limit = feed_query.limit.unwrap_or(FEED_PAGE_ENTRIES).clamp(1, FEED_PAGE_ENTRIES);
+    let reader = state.reader.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        let conn = reader.lock().map_err(|_| anyhow::anyhow!("reader lock poisoned"))?;
+        Ok::<_, anyhow::Error>(relay_core::change_feed(
+            &conn,
+            grant.workspace,
+            feed_query.since,
+            limit,
+        )?)
+    })
+    .await;
+    match page {
+        Ok(Ok(page)) => axum::Json(page).into_response(),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "change feed failed");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, "the change feed failed")
+        }
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the change feed failed"),
+    }
+}
