@@ -3,4 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a panic is a failed test")]
 
 mod client_module;
+mod interop;
+mod relay_protocol;
 mod sync;

@@ -353,11 +353,13 @@ impl HubState {
         }
         match message {
             Message::Request { document_id, data, .. } => {
-                let incoming = Incoming { document_id: &document_id, data: &data, kind: SyncKind::Request };
+                let incoming =
+                    Incoming { document_id: &document_id, data: &data, kind: SyncKind::Request };
                 self.handle_sync(tx, conn, &grant, incoming, effects)
             }
             Message::Sync { document_id, data, .. } => {
-                let incoming = Incoming { document_id: &document_id, data: &data, kind: SyncKind::Sync };
+                let incoming =
+                    Incoming { document_id: &document_id, data: &data, kind: SyncKind::Sync };
                 self.handle_sync(tx, conn, &grant, incoming, effects)
             }
             Message::Ephemeral { ref document_id, .. } => {
