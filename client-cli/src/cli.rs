@@ -63,6 +63,26 @@ pub(crate) enum Command {
     /// Client groups
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Visits at client units: record (offline), list, show
+    #[command(subcommand)]
+    Visit(VisitCommand),
+    /// Photos and files of a client, grouped by unit
+    #[command(subcommand)]
+    Gallery(GalleryCommand),
+    /// Documents of a client (contracts, offers, letters)
+    #[command(subcommand)]
+    Document(DocumentCommand),
+    /// Check every stored photo and file against its hash
+    Verify,
+    /// Replica settings: the largest file accepted
+    #[command(after_help = "Examples:
+  kartoteka config                          show the settings
+  kartoteka config --max-file-bytes 20000000")]
+    Config {
+        /// The largest photo or file this replica accepts, in bytes
+        #[arg(long)]
+        max_file_bytes: Option<u64>,
+    },
     /// Fields edited concurrently on two devices, and their resolution
     Conflicts(ConflictsArgs),
     /// Company details printed on invoices and letters
@@ -109,6 +129,8 @@ pub(crate) enum SortColumn {
     City,
     /// Registration number or personal code
     Code,
+    /// Latest visit, most recent first
+    LastVisit,
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +252,9 @@ Examples:
     Show {
         /// The client: id prefix or exact name
         client: String,
+        /// Read the card as of this date (YYYY-MM-DD): which 12 months the visit summary covers
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<chrono::NaiveDate>,
     },
     /// Edit profile fields
     #[command(after_help = "Examples:
@@ -506,6 +531,211 @@ pub(crate) enum UnitCommand {
         unit: String,
         #[command(flatten)]
         contact: ContactArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum VisitCommand {
+    /// Record a visit (works offline; touches only that client's data)
+    #[command(after_help = "Times without an offset are this device's local time.
+Examples:
+  kartoteka visit add kiploks --unit Vecrīga --start 2026-11-22T09:00 --end 2026-11-22T10:30 \\
+      --technician Anna --kind breakdown --status done \\
+      --item 'Replaced compressor relay=1 pcs' --item 'Diagnostics=1.5 h' \\
+      --notes 'Relay burnt; ordered a spare.' --photo relay.jpg --photo panel.jpg")]
+    Add(VisitAddArgs),
+    /// List visits by client, unit, technician and date range, sorted by date
+    #[command(after_help = "Examples:
+  kartoteka visit list --client kiploks
+  kartoteka visit list --client kiploks --unit Vecrīga --month 2026-11
+  kartoteka visit list --technician Anna --from 2026-11-01 --to 2026-11-30")]
+    List(VisitListArgs),
+    /// Show one visit with its work items and files
+    Show {
+        /// The visit: id prefix
+        visit: String,
+    },
+    /// Change a visit's status
+    Status {
+        /// The visit: id prefix
+        visit: String,
+        /// planned, done or partly_done
+        status: String,
+    },
+    /// Replace a visit's notes (concurrent edits merge character by character)
+    Notes {
+        /// The visit: id prefix
+        visit: String,
+        /// The notes
+        notes: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VisitAddArgs {
+    /// The client
+    pub(crate) client: String,
+    /// The unit visited (name or id prefix); may be left out for a client without units
+    #[arg(long)]
+    pub(crate) unit: Option<String>,
+    /// Start, e.g. 2026-11-22T09:00 (local time) or 2026-11-22T09:00+02:00
+    #[arg(long)]
+    pub(crate) start: String,
+    /// End, e.g. 2026-11-22T10:30
+    #[arg(long)]
+    pub(crate) end: String,
+    /// Who went [default: this device's name]
+    #[arg(long)]
+    pub(crate) technician: Option<String>,
+    /// scheduled, unscheduled or breakdown
+    #[arg(long, default_value = "scheduled")]
+    pub(crate) kind: String,
+    /// planned, done or partly_done
+    #[arg(long, default_value = "done")]
+    pub(crate) status: String,
+    /// Work done: 'description=quantity unit' (repeat for several)
+    #[arg(long = "item", value_name = "WORK")]
+    pub(crate) items: Vec<String>,
+    /// Notes
+    #[arg(long, default_value = "")]
+    pub(crate) notes: String,
+    /// A photo or file to attach (repeat for several)
+    #[arg(long = "photo", value_name = "FILE")]
+    pub(crate) photos: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VisitListArgs {
+    /// Only this client's visits
+    #[arg(long)]
+    pub(crate) client: Option<String>,
+    /// Only this unit's visits (needs --client)
+    #[arg(long, requires = "client")]
+    pub(crate) unit: Option<String>,
+    /// Only this technician's visits
+    #[arg(long)]
+    pub(crate) technician: Option<String>,
+    /// From this date (YYYY-MM-DD)
+    #[arg(long)]
+    pub(crate) from: Option<chrono::NaiveDate>,
+    /// Up to this date (YYYY-MM-DD)
+    #[arg(long)]
+    pub(crate) to: Option<chrono::NaiveDate>,
+    /// Only this month (YYYY-MM)
+    #[arg(long)]
+    pub(crate) month: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GalleryCommand {
+    /// Add photos or files to a unit's gallery (or the client's own)
+    #[command(after_help = "Examples:
+  kartoteka gallery add kiploks --unit Vecrīga kitchen.jpg hall.jpg --caption 'Before renovation'
+  kartoteka gallery add kiploks contract-scan.pdf")]
+    Add {
+        /// The client
+        client: String,
+        /// Files to add
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// The unit's gallery (name or id prefix) [default: the client's own]
+        #[arg(long)]
+        unit: Option<String>,
+        /// The visit they belong to (id prefix)
+        #[arg(long)]
+        visit: Option<String>,
+        /// Caption for all of them
+        #[arg(long, default_value = "")]
+        caption: String,
+    },
+    /// List a client's galleries, one unit's (`--unit -` for the client's own), or a visit's
+    List {
+        /// The client
+        client: String,
+        /// The unit (name or id prefix; `-` for the client's own gallery)
+        #[arg(long)]
+        unit: Option<String>,
+        /// The visit (id prefix)
+        #[arg(long)]
+        visit: Option<String>,
+    },
+    /// Copy files out of a gallery (verified against their hashes)
+    #[command(after_help = "Examples:
+  kartoteka gallery export kiploks --to ./photos                whole galleries
+  kartoteka gallery export kiploks --unit Vecrīga --to ./photos
+  kartoteka gallery export kiploks --item 1a2b3c4d --to .")]
+    Export {
+        /// The client
+        client: String,
+        /// Where to put the files
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// Only this unit's gallery (`-` for the client's own)
+        #[arg(long)]
+        unit: Option<String>,
+        /// Only this item (id prefix or file name)
+        #[arg(long)]
+        item: Option<String>,
+    },
+    /// Remove an item from its gallery (the bytes stay while anything references them)
+    Remove {
+        /// The client
+        client: String,
+        /// The item (id prefix or file name)
+        item: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DocumentCommand {
+    /// Add a document from a file
+    #[command(after_help = "Example:
+  kartoteka document add kiploks contract-2027.pdf --kind contract --date 2026-11-20 --name 'Service contract 2027'")]
+    Add {
+        /// The client
+        client: String,
+        /// The file
+        file: std::path::PathBuf,
+        /// Its name [default: the file name]
+        #[arg(long)]
+        name: Option<String>,
+        /// contract, offer, dunning_letter, invoice, report, other
+        #[arg(long, default_value = "other")]
+        kind: String,
+        /// Its date (YYYY-MM-DD) [default: today]
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// The unit it concerns
+        #[arg(long)]
+        unit: Option<String>,
+        /// The invoice it belongs to
+        #[arg(long)]
+        invoice: Option<String>,
+        /// The visit it belongs to (id prefix)
+        #[arg(long)]
+        visit: Option<String>,
+    },
+    /// List a client's documents
+    List {
+        /// The client
+        client: String,
+    },
+    /// Copy a document out (verified against its hash)
+    Export {
+        /// The client
+        client: String,
+        /// The document (id prefix or name)
+        document: String,
+        /// Where to put it
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Remove a document
+    Remove {
+        /// The client
+        client: String,
+        /// The document (id prefix or name)
+        document: String,
     },
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a panic is a failed test")]
 
 mod client_module;
+mod field_work;
 mod interop;
 mod relay_protocol;
 mod sync;

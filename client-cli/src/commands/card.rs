@@ -6,14 +6,69 @@ use replica_store::{ClientCard, Replica};
 
 use crate::output::Output;
 
-pub(crate) fn show(replica: &Replica, client_id: ClientId, output: &mut Output) -> Result<()> {
-    let card = replica.card(client_id)?;
+pub(crate) fn show(
+    replica: &Replica,
+    client_id: ClientId,
+    as_of: chrono::NaiveDate,
+    output: &mut Output,
+) -> Result<()> {
+    let card = replica.card(client_id, as_of)?;
     if output.json {
         return output.json(&card);
     }
     print_basic(&card, output)?;
     print_units(&card, output)?;
+    print_field_work(&card, output)?;
     print_conflicts(&card, output)
+}
+
+fn print_field_work(card: &ClientCard, output: &mut Output) -> Result<()> {
+    let field = &card.field;
+    output.line("")?;
+    match &field.last_visit {
+        Some(last) => output.line(format!("Visits: {} (last {last})", field.visits.len()))?,
+        None => output.line("Visits: none yet")?,
+    }
+    for unit in &field.visits_by_unit {
+        let name = if unit.unit_name.is_empty() { "(client)" } else { unit.unit_name.as_str() };
+        for month in &unit.months {
+            output.line(format!(
+                "  {name:<28} {}-{:02}  {:>3} visits {:>6.1} h   {}",
+                month.year,
+                month.month,
+                month.visits,
+                month.minutes as f64 / 60.0,
+                month.list_command
+            ))?;
+        }
+    }
+    if !field.galleries.is_empty() {
+        output.line("")?;
+        output.line("Galleries:")?;
+        for gallery in &field.galleries {
+            let name =
+                if gallery.unit_name.is_empty() { "(client)" } else { gallery.unit_name.as_str() };
+            output.line(format!(
+                "  {name:<28} {:>4} items   {}",
+                gallery.items, gallery.list_command
+            ))?;
+        }
+    }
+    if !field.documents.is_empty() {
+        output.line("")?;
+        output.line("Documents:")?;
+        for document in &field.documents {
+            output.line(format!(
+                "  {}  {}  {}  [{}]   {}",
+                document.short_id,
+                document.date,
+                document.name,
+                document.kind,
+                document.export_command
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 fn print_basic(card: &ClientCard, output: &mut Output) -> Result<()> {

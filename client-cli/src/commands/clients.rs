@@ -26,6 +26,7 @@ pub(crate) fn catalog(replica: &Replica, args: &CatalogArgs, output: &mut Output
             SortColumn::Name => CatalogSort::Name,
             SortColumn::City => CatalogSort::City,
             SortColumn::Code => CatalogSort::Code,
+            SortColumn::LastVisit => CatalogSort::LastVisit,
         },
         descending: args.desc,
         limit: args.limit,
@@ -72,9 +73,9 @@ pub(crate) fn run(
 ) -> Result<()> {
     match command {
         ClientCommand::Add(args) => add(replica, &args, output),
-        ClientCommand::Show { client } => {
+        ClientCommand::Show { client, as_of } => {
             let client_id = replica.resolve_client(&client)?;
-            super::card::show(replica, client_id, output)
+            super::card::show(replica, client_id, as_of.unwrap_or_else(super::today), output)
         }
         ClientCommand::Edit { client, profile, kind } => {
             let client_id = replica.resolve_client(&client)?;
@@ -149,7 +150,7 @@ pub(crate) fn run(
         }
         ClientCommand::Unset { client, key } => {
             let client_id = replica.resolve_client(&client)?;
-            let card = replica.card(client_id)?;
+            let card = replica.card(client_id, super::today())?;
             if !card.settings.contains_key(key.trim()) {
                 anyhow::bail!(
                     "the client has no setting '{key}'; `kartoteka client show` lists its settings"
@@ -189,7 +190,7 @@ fn add(replica: &mut Replica, args: &ClientAddArgs, output: &mut Output) -> Resu
         });
     }
     let client_id = replica.create_client(&edits)?;
-    let card = replica.card(client_id)?;
+    let card = replica.card(client_id, super::today())?;
     if output.json {
         return output.json(&card);
     }
@@ -203,7 +204,7 @@ fn edit(
     output: &mut Output,
 ) -> Result<()> {
     replica.edit_client(client_id, edits)?;
-    let card = replica.card(client_id)?;
+    let card = replica.card(client_id, super::today())?;
     if output.json {
         return output.json(&card);
     }

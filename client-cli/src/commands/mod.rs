@@ -3,6 +3,7 @@
 mod admin;
 mod card;
 mod clients;
+mod field;
 mod sync;
 mod tour;
 mod units;
@@ -42,6 +43,20 @@ fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Res
         Command::Client(command) => clients::run(replica, command, output),
         Command::Unit(command) => units::run(replica, command, output),
         Command::Group(command) => admin::group(replica, command, output),
+        Command::Visit(command) => field::visit(replica, command, output),
+        Command::Gallery(command) => field::gallery(replica, command, output),
+        Command::Document(command) => field::document(replica, command, output),
+        Command::Verify => field::verify(replica, output),
+        Command::Config { max_file_bytes } => {
+            if let Some(bytes) = max_file_bytes {
+                replica.set_max_file_bytes(bytes)?;
+            }
+            let max_file_bytes = replica.max_file_bytes()?;
+            if output.json {
+                return output.json(&serde_json::json!({ "max_file_bytes": max_file_bytes }));
+            }
+            output.line(format!("max-file-bytes  {max_file_bytes}"))
+        }
         Command::Conflicts(args) => admin::conflicts(replica, &args, output),
         Command::Company(command) => admin::company(replica, &command, output),
         Command::Reindex => admin::reindex(replica, output),
@@ -49,6 +64,12 @@ fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Res
         Command::Sync { watch } => sync::sync(replica, watch, output),
         Command::Demo(command) => admin::demo(replica, &command, output),
     }
+}
+
+/// Today's date on this device: what cards and lists that depend on the date use
+/// unless a command is given `--as-of`.
+pub(crate) fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
 }
 
 /// The replica directory when neither `--home` nor `KARTOTEKA_HOME` is given.

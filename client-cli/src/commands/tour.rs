@@ -96,8 +96,8 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
     say(output, &format!("{to_laptop} documents office → laptop, {to_office} laptop → office"))?;
 
     step(output, "The merged client card (identical on both devices)")?;
-    let office_card = office.card(client_id)?;
-    let laptop_card = laptop.card(client_id)?;
+    let office_card = office.card(client_id, super::today())?;
+    let laptop_card = laptop.card(client_id, super::today())?;
     anyhow::ensure!(office_card == laptop_card, "the replicas did not converge");
     if output.json {
         anyhow::ensure!(
@@ -106,7 +106,7 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
         );
         return output.json(&serde_json::json!({ "converged": true, "card": laptop_card }));
     }
-    super::card::show(&laptop, client_id, output)?;
+    super::card::show(&laptop, client_id, super::today(), output)?;
 
     step(output, "The catalog search still finds it by its new city")?;
     let found =

@@ -34,7 +34,7 @@ pub(crate) fn run(replica: &mut Replica, command: UnitCommand, output: &mut Outp
         }
         UnitCommand::List { client } => {
             let client_id = replica.resolve_client(&client)?;
-            let card = replica.card(client_id)?;
+            let card = replica.card(client_id, super::today())?;
             if output.json {
                 return output
                     .json(&serde_json::json!({ "client_id": card.id, "units": card.units }));
@@ -129,7 +129,7 @@ fn save(
     output: &mut Output,
 ) -> Result<()> {
     replica.edit_client(client_id, edits)?;
-    let card = replica.card(client_id)?;
+    let card = replica.card(client_id, super::today())?;
     if output.json {
         return output.json(&serde_json::json!({ "client_id": card.id, "units": card.units }));
     }

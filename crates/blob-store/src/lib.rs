@@ -110,6 +110,17 @@ impl FromStr for BlobHash {
     }
 }
 
+/// What storing a blob did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Put {
+    /// The blob's hash.
+    pub hash: BlobHash,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Whether the store did not have it before (false: deduplicated).
+    pub new: bool,
+}
+
 /// A directory of content-addressed blobs.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -145,9 +156,9 @@ impl BlobStore {
         fs::metadata(self.path_of(hash)).ok().map(|metadata| metadata.len())
     }
 
-    /// Stores a file, hashing it while copying; returns its hash and size. A file
-    /// already stored under the same hash is not written twice.
-    pub fn put_file(&self, source: &Path, max_bytes: u64) -> Result<(BlobHash, u64)> {
+    /// Stores a file, hashing it while copying. A file already stored under the
+    /// same hash is not written twice.
+    pub fn put_file(&self, source: &Path, max_bytes: u64) -> Result<Put> {
         let io_error =
             |source_error| BlobError::Io { path: source.to_owned(), source: source_error };
         let metadata = fs::metadata(source).map_err(io_error)?;
@@ -164,12 +175,12 @@ impl BlobStore {
         self.put_reader(file.take(max_bytes + 1), max_bytes)
     }
 
-    /// Stores bytes; returns their hash.
-    pub fn put_bytes(&self, bytes: &[u8]) -> Result<BlobHash> {
-        Ok(self.put_reader(bytes, u64::MAX)?.0)
+    /// Stores bytes.
+    pub fn put_bytes(&self, bytes: &[u8]) -> Result<Put> {
+        self.put_reader(bytes, u64::MAX)
     }
 
-    fn put_reader(&self, mut reader: impl Read, max_bytes: u64) -> Result<(BlobHash, u64)> {
+    fn put_reader(&self, mut reader: impl Read, max_bytes: u64) -> Result<Put> {
         let staging = self.root.join(".staging").join(format!("put-{}", unique_suffix()));
         let io_error = |path: &Path, source| BlobError::Io { path: path.to_owned(), source };
         let mut file = File::create(&staging).map_err(|e| io_error(&staging, e))?;
@@ -198,17 +209,17 @@ impl BlobStore {
             return Err(error);
         }
         let hash = BlobHash(*hasher.finalize().as_bytes());
-        self.publish(&staging, &hash)?;
-        Ok((hash, size))
+        let new = self.publish(&staging, &hash)?;
+        Ok(Put { hash, size, new })
     }
 
     /// Moves a complete, verified staging file to its place (or drops it if the
-    /// blob is already stored).
-    fn publish(&self, staging: &Path, hash: &BlobHash) -> Result<()> {
+    /// blob is already stored); returns whether it was new.
+    fn publish(&self, staging: &Path, hash: &BlobHash) -> Result<bool> {
         let target = self.path_of(hash);
         if target.is_file() {
             let _ = fs::remove_file(staging);
-            return Ok(());
+            return Ok(false);
         }
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent)
@@ -217,7 +228,7 @@ impl BlobStore {
         fs::rename(staging, &target)
             .map_err(|source| BlobError::Io { path: target.clone(), source })?;
         tracing::debug!(%hash, "stored blob");
-        Ok(())
+        Ok(true)
     }
 
     /// Reads a whole blob, verifying its hash.
@@ -360,10 +371,12 @@ mod tests {
         let store = BlobStore::open(dir.path()).unwrap();
         let photo = dir.path().join("photo.jpg");
         fs::write(&photo, b"not really a jpeg").unwrap();
-        let (first, size) = store.put_file(&photo, 1 << 20).unwrap();
-        let (second, _) = store.put_file(&photo, 1 << 20).unwrap();
-        assert_eq!(first, second);
-        assert_eq!(size, 17);
+        let first = store.put_file(&photo, 1 << 20).unwrap();
+        let second = store.put_file(&photo, 1 << 20).unwrap();
+        assert_eq!(first.hash, second.hash);
+        assert!(first.new && !second.new);
+        assert_eq!(first.size, 17);
+        let first = first.hash;
         assert_eq!(store.read(&first).unwrap(), b"not really a jpeg");
         assert_eq!(first, BlobHash::of(b"not really a jpeg"));
         let export = dir.path().join("export.jpg");
@@ -375,7 +388,7 @@ mod tests {
     fn a_damaged_file_is_reported_and_not_served() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
-        let hash = store.put_bytes(b"gallery photo").unwrap();
+        let hash = store.put_bytes(b"gallery photo").unwrap().hash;
         fs::write(store.path_of(&hash), b"gallery phot0").unwrap();
         assert!(matches!(store.read(&hash), Err(BlobError::Corrupt(_))));
         assert!(matches!(store.verify(&hash), Err(BlobError::Corrupt(_))));

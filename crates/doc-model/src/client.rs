@@ -12,6 +12,7 @@ use domain::{
 
 use crate::doc_id::DocKind;
 use crate::error::{DocModelError, Result};
+use crate::field;
 use crate::read;
 use crate::skeleton::{check_writable, container};
 
@@ -136,6 +137,24 @@ impl<'a> ClientDocMut<'a> {
                 let unit = self.live_unit(*unit_id)?;
                 let contacts = descend(self.doc, &unit, &["contacts"])?;
                 self.add_contact(&contacts, contact, now_ms)
+            }
+            ClientEdit::AddVisit(visit) => field::add_visit(self.doc, visit, now_ms),
+            ClientEdit::VisitStatus(visit_id, status) => {
+                field::set_visit_status(self.doc, *visit_id, *status)
+            }
+            ClientEdit::VisitNotes(visit_id, notes) => {
+                field::set_visit_notes(self.doc, *visit_id, notes)
+            }
+            ClientEdit::AddGalleryItem(item) => field::add_gallery_item(self.doc, item, now_ms),
+            ClientEdit::GalleryCaption(item_id, caption) => {
+                field::set_caption(self.doc, *item_id, caption)
+            }
+            ClientEdit::RemoveGalleryItem(item_id) => {
+                field::remove(self.doc, "gallery", "gallery item", item_id.to_string())
+            }
+            ClientEdit::AddDocument(document) => field::add_document(self.doc, document, now_ms),
+            ClientEdit::RemoveDocument(document_id) => {
+                field::remove(self.doc, "documents", "document", document_id.to_string())
             }
             ClientEdit::RemoveUnitContact(unit_id, id) => {
                 let unit = self.live_unit(*unit_id)?;
@@ -358,6 +377,9 @@ pub(crate) fn client_from_root(root: &hydrate::Map) -> Result<Client> {
         bank_accounts: bank_accounts.into_iter().map(|(_, account)| account).collect(),
         settings,
         units,
+        visits: field::visits(root),
+        gallery: field::gallery(root),
+        documents: field::documents(root),
     })
 }
 

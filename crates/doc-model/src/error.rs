@@ -46,6 +46,14 @@ pub enum DocModelError {
         /// The id that was not found.
         id: EntryId,
     },
+    /// No visit, gallery item or document with this id (or it was removed).
+    #[error("the client has no {what} {id}")]
+    UnknownRecord {
+        /// What was looked for.
+        what: &'static str,
+        /// The id.
+        id: String,
+    },
     /// No conflict at this path.
     #[error("there is no conflict at {0}")]
     NoConflict(String),

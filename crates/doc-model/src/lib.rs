@@ -31,6 +31,7 @@ mod client;
 mod conflicts;
 mod doc_id;
 mod error;
+mod field;
 mod groups;
 mod read;
 mod skeleton;

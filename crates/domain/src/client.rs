@@ -316,6 +316,12 @@ pub struct Client {
     pub settings: BTreeMap<String, String>,
     /// Units: active first, then inactive, each by name.
     pub units: Vec<Unit>,
+    /// Visits, by start time.
+    pub visits: Vec<crate::field::Visit>,
+    /// Gallery items, in the order they were added.
+    pub gallery: Vec<crate::field::GalleryItem>,
+    /// Client documents, by date.
+    pub documents: Vec<crate::field::ClientDocument>,
 }
 
 impl Client {

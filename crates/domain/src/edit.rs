@@ -8,6 +8,8 @@
 
 use crate::client::{Address, ChannelKind, ProfileField, UnitField};
 use crate::error::{DomainError, Result};
+use crate::field::{NewClientDocument, NewGalleryItem, NewVisit, VisitStatus};
+use crate::ids::{ClientDocumentId, GalleryItemId, VisitId};
 use crate::ids::{EntryId, GroupId, UnitId};
 use crate::validate;
 
@@ -142,6 +144,22 @@ pub enum ClientEdit {
     AddUnitContact(UnitId, NewContact),
     /// Remove a contact person from a unit.
     RemoveUnitContact(UnitId, EntryId),
+    /// Record a visit.
+    AddVisit(NewVisit),
+    /// Change a visit's status.
+    VisitStatus(VisitId, VisitStatus),
+    /// Replace a visit's notes; merged character by character.
+    VisitNotes(VisitId, String),
+    /// Add a photo or file to a gallery.
+    AddGalleryItem(NewGalleryItem),
+    /// Change a gallery item's caption.
+    GalleryCaption(GalleryItemId, String),
+    /// Remove an item from its gallery (its bytes stay while anything references them).
+    RemoveGalleryItem(GalleryItemId),
+    /// Add a client document.
+    AddDocument(NewClientDocument),
+    /// Remove a client document.
+    RemoveDocument(ClientDocumentId),
 }
 
 /// Checks a setting key: not empty, no control characters.

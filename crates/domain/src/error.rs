@@ -47,6 +47,30 @@ pub enum DomainError {
         /// What was typed.
         value: String,
     },
+    /// A visit that ends before it starts.
+    #[error("the visit ends ({end}) before it starts ({start})")]
+    EndBeforeStart {
+        /// Start as typed.
+        start: String,
+        /// End as typed.
+        end: String,
+    },
+    /// A value that is not one of the allowed words.
+    #[error("'{value}' is not a {what}; use one of: {allowed}")]
+    NotOneOf {
+        /// What was expected.
+        what: &'static str,
+        /// What was typed.
+        value: String,
+        /// The allowed values.
+        allowed: &'static str,
+    },
+    /// A quantity that is not a positive number.
+    #[error("'{value}' is not a quantity (a positive number such as 2 or 1.5)")]
+    InvalidQuantity {
+        /// What was typed.
+        value: String,
+    },
     /// A field that must not be empty was empty.
     #[error("{field} must not be empty")]
     Empty {

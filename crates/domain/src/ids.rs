@@ -98,6 +98,22 @@ uuid_id!(
     "entry"
 );
 
+uuid_id!(
+    /// A visit of a technician at a client's unit.
+    VisitId,
+    "visit"
+);
+uuid_id!(
+    /// A photo or file in a client's gallery.
+    GalleryItemId,
+    "gallery item"
+);
+uuid_id!(
+    /// A document of a client (contract, offer, letter).
+    ClientDocumentId,
+    "document"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@
 mod client;
 mod edit;
 mod error;
+mod field;
 mod fold;
 mod ids;
 mod validate;
@@ -20,8 +21,14 @@ pub use client::{
 };
 pub use edit::{ClientEdit, ContactField, NewContact, NewUnit, normalize_setting_key};
 pub use error::{DomainError, Result};
+pub use field::{
+    ClientDocument, DocumentKind, GalleryItem, NewClientDocument, NewGalleryItem, NewVisit, Visit,
+    VisitKind, VisitStatus, WorkItem,
+};
 pub use fold::{fold_for_search, sort_key};
-pub use ids::{BadId, ClientId, EntryId, GroupId, UnitId};
+pub use ids::{
+    BadId, ClientDocumentId, ClientId, EntryId, GalleryItemId, GroupId, UnitId, VisitId,
+};
 pub use validate::{
     normalize_bic, normalize_country, normalize_currency, normalize_email, normalize_iban,
     normalize_payment_terms, normalize_phone,

@@ -203,13 +203,16 @@ pub struct ClientCard {
     pub opened_unit: Option<String>,
     /// Fields with concurrent values waiting for a decision.
     pub conflicts: Vec<ConflictView>,
+    /// Visits by unit and month, all visits, galleries and documents.
+    pub field: crate::visits::FieldSections,
 }
 
 const ADDRESS_COLUMNS: &str = "street, city, postal_code, region, country";
 
 impl Replica {
-    /// The card of one client.
-    pub fn card(&self, client_id: ClientId) -> Result<ClientCard> {
+    /// The card of one client, as of `today` (which months the visit summary
+    /// covers, and later which invoices are overdue).
+    pub fn card(&self, client_id: ClientId, today: chrono::NaiveDate) -> Result<ClientCard> {
         let id = client_id.to_string();
         let mut card = self
             .conn
@@ -254,6 +257,13 @@ impl Replica {
                     units: Vec::new(),
                     opened_unit: None,
                     conflicts: Vec::new(),
+                    field: crate::visits::FieldSections {
+                        last_visit: None,
+                        visits_by_unit: Vec::new(),
+                        visits: Vec::new(),
+                        galleries: Vec::new(),
+                        documents: Vec::new(),
+                    },
                 })
             })
             .optional()?
@@ -291,6 +301,7 @@ impl Replica {
             .or_else(|| card.units.iter().find(|unit| unit.active))
             .map(|unit| unit.id.clone());
         card.conflicts = self.conflicts(Some(client_id))?;
+        card.field = self.field_sections(client_id, today)?;
         Ok(card)
     }
 

@@ -29,6 +29,9 @@ pub enum CatalogSort {
     City,
     /// Registration number or personal code, then name.
     Code,
+    /// Start of the latest visit (most recent first unless descending is set;
+    /// clients never visited last).
+    LastVisit,
 }
 
 /// A catalog request.
@@ -76,6 +79,8 @@ pub struct CatalogRow {
     pub units: i64,
     /// Whether the client is archived.
     pub archived: bool,
+    /// Start (UTC) of the latest visit.
+    pub last_visit: Option<String>,
 }
 
 impl Replica {
@@ -96,7 +101,8 @@ impl Replica {
         let mut sql = String::from(
             "SELECT c.id, c.kind, c.display_name,
                     CASE WHEN c.kind = 'person' AND c.reg_no = '' THEN c.personal_code ELSE c.reg_no END,
-                    c.vat_id, c.city, g.name, c.primary_phone, c.primary_email, c.unit_count, c.archived
+                    c.vat_id, c.city, g.name, c.primary_phone, c.primary_email, c.unit_count, c.archived,
+                    c.last_visit
              FROM clients c LEFT JOIN groups g ON g.id = c.group_id WHERE 1 = 1",
         );
         let mut params: Vec<Box<dyn ToSql>> = Vec::new();
@@ -126,6 +132,11 @@ impl Replica {
                 "(c.reg_no = '' AND c.personal_code = ''),
                  CASE WHEN c.reg_no = '' THEN c.personal_code ELSE c.reg_no END {direction}, c.sort_key, c.id"
             ),
+            // Most recent first reads naturally; `descending` flips it to oldest first.
+            CatalogSort::LastVisit => format!(
+                "c.last_visit IS NULL, c.last_visit {}, c.sort_key, c.id",
+                if query.descending { "ASC" } else { "DESC" }
+            ),
         };
         sql.push_str(&format!(" ORDER BY {order}"));
         if let Some(limit) = query.limit {
@@ -148,6 +159,7 @@ impl Replica {
                 email: row.get(8)?,
                 units: row.get(9)?,
                 archived: row.get(10)?,
+                last_visit: row.get(11)?,
             });
         }
         Ok(())

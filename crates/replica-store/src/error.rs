@@ -29,6 +29,14 @@ pub enum StoreError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A file to add cannot be used.
+    #[error("cannot add {path}: {reason}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// There is no replica in the directory.
     #[error("no replica in {0}; create one with `kartoteka init`")]
     NoReplica(PathBuf),

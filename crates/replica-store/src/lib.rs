@@ -32,11 +32,13 @@ mod card;
 mod catalog;
 mod clients;
 mod error;
+mod field;
 mod lookup;
 mod project;
 mod replica;
 mod schema;
 mod sync_support;
+mod visits;
 
 pub use blobs::BlobFetch;
 pub use card::{
@@ -45,7 +47,12 @@ pub use card::{
 };
 pub use catalog::{ArchiveFilter, CatalogQuery, CatalogRow, CatalogSort};
 pub use error::{Result, StoreError};
+pub use field::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
 pub use lookup::{EntryList, GroupRow, ReplicaStatus};
 pub use replica::{
     DATABASE_FILE, DEFAULT_CACHE_DOCUMENTS, InitOptions, MergeOutcome, Replica, ReplicaMeta,
+};
+pub use visits::{
+    DocumentRow, FieldSections, GalleryRow, GallerySummary, MonthSummary, UnitVisits, VisitDetail,
+    VisitQuery, VisitRow, WorkItemView,
 };

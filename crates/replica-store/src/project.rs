@@ -60,9 +60,9 @@ fn project_client(conn: &Connection, client: &Client) -> Result<()> {
                  country, billing_recipient, billing_street, billing_city, billing_postal_code,
                  billing_region, billing_country, billing_email, payment_terms_days, currency,
                  group_id, archived, comments, main_unit_id, primary_phone, primary_email,
-                 unit_count, active_unit_count)
+                 unit_count, active_unit_count, last_visit)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)
+                 ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)
              ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
                  display_name = excluded.display_name, sort_key = excluded.sort_key,
                  name = excluded.name, first_name = excluded.first_name,
@@ -81,7 +81,8 @@ fn project_client(conn: &Connection, client: &Client) -> Result<()> {
                  group_id = excluded.group_id, archived = excluded.archived,
                  comments = excluded.comments, main_unit_id = excluded.main_unit_id,
                  primary_phone = excluded.primary_phone, primary_email = excluded.primary_email,
-                 unit_count = excluded.unit_count, active_unit_count = excluded.active_unit_count
+                 unit_count = excluded.unit_count, active_unit_count = excluded.active_unit_count,
+                 last_visit = excluded.last_visit
              RETURNING rowid",
         )?
         .query_row(
@@ -120,6 +121,7 @@ fn project_client(conn: &Connection, client: &Client) -> Result<()> {
                 primary_email,
                 client.units.len() as i64,
                 active_units as i64,
+                client.visits.iter().map(|visit| utc_text(&visit.start)).max(),
             ],
             |row| row.get(0),
         )?;
@@ -139,10 +141,24 @@ fn project_client(conn: &Connection, client: &Client) -> Result<()> {
         search.units
     ])?;
 
-    for table in ["units", "contacts", "channels", "bank_accounts", "client_settings"] {
+    for table in [
+        "units",
+        "contacts",
+        "channels",
+        "bank_accounts",
+        "client_settings",
+        "gallery",
+        "client_documents",
+    ] {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE client_id = ?1"))?
             .execute([&id])?;
     }
+    conn.prepare_cached(
+        "DELETE FROM visit_items WHERE visit_id IN (SELECT id FROM visits WHERE client_id = ?1)",
+    )?
+    .execute([&id])?;
+    conn.prepare_cached("DELETE FROM visits WHERE client_id = ?1")?.execute([&id])?;
+    project_field_work(conn, &id, client)?;
     let mut insert_unit = conn.prepare_cached(
         "INSERT INTO units (id, client_id, position, name, street, city, postal_code, region,
              country, phone, email, active, is_main)
@@ -225,6 +241,93 @@ fn project_client(conn: &Connection, client: &Client) -> Result<()> {
     )?;
     for (key, value) in &client.settings {
         insert_setting.execute(params![id, key, value])?;
+    }
+    Ok(())
+}
+
+/// A time as UTC text that sorts chronologically (`2026-11-22T07:00:00Z`).
+pub(crate) fn utc_text(time: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    time.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn project_field_work(conn: &Connection, id: &str, client: &Client) -> Result<()> {
+    use chrono::Datelike;
+    let mut insert_visit = conn.prepare_cached(
+        "INSERT INTO visits (id, client_id, unit_id, start_utc, start_local, end_local, minutes, year, month,
+             technician, kind, status, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    let mut insert_item = conn.prepare_cached(
+        "INSERT INTO visit_items (visit_id, position, description, quantity, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for visit in &client.visits {
+        let visit_id = visit.id.to_string();
+        insert_visit.execute(params![
+            visit_id,
+            id,
+            visit.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
+            utc_text(&visit.start),
+            visit.start.to_rfc3339(),
+            visit.end.to_rfc3339(),
+            visit.minutes(),
+            visit.start.year(),
+            visit.start.month(),
+            visit.technician,
+            visit.kind.as_str(),
+            visit.status.as_str(),
+            visit.notes,
+        ])?;
+        for (position, item) in visit.items.iter().enumerate() {
+            insert_item.execute(params![
+                visit_id,
+                position as i64,
+                item.description,
+                item.quantity,
+                item.unit
+            ])?;
+        }
+    }
+    let mut insert_item = conn.prepare_cached(
+        "INSERT INTO gallery (id, client_id, unit_id, visit_id, hash, thumb_hash, name, media_type, size,
+             caption, taken_at, added_by, added_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    for (position, item) in client.gallery.iter().enumerate() {
+        insert_item.execute(params![
+            item.id.to_string(),
+            id,
+            item.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
+            item.visit_id.map(|visit| visit.to_string()).unwrap_or_default(),
+            item.hash,
+            item.thumb_hash.clone().unwrap_or_default(),
+            item.name,
+            item.media_type,
+            i64::try_from(item.size).unwrap_or(i64::MAX),
+            item.caption,
+            item.taken_at.clone().unwrap_or_default(),
+            item.added_by,
+            position as i64,
+        ])?;
+    }
+    let mut insert_document = conn.prepare_cached(
+        "INSERT INTO client_documents (id, client_id, name, kind, date, unit_id, invoice_id, visit_id, hash,
+             media_type, size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for document in &client.documents {
+        insert_document.execute(params![
+            document.id.to_string(),
+            id,
+            document.name,
+            document.kind.as_str(),
+            document.date.to_string(),
+            document.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
+            document.invoice_id.clone().unwrap_or_default(),
+            document.visit_id.map(|visit| visit.to_string()).unwrap_or_default(),
+            document.hash,
+            document.media_type,
+            i64::try_from(document.size).unwrap_or(i64::MAX),
+        ])?;
     }
     Ok(())
 }

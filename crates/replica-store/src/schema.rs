@@ -15,7 +15,7 @@ use crate::error::Result;
 
 /// Version of the mirror layout; a replica whose mirror has another version
 /// rebuilds it on open.
-pub(crate) const MIRROR_VERSION: i64 = 3;
+pub(crate) const MIRROR_VERSION: i64 = 4;
 
 /// Replica tables besides the documents (see `doc_store::DDL`): the replica's
 /// identity and settings, and per-document sync state.
@@ -102,15 +102,18 @@ CREATE TABLE clients (
     primary_phone       TEXT NOT NULL,
     primary_email       TEXT NOT NULL,
     unit_count          INTEGER NOT NULL,
-    active_unit_count   INTEGER NOT NULL
+    active_unit_count   INTEGER NOT NULL,
+    -- Start (UTC) of the latest visit, for the catalog's last-visit column.
+    last_visit          TEXT
 );
 -- Covers the catalog query, so listing every client reads one index in order
 -- instead of jumping to each row of the table.
 CREATE INDEX clients_catalog ON clients (
     archived, sort_key, display_name, id, kind, reg_no, personal_code, vat_id, city,
-    group_id, primary_phone, primary_email, unit_count
+    group_id, primary_phone, primary_email, unit_count, last_visit
 );
 CREATE INDEX clients_group ON clients (group_id, sort_key);
+CREATE INDEX clients_last_visit ON clients (archived, last_visit);
 
 -- Folded (see domain::fold_for_search) text of each client, for prefix search as
 -- the user types. The rowid is the client's rowid in `clients`.

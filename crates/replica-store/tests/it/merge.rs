@@ -40,7 +40,7 @@ fn offline_edits_of_one_profile_merge_without_loss() {
     send_all(&mut anna, &mut otto);
     send_all(&mut otto, &mut anna);
 
-    let card = anna.card(client).unwrap();
+    let card = anna.card(client, crate::support::today()).unwrap();
     assert_eq!(card.vat_id, "LV40003000001");
     assert_eq!(card.address.city, "Jūrmala");
     assert_eq!(card.comments, "Ring! Deliveries at the back door before 9.");
@@ -60,7 +60,7 @@ fn offline_edits_of_one_profile_merge_without_loss() {
     )
     .unwrap();
     send_all(&mut otto, &mut anna);
-    let card = anna.card(client).unwrap();
+    let card = anna.card(client, crate::support::today()).unwrap();
     assert_eq!(card.industry, "Restaurant & catering");
     assert!(card.conflicts.is_empty());
     assert!(anna.conflicts(None).unwrap().is_empty());
@@ -84,7 +84,7 @@ fn an_edit_concurrent_with_archiving_survives() {
     send_all(&mut anna, &mut otto);
     send_all(&mut otto, &mut anna);
     for replica in [&anna, &otto] {
-        let card = replica.card(client).unwrap();
+        let card = replica.card(client, crate::support::today()).unwrap();
         assert!(card.archived);
         assert_eq!(card.reg_no, "40000000000");
         assert_eq!(card.units.len(), 1);

@@ -96,8 +96,8 @@ fn the_catalog_filters_archived_clients_and_groups_and_sorts_by_column() {
     );
     assert_eq!(replica.groups().unwrap()[0].clients, 1);
     // The archived client keeps its card.
-    assert!(replica.card(old).unwrap().archived);
-    assert_eq!(replica.card(cesis).unwrap().address.city, "Cēsis");
+    assert!(replica.card(old, crate::support::today()).unwrap().archived);
+    assert_eq!(replica.card(cesis, crate::support::today()).unwrap().address.city, "Cēsis");
 }
 
 #[test]
@@ -112,7 +112,7 @@ fn the_card_lists_units_active_first_and_opens_on_the_main_unit() {
             unit(noliktava, "Noliktava", "Rīga"),
         ])
         .unwrap();
-    let card = replica.card(client).unwrap();
+    let card = replica.card(client, crate::support::today()).unwrap();
     assert_eq!(card.opened_unit.as_deref(), Some(centrs.to_string().as_str()));
     replica
         .edit_client(
@@ -120,7 +120,7 @@ fn the_card_lists_units_active_first_and_opens_on_the_main_unit() {
             &[ClientEdit::UnitActive(centrs, false), ClientEdit::MainUnit(Some(osta))],
         )
         .unwrap();
-    let card = replica.card(client).unwrap();
+    let card = replica.card(client, crate::support::today()).unwrap();
     let names: Vec<&str> = card.units.iter().map(|unit| unit.name.as_str()).collect();
     assert_eq!(names, ["Noliktava", "Osta", "Centrs"]);
     assert_eq!(card.opened_unit.as_deref(), Some(osta.to_string().as_str()));
@@ -171,7 +171,7 @@ fn every_profile_field_reaches_the_card() {
         edits.push(field(ProfileField::BillingAddress(part), value));
     }
     let client = replica.create_client(&edits).unwrap();
-    let card = replica.card(client).unwrap();
+    let card = replica.card(client, crate::support::today()).unwrap();
     assert_eq!(card.reg_no, "40003000001");
     assert_eq!(card.billing.payment_terms_days, Some(21));
     assert_eq!(card.billing.currency, "EUR");
@@ -197,7 +197,7 @@ fn every_profile_field_reaches_the_card() {
             &[ClientEdit::RemoveContact(contact), ClientEdit::RemoveBankAccount(account)],
         )
         .unwrap();
-    let card = replica.card(client).unwrap();
+    let card = replica.card(client, crate::support::today()).unwrap();
     assert!(card.contacts.is_empty() && card.bank_accounts.is_empty());
 }
 
@@ -226,7 +226,7 @@ fn a_rejected_edit_stores_nothing() {
     assert_eq!(replica.document_heads(doc_model::DocId::client(client)).unwrap(), heads);
     // The replica still works after the rejected edit.
     replica.edit_client(client, &[name("Renamed")]).unwrap();
-    assert_eq!(replica.card(client).unwrap().display_name, "Renamed");
+    assert_eq!(replica.card(client, crate::support::today()).unwrap().display_name, "Renamed");
     // A client needs a name.
     assert!(replica.create_client(&[field(ProfileField::VatId, "LV1")]).is_err());
     assert!(replica.edit_client(client, &[name("")]).is_err());
@@ -252,13 +252,13 @@ fn reopening_a_replica_keeps_everything_and_edits_from_another_process_are_not_l
     let client = company(&mut first, "Acme", "Rīga");
     // A second handle on the same directory stands in for a second process.
     let mut second = Replica::open(first.dir.path()).unwrap();
-    first.replica.card(client).unwrap();
+    first.replica.card(client, crate::support::today()).unwrap();
     second.edit_client(client, &[field(ProfileField::VatId, "LV40003000001")]).unwrap();
     // `first` has the document cached from before the other process's edit.
     first.replica.edit_client(client, &[field(ProfileField::Industry, "Bakery")]).unwrap();
     drop(second);
     let reopened = Replica::open(first.dir.path()).unwrap();
-    let card = reopened.card(client).unwrap();
+    let card = reopened.card(client, crate::support::today()).unwrap();
     assert_eq!(card.vat_id, "LV40003000001");
     assert_eq!(card.industry, "Bakery");
 }

@@ -8,6 +8,11 @@ use replica_store::{
 use tempfile::TempDir;
 use uuid::Uuid;
 
+/// The date the tests' cards are read at.
+pub(crate) fn today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+}
+
 /// A replica in its own temporary directory (removed on drop).
 pub(crate) struct TestReplica {
     pub(crate) replica: Replica,
@@ -85,7 +90,9 @@ pub(crate) fn visible(replica: &Replica) -> Visible {
         .unwrap();
     let cards = catalog
         .iter()
-        .map(|row| replica.card(row.id.parse::<ClientId>().unwrap()).unwrap())
+        .map(|row| {
+            replica.card(row.id.parse::<ClientId>().unwrap(), crate::support::today()).unwrap()
+        })
         .collect();
     Visible {
         catalog,
