@@ -18,29 +18,18 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+
+mod support;
+
+use support::{Row, measure, measure_program, print_table, run};
 
 const RUNS: usize = 10;
-const KARTOTEKA: &str = env!("CARGO_BIN_EXE_kartoteka");
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some("--measure") {
-        // Child mode: run one command and report its wall time and peak RSS.
-        let program = args.next().unwrap();
-        let rest: Vec<String> = args.collect();
-        let started = Instant::now();
-        let status = Command::new(program).args(&rest).stdout(Stdio::null()).status().unwrap();
-        let elapsed = started.elapsed();
-        assert!(status.success(), "{rest:?} failed");
-        let usage =
-            nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
-        // On Linux ru_maxrss is in kilobytes.
-        println!("{} {}", elapsed.as_nanos(), usage.max_rss());
+    if support::measure_mode() {
         return;
     }
-
     let clients: usize = std::env::var("KARTOTEKA_BENCH_CLIENTS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -120,96 +109,7 @@ fn main() {
         "Each row: {RUNS} runs of a fresh `kartoteka` process (release build), wall time and peak RSS."
     );
     println!();
-    println!("| what | median | max | peak RSS | goal |");
-    println!("|---|---|---|---|---|");
-    for row in rows {
-        println!(
-            "| {} | {} | {} | {:.1} MB | {} |",
-            row.what,
-            ms(row.median),
-            ms(row.max),
-            row.rss_kb as f64 / 1024.0,
-            row.goal
-        );
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Measurement {
-    elapsed: Duration,
-    rss_kb: i64,
-}
-
-struct Row {
-    what: String,
-    median: Duration,
-    max: Duration,
-    rss_kb: i64,
-    goal: &'static str,
-}
-
-impl Row {
-    fn single(what: &str, measurement: Measurement, goal: &'static str) -> Self {
-        Self {
-            what: what.to_owned(),
-            median: measurement.elapsed,
-            max: measurement.elapsed,
-            rss_kb: measurement.rss_kb,
-            goal,
-        }
-    }
-
-    fn many(
-        what: &str,
-        measurements: impl Iterator<Item = Measurement>,
-        goal: &'static str,
-    ) -> Self {
-        let measurements: Vec<Measurement> = measurements.collect();
-        let mut times: Vec<Duration> = measurements.iter().map(|m| m.elapsed).collect();
-        times.sort_unstable();
-        Self {
-            what: what.to_owned(),
-            median: times[times.len() / 2],
-            max: times[times.len() - 1],
-            rss_kb: measurements.iter().map(|m| m.rss_kb).max().unwrap_or(0),
-            goal,
-        }
-    }
-}
-
-fn ms(duration: Duration) -> String {
-    if duration >= Duration::from_secs(10) {
-        format!("{:.1} s", duration.as_secs_f64())
-    } else {
-        format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
-    }
-}
-
-/// Runs `kartoteka` through this binary's `--measure` mode, so that the peak RSS
-/// reported is that one process's.
-fn measure(home: &Path, args: &[&str]) -> Measurement {
-    measure_program(KARTOTEKA, &[&["--home", home.to_str().unwrap()][..], args].concat())
-}
-
-fn measure_program(program: &str, args: &[&str]) -> Measurement {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .arg("--measure")
-        .arg(program)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    let text = String::from_utf8(output.stdout).unwrap();
-    let mut parts = text.split_whitespace();
-    let nanos: u64 = parts.next().unwrap().parse().unwrap();
-    let rss_kb: i64 = parts.next().unwrap().parse().unwrap();
-    Measurement { elapsed: Duration::from_nanos(nanos), rss_kb }
-}
-
-fn run(home: &Path, args: &[&str]) -> Vec<u8> {
-    let output = Command::new(KARTOTEKA).arg("--home").arg(home).args(args).output().unwrap();
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    output.stdout
+    print_table(&rows);
 }
 
 /// The same catalog query in the `sqlite3` shell: the floor of what reading the

@@ -45,6 +45,7 @@ pub(crate) enum Command {
   kartoteka init --workspace-id 0192e4c8-7b1a-4c3e-9f00-3d2a1b4c5d6e --device laptop-otto")]
     Init(InitArgs),
     /// Show what the replica holds
+    #[command(after_help = "Example:\n  kartoteka status --json")]
     Status,
     /// List and search clients (`*` or nothing lists everyone)
     #[command(after_help = "Examples:
@@ -73,6 +74,9 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Document(DocumentCommand),
     /// Check every stored photo and file against its hash
+    #[command(
+        after_help = "Example:\n  kartoteka verify       (reports corrupted files; `kartoteka sync` fetches intact copies)"
+    )]
     Verify,
     /// Replica settings: the largest file accepted
     #[command(after_help = "Examples:
@@ -89,6 +93,9 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Company(CompanyCommand),
     /// Rebuild the query tables from the documents
+    #[command(
+        after_help = "Example:\n  kartoteka reindex      (after a crash or an upgrade; the documents are not touched)"
+    )]
     Reindex,
     /// The relay this replica syncs with
     #[command(subcommand)]
@@ -272,20 +279,31 @@ Examples:
         kind: Option<KindArg>,
     },
     /// Archive a client: it leaves the default catalog but keeps its history
+    #[command(after_help = "Example:\n  kartoteka client archive 3f2a9c1e")]
     Archive {
         /// The client
         client: String,
     },
     /// Bring an archived client back
+    #[command(
+        after_help = "Example:\n  kartoteka client unarchive 3f2a9c1e      (archived clients: kartoteka catalog --archived)"
+    )]
     Unarchive {
         /// The client
         client: String,
     },
     /// Add a phone number
+    #[command(
+        after_help = "Example:\n  kartoteka client add-phone kiploks '+371 2912 3456' --label mobile"
+    )]
     AddPhone(ChannelArgs),
     /// Add an e-mail address
+    #[command(
+        after_help = "Example:\n  kartoteka client add-email kiploks rekini@kiploks.lv --label invoices"
+    )]
     AddEmail(ChannelArgs),
     /// Add a web address
+    #[command(after_help = "Example:\n  kartoteka client add-web kiploks https://kiploks.lv")]
     AddWeb(ChannelArgs),
     /// Remove a phone, e-mail or web address (by its value or entry id)
     #[command(after_help = "Example:\n  kartoteka client remove-channel kiploks '+371 2912 3456'")]
@@ -306,6 +324,9 @@ Examples:
         contact: ContactArgs,
     },
     /// Change a contact person
+    #[command(
+        after_help = "Example:\n  kartoteka client edit-contact kiploks 'Inga Liepa' --phone '+371 2000 0001'"
+    )]
     EditContact {
         /// The client
         client: String,
@@ -315,6 +336,7 @@ Examples:
         fields: ContactEditArgs,
     },
     /// Remove a contact person
+    #[command(after_help = "Example:\n  kartoteka client remove-contact kiploks 'Inga Liepa'")]
     RemoveContact {
         /// The client
         client: String,
@@ -338,6 +360,9 @@ Examples:
         bank_name: Option<String>,
     },
     /// Remove a bank account (by IBAN or entry id)
+    #[command(
+        after_help = "Example:\n  kartoteka client remove-bank kiploks 'LV80 BANK 0000 4351 9500 1'"
+    )]
     RemoveBank {
         /// The client
         client: String,
@@ -355,6 +380,7 @@ Examples:
         value: String,
     },
     /// Remove a special setting
+    #[command(after_help = "Example:\n  kartoteka client unset kiploks visit.window")]
     Unset {
         /// The client
         client: String,
@@ -483,6 +509,7 @@ pub(crate) enum UnitCommand {
         main: bool,
     },
     /// List a client's units: active first, inactive last
+    #[command(after_help = "Example:\n  kartoteka unit list kiploks")]
     List {
         /// The client
         client: String,
@@ -503,6 +530,7 @@ pub(crate) enum UnitCommand {
         fields: UnitFieldArgs,
     },
     /// Mark a unit active
+    #[command(after_help = "Example:\n  kartoteka unit activate kiploks Noliktava")]
     Activate {
         /// The client
         client: String,
@@ -510,6 +538,7 @@ pub(crate) enum UnitCommand {
         unit: String,
     },
     /// Mark a unit inactive (it is listed last)
+    #[command(after_help = "Example:\n  kartoteka unit deactivate kiploks Noliktava")]
     Deactivate {
         /// The client
         client: String,
@@ -517,6 +546,7 @@ pub(crate) enum UnitCommand {
         unit: String,
     },
     /// Make a unit the main unit (the card opens on it)
+    #[command(after_help = "Example:\n  kartoteka unit main kiploks 'Restorāns Vecrīga'")]
     Main {
         /// The client
         client: String,
@@ -524,6 +554,9 @@ pub(crate) enum UnitCommand {
         unit: String,
     },
     /// Add a contact person to a unit
+    #[command(
+        after_help = "Example:\n  kartoteka unit add-contact kiploks Vecrīga --name 'Pēteris Ozols' --role manager"
+    )]
     AddContact {
         /// The client
         client: String,
@@ -551,11 +584,13 @@ Examples:
   kartoteka visit list --technician Anna --from 2026-11-01 --to 2026-11-30")]
     List(VisitListArgs),
     /// Show one visit with its work items and files
+    #[command(after_help = "Example:\n  kartoteka visit show 0736947d")]
     Show {
         /// The visit: id prefix
         visit: String,
     },
     /// Change a visit's status
+    #[command(after_help = "Example:\n  kartoteka visit status 0736947d partly_done")]
     Status {
         /// The visit: id prefix
         visit: String,
@@ -563,6 +598,9 @@ Examples:
         status: String,
     },
     /// Replace a visit's notes (concurrent edits merge character by character)
+    #[command(
+        after_help = "Example:\n  kartoteka visit notes 0736947d 'Relay burnt; spare ordered.'"
+    )]
     Notes {
         /// The visit: id prefix
         visit: String,
@@ -649,6 +687,9 @@ pub(crate) enum GalleryCommand {
         caption: String,
     },
     /// List a client's galleries, one unit's (`--unit -` for the client's own), or a visit's
+    #[command(
+        after_help = "Examples:\n  kartoteka gallery list kiploks\n  kartoteka gallery list kiploks --unit Vecrīga\n  kartoteka gallery list kiploks --visit 0736947d"
+    )]
     List {
         /// The client
         client: String,
@@ -678,6 +719,7 @@ pub(crate) enum GalleryCommand {
         item: Option<String>,
     },
     /// Remove an item from its gallery (the bytes stay while anything references them)
+    #[command(after_help = "Example:\n  kartoteka gallery remove kiploks kitchen.jpg")]
     Remove {
         /// The client
         client: String,
@@ -716,11 +758,15 @@ pub(crate) enum DocumentCommand {
         visit: Option<String>,
     },
     /// List a client's documents
+    #[command(after_help = "Example:\n  kartoteka document list kiploks")]
     List {
         /// The client
         client: String,
     },
     /// Copy a document out (verified against its hash)
+    #[command(
+        after_help = "Example:\n  kartoteka document export kiploks 'Service contract 2027' --to ."
+    )]
     Export {
         /// The client
         client: String,
@@ -731,6 +777,7 @@ pub(crate) enum DocumentCommand {
         to: std::path::PathBuf,
     },
     /// Remove a document
+    #[command(after_help = "Example:\n  kartoteka document remove kiploks 'Service contract 2027'")]
     Remove {
         /// The client
         client: String,
@@ -748,6 +795,9 @@ pub(crate) enum GroupCommand {
         name: String,
     },
     /// Rename a group
+    #[command(
+        after_help = "Example:\n  kartoteka group rename 'Restaurant chains' 'Restorānu ķēdes'"
+    )]
     Rename {
         /// The group: name or id prefix
         group: String,
@@ -755,6 +805,7 @@ pub(crate) enum GroupCommand {
         name: String,
     },
     /// List groups with their number of clients
+    #[command(after_help = "Example:\n  kartoteka group list --json")]
     List,
 }
 
@@ -794,6 +845,7 @@ pub(crate) enum RemoteCommand {
         blobs: BlobsArg,
     },
     /// Show the relay (never the token)
+    #[command(after_help = "Example:\n  kartoteka remote show")]
     Show,
 }
 
@@ -816,6 +868,7 @@ pub(crate) enum CompanyCommand {
         value: String,
     },
     /// Show the company details
+    #[command(after_help = "Example:\n  kartoteka company show")]
     Show,
 }
 
@@ -829,13 +882,44 @@ pub(crate) enum DemoCommand {
     /// Fill the replica with deterministic demo clients and units
     #[command(after_help = "Examples:
   kartoteka demo generate --clients 500
-  kartoteka demo generate --clients 29000 --seed 7     the seed's scale (~87,000 units)")]
+  kartoteka demo generate --clients 29000 --visits 200000 --seed 7     the seed's scale (~87,000 units)")]
     Generate {
         /// Number of clients
         #[arg(long, default_value_t = 1000)]
         clients: usize,
+        /// Number of visits, spread over the clients' units (the seed's scale: 200000)
+        #[arg(long, default_value_t = 0)]
+        visits: usize,
+        /// The date the visits lead up to (YYYY-MM-DD) [default: today]
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
         /// Seed; the same seed gives the same clients
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command a user can run shows examples in its `--help`.
+    #[test]
+    fn every_command_has_examples() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            let leaf = command.get_subcommands().next().is_none();
+            let has_examples =
+                command.get_after_help().is_some_and(|help| help.to_string().contains("Example"));
+            if leaf && !has_examples {
+                missing.push(path.clone());
+            }
+            for subcommand in command.get_subcommands() {
+                walk(subcommand, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "commands without examples:\n{}", missing.join("\n"));
+    }
 }

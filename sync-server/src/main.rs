@@ -127,7 +127,13 @@ fn run(cli: Cli) -> Result<()> {
         .with_context(|| format!("cannot open the relay data in {}", cli.data.display()))?;
     match cli.command {
         Command::Serve(args) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            // Token checks and change-feed reads run on blocking threads; a small
+            // pool bounds memory (each thread gets its own allocator arena) when
+            // hundreds of devices connect at once.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .max_blocking_threads(8)
+                .enable_all()
+                .build()?;
             let config = server::ServerConfig {
                 max_blob_bytes: args.max_blob_bytes,
                 max_connections: args.max_connections,

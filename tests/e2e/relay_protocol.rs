@@ -73,7 +73,9 @@ async fn requests_without_a_valid_token_get_401_and_no_upgrade() {
     let token = relay.token(WORKSPACE, "laptop", false);
     let revoked = relay.token(WORKSPACE, "old-laptop", false);
     relay.admin(&["token", "revoke", revoked.split('_').nth(1).unwrap()]);
-    let forged = format!("{}0", &token[..token.len() - 1]);
+    // The same token with its last secret digit changed.
+    let last = if token.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
     for presented in [None, Some("garbage"), Some(forged.as_str()), Some(revoked.as_str())] {
         let mut request = ws_url(&relay).into_client_request().unwrap();
         if let Some(presented) = presented {

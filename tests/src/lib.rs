@@ -148,6 +148,19 @@ impl Kartoteka {
         self.ok(&["remote", "add", &relay.url, "--token", &token]);
     }
 
+    /// Starts `kartoteka ARGS…` without waiting for it; stderr is piped.
+    pub fn spawn_quiet(&self, args: &[&str]) -> Child {
+        Command::new(binary("kartoteka"))
+            .arg("--home")
+            .arg(self.home.path())
+            .args(args)
+            .env_remove("KARTOTEKA_HOME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// Starts `kartoteka ARGS…` without waiting for it.
     pub fn spawn(&self, args: &[&str]) -> Child {
         Command::new(binary("kartoteka"))
@@ -210,6 +223,18 @@ impl Relay {
         self.listen = address.clone();
         self.url = format!("http://{address}");
         self.child = Some(child);
+    }
+
+    /// The relay process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The relay process's peak resident set size so far, in KB (Linux).
+    pub fn peak_rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 
     /// The relay's data directory.

@@ -190,7 +190,7 @@ pub(crate) fn demo(
     command: &DemoCommand,
     output: &mut Output,
 ) -> Result<()> {
-    let DemoCommand::Generate { clients, seed } = *command else {
+    let DemoCommand::Generate { clients, visits, seed, today } = *command else {
         bail!("`demo tour` runs without a replica");
     };
     let started = Instant::now();
@@ -200,8 +200,13 @@ pub(crate) fn demo(
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let config =
-        demo_data::DemoConfig { clients, seed, now_ms: chrono::Utc::now().timestamp_millis() };
+    let config = demo_data::DemoConfig {
+        clients,
+        visits,
+        today: today.unwrap_or_else(super::today),
+        seed,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+    };
     let report = demo_data::generate(replica, &config, |done| progress.set_position(done as u64))?;
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
@@ -209,13 +214,14 @@ pub(crate) fn demo(
         return output.json(&json!({
             "clients": report.clients,
             "units": report.units,
+            "visits": report.visits,
             "groups": report.groups,
             "seed": seed,
             "seconds": seconds,
         }));
     }
     output.line(format!(
-        "Generated {} clients with {} units in {} groups (seed {seed}) in {seconds:.1} s",
-        report.clients, report.units, report.groups
+        "Generated {} clients with {} units and {} visits in {} groups (seed {seed}) in {seconds:.1} s",
+        report.clients, report.units, report.visits, report.groups
     ))
 }

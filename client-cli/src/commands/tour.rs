@@ -1,63 +1,158 @@
 //! `kartoteka demo tour`: the product in one run.
 //!
-//! Two devices of one company (an office and a technician's laptop) get replicas
-//! in a temporary directory. The office fills its replica with demo clients and
-//! the laptop receives them; both then edit the same client profile offline (two
-//! different fields, the comments, and the same field), exchange their documents,
-//! and end with the same merged client card, the one real conflict listed on both.
+//! A relay starts on 127.0.0.1 (the `kartoteka-relay` built next to this
+//! binary). An office fills its replica with demo clients and visits and pushes
+//! them; a technician's laptop joins the workspace and receives everything. Both
+//! then edit the same client offline (two different fields, the comments, the
+//! same field, and a visit), sync through the relay, and end with the same
+//! merged client card, the one real conflict listed on both.
 
-use anyhow::{Context, Result};
-use doc_model::DocId;
-use domain::{AddressPart, ClientEdit, ProfileField};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use domain::{
+    AddressPart, ClientEdit, NewVisit, ProfileField, VisitId, VisitKind, VisitStatus, WorkItem,
+};
 use replica_store::{CatalogQuery, InitOptions, Replica};
+use sync_client::{Remote, SyncReport};
 
 use crate::output::Output;
 
 /// Clients the office replica starts with.
 const TOUR_CLIENTS: usize = 2_000;
 
+/// The relay of the tour; killed when the tour ends, however it ends.
+struct TourRelay {
+    child: Child,
+    url: String,
+    data: std::path::PathBuf,
+    binary: std::path::PathBuf,
+}
+
+impl Drop for TourRelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TourRelay {
+    fn start(data: &Path) -> Result<Self> {
+        let binary = std::env::current_exe()?
+            .with_file_name(format!("kartoteka-relay{}", std::env::consts::EXE_SUFFIX));
+        if !binary.exists() {
+            bail!(
+                "{} is missing; build both binaries with `cargo build --release`",
+                binary.display()
+            );
+        }
+        let mut child = Command::new(&binary)
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start the relay")?;
+        let mut line = String::new();
+        let stdout = child.stdout.take().context("the relay has no stdout")?;
+        BufReader::new(stdout).read_line(&mut line)?;
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+        if !url.starts_with("http://") {
+            let _ = child.kill();
+            bail!("the relay did not start: {line}");
+        }
+        Ok(Self { child, url, data: data.to_owned(), binary })
+    }
+
+    fn token(&self, workspace: &str, device: &str) -> Result<String> {
+        let output = Command::new(&self.binary)
+            .arg("--data")
+            .arg(&self.data)
+            .args(["token", "issue", "--workspace", workspace, "--device", device])
+            .output()?;
+        if !output.status.success() {
+            bail!("cannot issue a token: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+    }
+}
+
 pub(crate) fn run(output: &mut Output) -> Result<()> {
     let temp = tempfile::tempdir().context("cannot create a temporary directory for the tour")?;
-    let office_home = temp.path().join("office");
-    let laptop_home = temp.path().join("laptop");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let json = output.json;
+    let say = |output: &mut Output, text: &str| if json { Ok(()) } else { output.line(text) };
+
+    let relay = TourRelay::start(&temp.path().join("relay"))?;
+    say(output, &format!("== A relay listens on {}", relay.url))?;
+
     let mut office = Replica::create(
-        &office_home,
+        &temp.path().join("office"),
         &InitOptions {
             workspace_name: Some("Serviss SIA".to_owned()),
             device_name: "office-riga".to_owned(),
             workspace_id: None,
         },
     )?;
+    let workspace = office.meta().workspace_id;
     let mut laptop = Replica::create(
-        &laptop_home,
+        &temp.path().join("laptop"),
         &InitOptions {
             workspace_name: None,
             device_name: "laptop-anna".to_owned(),
-            workspace_id: Some(office.meta().workspace_id),
+            workspace_id: Some(workspace),
         },
     )?;
-    // With --json the tour prints only its result, as one JSON document.
-    let step = |output: &mut Output, text: &str| {
-        if output.json { Ok(()) } else { output.line(format!("\n== {text}")) }
+    let office_remote =
+        Remote::new(&relay.url, &relay.token(&workspace.to_string(), "office-riga")?)?;
+    let laptop_remote =
+        Remote::new(&relay.url, &relay.token(&workspace.to_string(), "laptop-anna")?)?;
+    let sync = |replica: &mut Replica, remote: &Remote| -> Result<SyncReport> {
+        Ok(runtime.block_on(sync_client::sync_once(replica, remote, &mut |_| {}))?)
     };
-    let say =
-        |output: &mut Output, text: &str| if output.json { Ok(()) } else { output.line(text) };
 
-    step(output, &format!("The office generates {TOUR_CLIENTS} demo clients"))?;
+    say(
+        output,
+        &format!("\n== The office generates {TOUR_CLIENTS} clients with their units and visits"),
+    )?;
     let config = demo_data::DemoConfig {
         clients: TOUR_CLIENTS,
+        visits: TOUR_CLIENTS * 3,
+        today: super::today(),
         seed: 2026,
         now_ms: chrono::Utc::now().timestamp_millis(),
     };
-    let report = demo_data::generate(&mut office, &config, |_| {})?;
+    let generated = demo_data::generate(&mut office, &config, |_| {})?;
+    let pushed = sync(&mut office, &office_remote)?;
     say(
         output,
-        &format!("{} clients, {} units, {} groups", report.clients, report.units, report.groups),
+        &format!(
+            "{} clients, {} units, {} visits; pushed {} documents ({:.1} MB) in {:.1} s",
+            generated.clients,
+            generated.units,
+            generated.visits,
+            pushed.documents_synced,
+            (pushed.bytes_sent + pushed.bytes_received) as f64 / 1e6,
+            pushed.seconds
+        ),
     )?;
 
-    step(output, "The laptop receives the office's documents")?;
-    let sent = exchange(&mut office, &mut laptop)?;
-    say(output, &format!("{sent} documents merged into the laptop's replica"))?;
+    say(output, "\n== The technician's laptop joins the workspace")?;
+    let joined = sync(&mut laptop, &laptop_remote)?;
+    say(
+        output,
+        &format!(
+            "received {} documents ({:.1} MB) in {:.1} s",
+            joined.documents_received,
+            (joined.bytes_sent + joined.bytes_received) as f64 / 1e6,
+            joined.seconds
+        ),
+    )?;
+    // The office learns of the laptop (its device entry).
+    sync(&mut office, &office_remote)?;
 
     let hits = laptop.catalog(&CatalogQuery {
         text: "rest".to_owned(),
@@ -68,9 +163,10 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
     let client_id = row.id.parse()?;
     let comments = "Keys at the reception.";
     office.edit_client(client_id, &[ClientEdit::Comments(comments.to_owned())])?;
-    exchange(&mut office, &mut laptop)?;
+    sync(&mut office, &office_remote)?;
+    sync(&mut laptop, &laptop_remote)?;
 
-    step(output, &format!("Both edit {} offline", row.name))?;
+    say(output, &format!("\n== Offline, both edit {}", row.name))?;
     say(output, "office: VAT id, adds to the comments, industry = Catering")?;
     office.edit_client(
         client_id,
@@ -80,7 +176,10 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
             ClientEdit::Field(ProfileField::Industry, "Catering".to_owned()),
         ],
     )?;
-    say(output, "laptop: city, adds to the comments, industry = Hotel restaurant")?;
+    say(
+        output,
+        "laptop: city, adds to the comments, industry = Hotel restaurant, records a breakdown visit",
+    )?;
     laptop.edit_client(
         client_id,
         &[
@@ -89,63 +188,60 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
             ClientEdit::Field(ProfileField::Industry, "Hotel restaurant".to_owned()),
         ],
     )?;
+    let now = chrono::Local::now().fixed_offset();
+    let unit = laptop.client(client_id)?.units.first().map(|unit| unit.id);
+    laptop.record_visit(
+        client_id,
+        NewVisit {
+            id: VisitId::random(),
+            unit_id: unit,
+            start: now - chrono::Duration::minutes(90),
+            end: now,
+            technician: "Anna".to_owned(),
+            kind: VisitKind::Breakdown,
+            status: VisitStatus::Done,
+            items: vec![WorkItem::parse("Replaced the compressor relay=1 pcs")?],
+            notes: "Relay burnt; spare ordered.".to_owned(),
+        },
+        &[],
+    )?;
 
-    step(output, "They exchange what changed")?;
-    let to_laptop = exchange(&mut office, &mut laptop)?;
-    let to_office = exchange(&mut laptop, &mut office)?;
-    say(output, &format!("{to_laptop} documents office → laptop, {to_office} laptop → office"))?;
+    say(output, "\n== Back online, both sync through the relay")?;
+    let from_laptop = sync(&mut laptop, &laptop_remote)?;
+    let to_office = sync(&mut office, &office_remote)?;
+    let to_laptop = sync(&mut laptop, &laptop_remote)?;
+    say(
+        output,
+        &format!(
+            "laptop sent {} documents; office received {} and sent {}; laptop received {}",
+            from_laptop.documents_sent,
+            to_office.documents_received,
+            to_office.documents_sent,
+            to_laptop.documents_received
+        ),
+    )?;
 
-    step(output, "The merged client card (identical on both devices)")?;
-    let office_card = office.card(client_id, super::today())?;
-    let laptop_card = laptop.card(client_id, super::today())?;
+    let today = super::today();
+    let office_card = office.card(client_id, today)?;
+    let laptop_card = laptop.card(client_id, today)?;
     anyhow::ensure!(office_card == laptop_card, "the replicas did not converge");
-    if output.json {
-        anyhow::ensure!(
-            office_card.conflicts.len() == 1,
-            "the concurrent industry edits should be one conflict"
-        );
-        return output.json(&serde_json::json!({ "converged": true, "card": laptop_card }));
-    }
-    super::card::show(&laptop, client_id, super::today(), output)?;
-
-    step(output, "The catalog search still finds it by its new city")?;
-    let found =
-        laptop.catalog(&CatalogQuery { text: "jūrm".to_owned(), ..CatalogQuery::default() })?;
-    output.line(format!(
-        "`kartoteka catalog jūrm` finds {} clients, among them {}",
-        found.len(),
-        office_card.display_name
-    ))?;
     anyhow::ensure!(
         office_card.conflicts.len() == 1,
         "the concurrent industry edits should be one conflict"
     );
-    Ok(())
-}
-
-/// Sends every document whose heads differ from the receiver's; returns how many.
-fn exchange(from: &mut Replica, to: &mut Replica) -> Result<usize> {
-    let mut sent = 0;
-    for (doc_id, _) in from.documents()? {
-        if !needs(from, to, doc_id)? {
-            continue;
-        }
-        let bytes = from.export_document(doc_id)?;
-        to.merge_document(doc_id, &bytes)?;
-        sent += 1;
+    if json {
+        return output.json(
+            &serde_json::json!({ "converged": true, "relay": relay.url, "card": laptop_card }),
+        );
     }
-    Ok(sent)
-}
-
-fn needs(from: &mut Replica, to: &mut Replica, doc_id: DocId) -> Result<bool> {
-    let theirs = match to.document_heads(doc_id) {
-        Ok(heads) => heads,
-        Err(replica_store::StoreError::UnknownDocument(_)) => return Ok(true),
-        Err(error) => return Err(error.into()),
-    };
-    let mut ours = from.document_heads(doc_id)?;
-    let mut theirs = theirs;
-    ours.sort_unstable();
-    theirs.sort_unstable();
-    Ok(ours != theirs)
+    say(output, "\n== The merged client card, identical on both devices")?;
+    super::card::show(&laptop, client_id, today, output)?;
+    say(output, "\n== Resolve the conflict on either device, e.g.")?;
+    say(
+        output,
+        &format!(
+            "kartoteka conflicts {} --resolve /profile/industry --pick 2",
+            office_card.short_id
+        ),
+    )
 }

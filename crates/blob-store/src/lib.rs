@@ -175,8 +175,12 @@ impl BlobStore {
         self.put_reader(file.take(max_bytes + 1), max_bytes)
     }
 
-    /// Stores bytes.
+    /// Stores bytes (not written again when already stored).
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<Put> {
+        let hash = BlobHash::of(bytes);
+        if self.contains(&hash) {
+            return Ok(Put { hash, size: bytes.len() as u64, new: false });
+        }
         self.put_reader(bytes, u64::MAX)
     }
 

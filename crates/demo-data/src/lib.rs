@@ -45,6 +45,11 @@ pub enum DemoError {
 pub struct DemoConfig {
     /// Number of clients.
     pub clients: usize,
+    /// Number of visits, spread over the clients' units and the two years
+    /// before `today` (the seed's scale: 200,000).
+    pub visits: usize,
+    /// The date the visits lead up to; with the seed, it fixes the data.
+    pub today: chrono::NaiveDate,
     /// The seed; the same seed gives the same data.
     pub seed: u64,
     /// Milliseconds since the epoch to stamp entries with (metadata only).
@@ -58,6 +63,8 @@ pub struct DemoReport {
     pub clients: usize,
     /// Units created.
     pub units: usize,
+    /// Visits recorded.
+    pub visits: usize,
     /// Groups created.
     pub groups: usize,
 }
@@ -78,12 +85,17 @@ pub fn generate(
         })
         .collect::<Result<_, _>>()?;
     let actor = replica.meta().actor.clone();
-    let mut report = DemoReport { clients: 0, units: 0, groups: groups.len() };
+    let mut report = DemoReport { clients: 0, units: 0, visits: 0, groups: groups.len() };
     let mut batch = Vec::with_capacity(BATCH_CLIENTS);
-    for _ in 0..config.clients {
+    for index in 0..config.clients {
         let client_id = ClientId::from_bytes(rng.random());
-        let edits = client_edits(&mut rng, &groups);
+        let mut edits = client_edits(&mut rng, &groups);
+        // Visits are spread evenly: the first `visits % clients` clients get one more.
+        let n_visits = config.visits / config.clients.max(1)
+            + usize::from(index < config.visits % config.clients.max(1));
+        visit_edits(&mut rng, &mut edits, n_visits, config.today);
         report.units += edits.iter().filter(|edit| matches!(edit, ClientEdit::AddUnit(_))).count();
+        report.visits += n_visits;
         let mut doc = doc_model::new_document(DocId::client(client_id), DocKind::Client, &actor)?;
         apply(&mut doc, &edits, config.now_ms)?;
         batch.push((DocId::client(client_id), doc));
@@ -223,6 +235,91 @@ fn client_edits(rng: &mut ChaCha8Rng, groups: &[GroupId]) -> Vec<ClientEdit> {
         edits.push(ClientEdit::MainUnit(first_unit));
     }
     edits
+}
+
+const TECHNICIANS: [&str; 8] =
+    ["Anna", "Jānis", "Jürgen", "Kädi", "Mantas", "Otto", "Līga", "Sören"];
+
+const WORK: [(&str, &str, &str); 8] = [
+    ("Cleaned the condenser", "1", "h"),
+    ("Replaced the door seal", "1", "pcs"),
+    ("Refilled refrigerant", "0.5", "kg"),
+    ("Diagnostics", "1.5", "h"),
+    ("Replaced the compressor relay", "1", "pcs"),
+    ("Calibrated the thermostat", "0.5", "h"),
+    ("Descaled the dishwasher", "2", "h"),
+    ("Safety inspection", "1", "h"),
+];
+
+/// Adds `count` visits at the client's units (or the client itself), on working
+/// days in the two years before `today`, local time in Riga's winter offset.
+fn visit_edits(
+    rng: &mut ChaCha8Rng,
+    edits: &mut Vec<ClientEdit>,
+    count: usize,
+    today: chrono::NaiveDate,
+) {
+    use chrono::TimeZone;
+    let units: Vec<UnitId> = edits
+        .iter()
+        .filter_map(|edit| match edit {
+            ClientEdit::AddUnit(unit) => Some(unit.id),
+            _ => None,
+        })
+        .collect();
+    // A fixed offset keeps the data the same on every machine, whatever its zone.
+    // +02:00 is a valid offset, so `east_opt` always returns it.
+    let Some(offset) = chrono::FixedOffset::east_opt(2 * 3600) else { return };
+    for _ in 0..count {
+        let day = today - chrono::Days::new(rng.random_range(0..730));
+        let start_minute = rng.random_range(8 * 60..16 * 60) / 15 * 15;
+        let Some(start) = day.and_hms_opt(start_minute / 60, start_minute % 60, 0) else {
+            continue;
+        };
+        let Some(start) = offset.from_local_datetime(&start).single() else { continue };
+        let end = start + chrono::Duration::minutes(rng.random_range(2..16) * 15);
+        let items = (0..rng.random_range(1..=3))
+            .map(|_| {
+                let (description, quantity, unit) = *pick(rng, &WORK);
+                domain::WorkItem {
+                    description: description.to_owned(),
+                    quantity: quantity.to_owned(),
+                    unit: unit.to_owned(),
+                }
+            })
+            .collect();
+        edits.push(ClientEdit::AddVisit(domain::NewVisit {
+            id: domain::VisitId::from_bytes(rng.random()),
+            unit_id: pick_unit(rng, &units),
+            start,
+            end,
+            technician: (*pick(rng, &TECHNICIANS)).to_owned(),
+            kind: *pick(
+                rng,
+                &[
+                    domain::VisitKind::Scheduled,
+                    domain::VisitKind::Scheduled,
+                    domain::VisitKind::Unscheduled,
+                    domain::VisitKind::Breakdown,
+                ],
+            ),
+            status: *pick(
+                rng,
+                &[
+                    domain::VisitStatus::Done,
+                    domain::VisitStatus::Done,
+                    domain::VisitStatus::Done,
+                    domain::VisitStatus::PartlyDone,
+                ],
+            ),
+            items,
+            notes: String::new(),
+        }));
+    }
+}
+
+fn pick_unit(rng: &mut ChaCha8Rng, units: &[UnitId]) -> Option<UnitId> {
+    if units.is_empty() { None } else { Some(*pick(rng, units)) }
 }
 
 /// Units per client: most have one to three, chains have dozens; the mean is

@@ -514,16 +514,21 @@ impl HubState {
     /// Queues frames and closes after the commit.
     fn deliver(&mut self, effects: Effects) {
         let mut slow: Vec<ConnId> = Vec::new();
+        let mut gone: Vec<ConnId> = Vec::new();
         for (conn, outgoing) in effects.frames {
             let Some(entry) = self.conns.get(&conn) else { continue };
-            if slow.contains(&conn) {
+            if slow.contains(&conn) || gone.contains(&conn) {
                 continue;
             }
-            if entry.outbox.try_send(outgoing).is_err() {
-                slow.push(conn);
-            } else {
-                Metrics::add(&self.metrics.messages_out, 1);
+            match entry.outbox.try_send(outgoing) {
+                Ok(()) => Metrics::add(&self.metrics.messages_out, 1),
+                Err(mpsc::error::TrySendError::Full(_)) => slow.push(conn),
+                // The connection ended; its Disconnect is on its way.
+                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(conn),
             }
+        }
+        for conn in gone {
+            self.conns.remove(&conn);
         }
         let mut kicks = effects.kicks;
         kicks.extend(
