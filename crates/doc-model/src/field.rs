@@ -39,8 +39,8 @@ pub(crate) fn add_visit(doc: &mut AutoCommit, visit: &NewVisit, now_ms: i64) -> 
         .collect();
     let value: hydrate::Value = HashMap::from([
         ("unit_id", visit.unit_id.map(|id| id.to_string()).unwrap_or_default().as_str().into()),
-        ("start", visit.start.to_rfc3339().as_str().into()),
-        ("end", visit.end.to_rfc3339().as_str().into()),
+        ("start", visit.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, false).as_str().into()),
+        ("end", visit.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, false).as_str().into()),
         ("technician", visit.technician.trim().into()),
         ("kind", visit.kind.as_str().into()),
         ("status", visit.status.as_str().into()),
