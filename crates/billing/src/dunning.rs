@@ -1,0 +1,138 @@
+//! Dunning (Mahnwesen): levels, when the next one is due, blocks.
+//!
+//! An invoice climbs the levels of its client's policy one at a time: level n is
+//! due when the invoice is `days_after_due` past its due date and at least
+//! `min_days_after_previous` have passed since level n−1. No level is skipped,
+//! however late a run happens. A notice's id is derived from the invoice and the
+//! level, so runs repeated for the same day, or on two offline replicas, create
+//! the same notice, not two.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One level of a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Level {
+    /// "Payment reminder", "1st notice", …
+    pub name: String,
+    /// Days after the due date before this level is due.
+    pub days_after_due: u32,
+    /// Days after the previous level's notice before this level is due.
+    pub min_days_after_previous: u32,
+    /// Fee in minor units (not subject to VAT).
+    pub fee_minor: i64,
+    /// Whether default interest is claimed from this level on.
+    pub interest: bool,
+}
+
+/// A dunning policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Name.
+    pub name: String,
+    /// Levels in order.
+    pub levels: Vec<Level>,
+    /// Whether businesses are charged the €40 lump sum of §288 (5) BGB (once).
+    pub lump_sum: bool,
+}
+
+impl Policy {
+    /// The policy Kartoteka starts with: a reminder, then three notices.
+    pub fn standard() -> Self {
+        let level =
+            |name: &str, days_after_due, min_days_after_previous, fee_minor, interest| Level {
+                name: name.to_owned(),
+                days_after_due,
+                min_days_after_previous,
+                fee_minor,
+                interest,
+            };
+        Self {
+            name: "Standard".to_owned(),
+            levels: vec![
+                level("Payment reminder", 7, 0, 0, false),
+                level("1st notice", 21, 14, 250, true),
+                level("2nd notice", 35, 14, 500, true),
+                level("3rd notice", 49, 14, 750, true),
+            ],
+            lump_sum: false,
+        }
+    }
+}
+
+/// A block: no dunning until `until` (inclusive), for a stated reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// Why.
+    pub reason: String,
+    /// Last blocked day.
+    pub until: NaiveDate,
+}
+
+/// The level due for an invoice on `today`, given the dates of the notices
+/// already sent (in level order); `None` when nothing is due.
+pub fn next_level(
+    policy: &Policy,
+    due: NaiveDate,
+    sent: &[NaiveDate],
+    today: NaiveDate,
+) -> Option<usize> {
+    let next = sent.len();
+    let level = policy.levels.get(next)?;
+    if today < due + chrono::Days::new(u64::from(level.days_after_due)) {
+        return None;
+    }
+    if let Some(previous) = sent.last()
+        && today < *previous + chrono::Days::new(u64::from(level.min_days_after_previous))
+    {
+        return None;
+    }
+    Some(next)
+}
+
+/// Whether a block applies on `today`.
+pub fn blocked(block: Option<&Block>, today: NaiveDate) -> bool {
+    block.is_some_and(|block| today <= block.until)
+}
+
+/// The id of the notice of `level` for `invoice`: the same on every replica.
+pub fn notice_id(invoice: Uuid, level: usize) -> Uuid {
+    Uuid::new_v5(&invoice, format!("kartoteka/dunning/{level}").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(year: i32, month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(year, month, day).unwrap()
+    }
+
+    #[test]
+    fn levels_come_one_at_a_time_and_respect_their_spacing() {
+        let policy = Policy::standard();
+        let due = date(2026, 10, 1);
+        assert_eq!(next_level(&policy, due, &[], date(2026, 10, 7)), None);
+        assert_eq!(next_level(&policy, due, &[], date(2026, 10, 8)), Some(0));
+        // A run long after the due date still starts with the reminder.
+        assert_eq!(next_level(&policy, due, &[], date(2027, 3, 1)), Some(0));
+        // The 1st notice waits 14 days after the reminder even if 21 days are long past.
+        let reminded = [date(2026, 12, 1)];
+        assert_eq!(next_level(&policy, due, &reminded, date(2026, 12, 10)), None);
+        assert_eq!(next_level(&policy, due, &reminded, date(2026, 12, 15)), Some(1));
+        let all = [date(2026, 10, 8), date(2026, 10, 22), date(2026, 11, 5), date(2026, 11, 19)];
+        assert_eq!(next_level(&policy, due, &all, date(2027, 1, 1)), None);
+    }
+
+    #[test]
+    fn blocks_end_after_their_last_day_and_ids_are_deterministic() {
+        let block = Block { reason: "disputed".to_owned(), until: date(2026, 11, 30) };
+        assert!(blocked(Some(&block), date(2026, 11, 30)));
+        assert!(!blocked(Some(&block), date(2026, 12, 1)));
+        assert!(!blocked(None, date(2026, 12, 1)));
+        let invoice = Uuid::from_u128(7);
+        assert_eq!(notice_id(invoice, 1), notice_id(invoice, 1));
+        assert_ne!(notice_id(invoice, 1), notice_id(invoice, 2));
+    }
+}

@@ -1,0 +1,236 @@
+//! Invoice lines, totals, due dates and states.
+//!
+//! Rounding is per line and stated: a line's net amount is quantity × unit price
+//! rounded to the cent, and its VAT is that net amount × rate rounded to the
+//! cent; the invoice's totals are sums of the rounded line amounts, so the lines
+//! printed on the invoice always add up to its totals.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::error::{BillingError, Result};
+use crate::money::round_half_away;
+
+/// One line of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Line {
+    /// What was sold.
+    pub description: String,
+    /// How many, in thousandths.
+    pub quantity_milli: i64,
+    /// Of what ("h", "pcs").
+    pub unit: String,
+    /// Price per unit in minor units (net).
+    pub unit_price_minor: i64,
+    /// VAT rate in basis points (2100 = 21 %).
+    pub vat_bp: u32,
+}
+
+impl Line {
+    /// Checks a line: a description, and a positive quantity unless
+    /// `allow_negative` (credit notes negate their lines).
+    pub fn validate(&self, allow_negative: bool) -> Result<()> {
+        if self.quantity_milli == 0 || (!allow_negative && self.quantity_milli < 0) {
+            return Err(BillingError::NonPositiveQuantity(self.description.clone()));
+        }
+        Ok(())
+    }
+
+    /// Net amount: quantity × unit price, rounded to the cent.
+    pub fn net_minor(&self) -> Result<i64> {
+        round_half_away(i128::from(self.quantity_milli) * i128::from(self.unit_price_minor), 1000)
+    }
+
+    /// VAT of this line: net × rate, rounded to the cent.
+    pub fn vat_minor(&self) -> Result<i64> {
+        round_half_away(i128::from(self.net_minor()?) * i128::from(self.vat_bp), 10_000)
+    }
+}
+
+/// Amounts of one VAT rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RateTotal {
+    /// The rate in basis points.
+    pub vat_bp: u32,
+    /// Net amount at this rate.
+    pub net_minor: i64,
+    /// VAT at this rate.
+    pub vat_minor: i64,
+}
+
+/// An invoice's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Sum of the lines' net amounts.
+    pub net_minor: i64,
+    /// Sum of the lines' VAT.
+    pub vat_minor: i64,
+    /// Net plus VAT.
+    pub gross_minor: i64,
+    /// Per VAT rate, ascending.
+    pub by_rate: Vec<RateTotal>,
+}
+
+/// The totals of some lines.
+pub fn totals(lines: &[Line]) -> Result<Totals> {
+    let mut by_rate: Vec<RateTotal> = Vec::new();
+    for line in lines {
+        let (net, vat) = (line.net_minor()?, line.vat_minor()?);
+        match by_rate.iter_mut().find(|total| total.vat_bp == line.vat_bp) {
+            Some(total) => {
+                total.net_minor = total.net_minor.checked_add(net).ok_or(BillingError::Overflow)?;
+                total.vat_minor = total.vat_minor.checked_add(vat).ok_or(BillingError::Overflow)?;
+            }
+            None => by_rate.push(RateTotal { vat_bp: line.vat_bp, net_minor: net, vat_minor: vat }),
+        }
+    }
+    by_rate.sort_by_key(|total| total.vat_bp);
+    let net_minor: i64 = by_rate.iter().map(|total| total.net_minor).sum();
+    let vat_minor: i64 = by_rate.iter().map(|total| total.vat_minor).sum();
+    Ok(Totals { net_minor, vat_minor, gross_minor: net_minor + vat_minor, by_rate })
+}
+
+/// When an invoice falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentTerms {
+    /// This many days after the issue date.
+    Days(u32),
+    /// On this date.
+    Until(NaiveDate),
+}
+
+impl PaymentTerms {
+    /// The due date of an invoice issued on `issue`.
+    pub fn due_date(self, issue: NaiveDate) -> Result<NaiveDate> {
+        let due = match self {
+            Self::Days(days) => issue + chrono::Days::new(u64::from(days)),
+            Self::Until(date) => date,
+        };
+        if due < issue {
+            return Err(BillingError::DueBeforeIssue { issue, due });
+        }
+        Ok(due)
+    }
+}
+
+/// Where an invoice stands on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceState {
+    /// Not issued yet; may still change.
+    Draft,
+    /// Issued, nothing paid, not yet due.
+    Issued,
+    /// Partly paid, not yet due.
+    PartlyPaid,
+    /// Fully paid (or settled by credit notes).
+    Paid,
+    /// Past due with something open.
+    Overdue,
+}
+
+impl InvoiceState {
+    /// The stored and displayed word.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Issued => "issued",
+            Self::PartlyPaid => "partly_paid",
+            Self::Paid => "paid",
+            Self::Overdue => "overdue",
+        }
+    }
+}
+
+/// The state of an invoice on `today`: `open` is what remains after payments
+/// and credit notes.
+pub fn state(
+    issued: bool,
+    gross_minor: i64,
+    open_minor: i64,
+    due: NaiveDate,
+    today: NaiveDate,
+) -> InvoiceState {
+    if !issued {
+        InvoiceState::Draft
+    } else if open_minor <= 0 {
+        InvoiceState::Paid
+    } else if today > due {
+        InvoiceState::Overdue
+    } else if open_minor < gross_minor {
+        InvoiceState::PartlyPaid
+    } else {
+        InvoiceState::Issued
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(quantity_milli: i64, unit_price_minor: i64, vat_bp: u32) -> Line {
+        Line {
+            description: "x".to_owned(),
+            quantity_milli,
+            unit: "pcs".to_owned(),
+            unit_price_minor,
+            vat_bp,
+        }
+    }
+
+    #[test]
+    fn amounts_are_rounded_per_line_and_summed_per_rate() {
+        // 1.5 h × 33.33 = 49.995 → 50.00; VAT 21 % of 50.00 = 10.50.
+        let lines = [line(1_500, 3_333, 2_100), line(3_000, 1_999, 2_100), line(1_000, 1_000, 700)];
+        let totals = totals(&lines).unwrap();
+        assert_eq!(lines[0].net_minor(), Ok(5_000));
+        assert_eq!(lines[0].vat_minor(), Ok(1_050));
+        // 3 × 19.99 = 59.97; VAT 12.5937 → 12.59.
+        assert_eq!(lines[1].vat_minor(), Ok(1_259));
+        assert_eq!(
+            totals.by_rate,
+            vec![
+                RateTotal { vat_bp: 700, net_minor: 1_000, vat_minor: 70 },
+                RateTotal { vat_bp: 2_100, net_minor: 10_997, vat_minor: 2_309 },
+            ]
+        );
+        assert_eq!(totals.gross_minor, 1_000 + 70 + 10_997 + 2_309);
+    }
+
+    #[test]
+    fn rounding_of_a_half_cent_goes_away_from_zero_also_for_credits() {
+        // 0.5 × 0.01 = 0.005 → 0.01; a credit of the same → -0.01.
+        assert_eq!(line(500, 1, 0).net_minor(), Ok(1));
+        assert_eq!(line(-500, 1, 0).net_minor(), Ok(-1));
+        assert!(line(-500, 1, 0).validate(false).is_err());
+        assert!(line(-500, 1, 0).validate(true).is_ok());
+        assert!(line(0, 1, 0).validate(true).is_err());
+    }
+
+    #[test]
+    fn due_dates_follow_the_terms_and_never_precede_the_issue() {
+        let issue = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        assert_eq!(
+            PaymentTerms::Days(14).due_date(issue),
+            Ok(NaiveDate::from_ymd_opt(2026, 12, 4).unwrap())
+        );
+        let before = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        assert!(matches!(
+            PaymentTerms::Until(before).due_date(issue),
+            Err(BillingError::DueBeforeIssue { .. })
+        ));
+    }
+
+    #[test]
+    fn the_state_depends_on_payments_and_the_day() {
+        let due = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let before = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let after = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        assert_eq!(state(false, 100, 100, due, after), InvoiceState::Draft);
+        assert_eq!(state(true, 100, 100, due, before), InvoiceState::Issued);
+        assert_eq!(state(true, 100, 40, due, before), InvoiceState::PartlyPaid);
+        assert_eq!(state(true, 100, 40, due, after), InvoiceState::Overdue);
+        assert_eq!(state(true, 100, 0, due, after), InvoiceState::Paid);
+        assert_eq!(state(true, 100, -10, due, after), InvoiceState::Paid);
+    }
+}

@@ -1,0 +1,28 @@
+//! Kartoteka's billing arithmetic, without IO.
+//!
+//! - [`money`]: amounts are integer minor units with a currency, never floating
+//!   point; quantities are thousandths.
+//! - [`invoice`]: line amounts rounded per line (half away from zero), totals per
+//!   VAT rate, due dates, and the state an invoice is in on a given day.
+//! - [`behaviour`]: how a client pays: days late weighted by amount, share paid
+//!   late, longest delay, and the trend of the last 12 months.
+//! - [`allocation`]: §367 BGB: a partial payment pays costs, then interest, then
+//!   the principal.
+//! - [`interest`]: §288 BGB default interest from a dated table of base rates.
+//! - [`dunning`]: levels, their spacing, blocks, and deterministic notice ids.
+//! - [`recurring`]: periods of recurring invoices and their deterministic ids.
+//!
+//! Every function that depends on "today" takes the date as an argument.
+
+#![warn(missing_docs)]
+
+pub mod allocation;
+pub mod behaviour;
+pub mod dunning;
+mod error;
+pub mod interest;
+pub mod invoice;
+pub mod money;
+pub mod recurring;
+
+pub use error::{BillingError, Result};
