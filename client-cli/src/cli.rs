@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub(crate) mod billing;
+
 /// Kartoteka: client management that works offline.
 ///
 /// Every device keeps a full replica of the company's clients. Commands work
@@ -73,6 +75,14 @@ pub(crate) enum Command {
     /// Documents of a client (contracts, offers, letters)
     #[command(subcommand)]
     Document(DocumentCommand),
+    /// Invoices: drafts, issuing, payments, credit notes, number series
+    #[command(subcommand)]
+    Invoice(billing::InvoiceCommand),
+    /// A client's statement of account: invoices, payments, credit notes, running balance
+    #[command(after_help = "Examples:
+  kartoteka statement kiploks --from 2026-01-01 --to 2026-12-31
+  kartoteka statement kiploks --json")]
+    Statement(billing::StatementArgs),
     /// Check every stored photo and file against its hash
     #[command(
         after_help = "Example:\n  kartoteka verify       (reports corrupted files; `kartoteka sync` fetches intact copies)"

@@ -1,6 +1,7 @@
 //! Running a parsed command against the replica.
 
 mod admin;
+mod billing;
 mod card;
 mod clients;
 mod field;
@@ -46,6 +47,8 @@ fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Res
         Command::Visit(command) => field::visit(replica, command, output),
         Command::Gallery(command) => field::gallery(replica, command, output),
         Command::Document(command) => field::document(replica, command, output),
+        Command::Invoice(command) => billing::invoice(replica, command, output),
+        Command::Statement(args) => billing::statement(replica, &args, output),
         Command::Verify => field::verify(replica, output),
         Command::Config { max_file_bytes } => {
             if let Some(bytes) = max_file_bytes {

@@ -11,6 +11,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::{BillingError, Result};
+
 /// One level of a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Level {
@@ -59,6 +61,64 @@ impl Policy {
             lump_sum: false,
         }
     }
+
+    /// Checks a policy: a name, at least one level, no negative fees, and levels
+    /// that do not fall due earlier than the one before them.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |reason: &str| BillingError::InvalidPolicy(reason.to_owned());
+        if self.name.trim().is_empty() {
+            return Err(invalid("it needs a name"));
+        }
+        if self.levels.is_empty() {
+            return Err(invalid("it needs at least one level"));
+        }
+        for pair in self.levels.windows(2) {
+            if pair[1].days_after_due < pair[0].days_after_due {
+                return Err(invalid(&format!(
+                    "'{}' would fall due before '{}'",
+                    pair[1].name, pair[0].name
+                )));
+            }
+        }
+        if let Some(level) = self.levels.iter().find(|level| level.fee_minor < 0) {
+            return Err(invalid(&format!("the fee of '{}' is negative", level.name)));
+        }
+        Ok(())
+    }
+}
+
+/// The flat fee of §288 (5) BGB a business debtor owes once per claim: €40.
+pub const LUMP_SUM_MINOR: i64 = 4_000;
+
+impl std::str::FromStr for Level {
+    type Err = BillingError;
+
+    /// Parses `NAME:DAYS_AFTER_DUE:MIN_DAYS_AFTER_PREVIOUS:FEE[:interest]`,
+    /// e.g. `1st notice:21:14:2.50:interest`.
+    fn from_str(text: &str) -> Result<Self> {
+        let invalid = || BillingError::InvalidLevel(text.to_owned());
+        let parts: Vec<&str> = text.split(':').map(str::trim).collect();
+        let (name, days, spacing, fee, flag) = match parts.as_slice() {
+            [name, days, spacing, fee] => (name, days, spacing, fee, ""),
+            [name, days, spacing, fee, flag] => (name, days, spacing, fee, *flag),
+            _ => return Err(invalid()),
+        };
+        let interest = match flag {
+            "" => false,
+            "interest" => true,
+            _ => return Err(invalid()),
+        };
+        if name.is_empty() {
+            return Err(invalid());
+        }
+        Ok(Self {
+            name: (*name).to_owned(),
+            days_after_due: days.parse().map_err(|_| invalid())?,
+            min_days_after_previous: spacing.parse().map_err(|_| invalid())?,
+            fee_minor: crate::money::parse_minor(fee).map_err(|_| invalid())?,
+            interest,
+        })
+    }
 }
 
 /// A block: no dunning until `until` (inclusive), for a stated reason.
@@ -70,25 +130,25 @@ pub struct Block {
     pub until: NaiveDate,
 }
 
-/// The level due for an invoice on `today`, given the dates of the notices
-/// already sent (in level order); `None` when nothing is due.
+/// The level due for an invoice on `today`, given how many notices were sent
+/// and the date of the last; `None` when nothing is due.
 pub fn next_level(
     policy: &Policy,
     due: NaiveDate,
-    sent: &[NaiveDate],
+    sent: usize,
+    last_sent: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Option<usize> {
-    let next = sent.len();
-    let level = policy.levels.get(next)?;
+    let level = policy.levels.get(sent)?;
     if today < due + chrono::Days::new(u64::from(level.days_after_due)) {
         return None;
     }
-    if let Some(previous) = sent.last()
-        && today < *previous + chrono::Days::new(u64::from(level.min_days_after_previous))
+    if let Some(previous) = last_sent
+        && today < previous + chrono::Days::new(u64::from(level.min_days_after_previous))
     {
         return None;
     }
-    Some(next)
+    Some(sent)
 }
 
 /// Whether a block applies on `today`.
@@ -113,16 +173,31 @@ mod tests {
     fn levels_come_one_at_a_time_and_respect_their_spacing() {
         let policy = Policy::standard();
         let due = date(2026, 10, 1);
-        assert_eq!(next_level(&policy, due, &[], date(2026, 10, 7)), None);
-        assert_eq!(next_level(&policy, due, &[], date(2026, 10, 8)), Some(0));
+        assert_eq!(next_level(&policy, due, 0, None, date(2026, 10, 7)), None);
+        assert_eq!(next_level(&policy, due, 0, None, date(2026, 10, 8)), Some(0));
         // A run long after the due date still starts with the reminder.
-        assert_eq!(next_level(&policy, due, &[], date(2027, 3, 1)), Some(0));
+        assert_eq!(next_level(&policy, due, 0, None, date(2027, 3, 1)), Some(0));
         // The 1st notice waits 14 days after the reminder even if 21 days are long past.
-        let reminded = [date(2026, 12, 1)];
-        assert_eq!(next_level(&policy, due, &reminded, date(2026, 12, 10)), None);
-        assert_eq!(next_level(&policy, due, &reminded, date(2026, 12, 15)), Some(1));
-        let all = [date(2026, 10, 8), date(2026, 10, 22), date(2026, 11, 5), date(2026, 11, 19)];
-        assert_eq!(next_level(&policy, due, &all, date(2027, 1, 1)), None);
+        let reminded = Some(date(2026, 12, 1));
+        assert_eq!(next_level(&policy, due, 1, reminded, date(2026, 12, 10)), None);
+        assert_eq!(next_level(&policy, due, 1, reminded, date(2026, 12, 15)), Some(1));
+        // After the last level nothing more is due.
+        assert_eq!(next_level(&policy, due, 4, Some(date(2026, 11, 19)), date(2027, 1, 1)), None);
+    }
+
+    #[test]
+    fn levels_parse_and_policies_are_checked() {
+        let level: Level = "1st notice:21:14:2.50:interest".parse().unwrap();
+        assert_eq!((level.days_after_due, level.fee_minor, level.interest), (21, 250, true));
+        assert!("reminder:7:0:0".parse::<Level>().is_ok_and(|level| !level.interest));
+        assert!("reminder:7:0".parse::<Level>().is_err());
+        assert!("reminder:x:0:0".parse::<Level>().is_err());
+        assert!("reminder:7:0:0:maybe".parse::<Level>().is_err());
+        assert!(Policy::standard().validate().is_ok());
+        let mut backwards = Policy::standard();
+        backwards.levels.swap(1, 2);
+        assert!(backwards.validate().is_err());
+        assert!(Policy { levels: Vec::new(), ..Policy::standard() }.validate().is_err());
     }
 
     #[test]

@@ -34,6 +34,27 @@ pub enum BillingError {
         /// Due date.
         due: chrono::NaiveDate,
     },
+    /// Not an invoice line.
+    #[error(
+        "'{0}' is not an invoice line (use 'DESCRIPTION=QUANTITY UNIT x PRICE @ VAT', e.g. 'Diagnostics=1.5 h x 45.00 @ 21')"
+    )]
+    InvalidLine(String),
+    /// Not a usable series code.
+    #[error("'{0}' is not a series code (use 1 to 12 letters or digits, e.g. T03)")]
+    InvalidSeriesCode(String),
+    /// Not a usable number pattern.
+    #[error(
+        "'{0}' is not a number pattern: it needs {{year}}, {{series}} and {{seq}} or {{seq:N}} (e.g. {{year}}-{{series}}-{{seq:4}})"
+    )]
+    InvalidNumberPattern(String),
+    /// Not a usable dunning policy.
+    #[error("the dunning policy is not usable: {0}")]
+    InvalidPolicy(String),
+    /// Not a dunning level.
+    #[error(
+        "'{0}' is not a level (use NAME:DAYS_AFTER_DUE:MIN_DAYS_AFTER_PREVIOUS:FEE[:interest], e.g. '1st notice:21:14:2.50:interest')"
+    )]
+    InvalidLevel(String),
     /// An amount too large to compute with.
     #[error("the amount is too large")]
     Overflow,

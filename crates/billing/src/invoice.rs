@@ -6,13 +6,13 @@
 //! printed on the invoice always add up to its totals.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{BillingError, Result};
 use crate::money::round_half_away;
 
 /// One line of an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     /// What was sold.
     pub description: String,
@@ -27,6 +27,29 @@ pub struct Line {
 }
 
 impl Line {
+    /// Parses `DESCRIPTION=QUANTITY [UNIT] x UNIT_PRICE @ VAT%`, e.g.
+    /// `Diagnostics=1.5 h x 45.00 @ 21` (the description may itself contain '=').
+    pub fn parse(text: &str) -> Result<Self> {
+        let invalid = || BillingError::InvalidLine(text.to_owned());
+        let (description, amounts) = text.rsplit_once('=').ok_or_else(invalid)?;
+        let (quantity_and_unit, price_and_vat) = amounts.split_once(" x ").ok_or_else(invalid)?;
+        let (price, vat) = price_and_vat.split_once('@').ok_or_else(invalid)?;
+        let mut words = quantity_and_unit.split_whitespace();
+        let quantity = words.next().ok_or_else(invalid)?;
+        let unit = words.collect::<Vec<_>>().join(" ");
+        let description = description.trim();
+        if description.is_empty() {
+            return Err(invalid());
+        }
+        Ok(Self {
+            description: description.to_owned(),
+            quantity_milli: crate::money::parse_quantity(quantity)?,
+            unit,
+            unit_price_minor: crate::money::parse_minor(price)?,
+            vat_bp: crate::money::parse_vat_rate(vat)?,
+        })
+    }
+
     /// Checks a line: a description, and a positive quantity unless
     /// `allow_negative` (credit notes negate their lines).
     pub fn validate(&self, allow_negative: bool) -> Result<()> {
@@ -195,6 +218,18 @@ mod tests {
             ]
         );
         assert_eq!(totals.gross_minor, 1_000 + 70 + 10_997 + 2_309);
+    }
+
+    #[test]
+    fn lines_parse_from_the_command_line_syntax() {
+        let line = Line::parse("Service = flat rate=1.5 h x 45.00 @ 21").unwrap();
+        assert_eq!(line.description, "Service = flat rate");
+        assert_eq!((line.quantity_milli, line.unit.as_str()), (1_500, "h"));
+        assert_eq!((line.unit_price_minor, line.vat_bp), (4_500, 2_100));
+        assert_eq!(Line::parse("Filter=2 x 9.90 @ 7%").unwrap().unit, "");
+        assert!(matches!(Line::parse("Filter=2 pcs @ 7"), Err(BillingError::InvalidLine(_))));
+        assert!(matches!(Line::parse("Filter=two x 1 @ 7"), Err(BillingError::InvalidQuantity(_))));
+        assert!(Line::parse("=1 x 1 @ 7").is_err());
     }
 
     #[test]

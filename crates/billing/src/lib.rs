@@ -10,6 +10,8 @@
 //!   the principal.
 //! - [`interest`]: §288 BGB default interest from a dated table of base rates.
 //! - [`dunning`]: levels, their spacing, blocks, and deterministic notice ids.
+//! - [`settlement`]: payments, credit notes and notices in date order.
+//! - [`numbering`]: per-device number series and their patterns.
 //! - [`recurring`]: periods of recurring invoices and their deterministic ids.
 //!
 //! Every function that depends on "today" takes the date as an argument.
@@ -23,6 +25,8 @@ mod error;
 pub mod interest;
 pub mod invoice;
 pub mod money;
+pub mod numbering;
 pub mod recurring;
+pub mod settlement;
 
 pub use error::{BillingError, Result};

@@ -47,6 +47,16 @@ impl DocId {
         Self(Uuid::new_v5(&workspace_id, b"kartoteka/groups"))
     }
 
+    /// The document of a client's invoices of one year: old years stop growing.
+    pub fn invoices(client_id: ClientId, year: i32) -> Self {
+        Self(Uuid::new_v5(client_id.as_uuid(), format!("kartoteka/invoices/{year}").as_bytes()))
+    }
+
+    /// The billing document of a workspace.
+    pub fn billing(workspace_id: Uuid) -> Self {
+        Self(Uuid::new_v5(&workspace_id, b"kartoteka/billing"))
+    }
+
     /// The client this document belongs to, read as a client id.
     pub const fn as_client_id(&self) -> ClientId {
         ClientId::from_uuid(self.0)
@@ -87,6 +97,10 @@ pub enum DocKind {
     Groups,
     /// One client aggregate.
     Client,
+    /// One client's invoices (with their payments and dunning notices) of one year.
+    Invoices,
+    /// Workspace-wide billing settings: number series, dunning policy, base rates.
+    Billing,
 }
 
 impl DocKind {
@@ -96,6 +110,8 @@ impl DocKind {
             Self::Workspace => "workspace",
             Self::Groups => "groups",
             Self::Client => "client",
+            Self::Invoices => "invoices",
+            Self::Billing => "billing",
         }
     }
 
@@ -105,6 +121,8 @@ impl DocKind {
             "workspace" => Some(Self::Workspace),
             "groups" => Some(Self::Groups),
             "client" => Some(Self::Client),
+            "invoices" => Some(Self::Invoices),
+            "billing" => Some(Self::Billing),
             _ => None,
         }
     }

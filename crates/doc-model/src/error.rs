@@ -54,6 +54,17 @@ pub enum DocModelError {
         /// The id.
         id: String,
     },
+    /// A record with this id exists already.
+    #[error("a {what} with id {id} exists already")]
+    DuplicateRecord {
+        /// What was added.
+        what: &'static str,
+        /// The id.
+        id: String,
+    },
+    /// An issued invoice cannot change.
+    #[error("invoice {0} is issued and cannot change; correct it with a credit note")]
+    Frozen(String),
     /// No conflict at this path.
     #[error("there is no conflict at {0}")]
     NoConflict(String),

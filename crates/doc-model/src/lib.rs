@@ -1,10 +1,12 @@
 //! Kartoteka's Automerge document model.
 //!
 //! A replica is a set of Automerge documents: one per client aggregate (profile,
-//! contacts, units, and the client's visits, gallery and document references) plus
-//! a few workspace-wide documents (company settings, client groups). This crate
-//! knows how those documents are laid out, and nothing about where they are stored
-//! or how they travel: `replica-store` keeps them in SQLite, the sync crates move them.
+//! contacts, units, the client's visits, gallery and document references,
+//! recurring-invoice templates and dunning settings), one per client and year of
+//! invoices, plus a few workspace-wide documents (company settings, client
+//! groups, billing settings). This crate knows how those documents are laid out,
+//! and nothing about where they are stored or how they travel: `replica-store`
+//! keeps them in SQLite, the sync crates move them.
 //!
 //! # Layout rules that keep merges lossless
 //!
@@ -27,7 +29,9 @@
 
 #![warn(missing_docs)]
 
+mod billing;
 mod client;
+mod client_billing;
 mod conflicts;
 mod doc_id;
 mod error;
@@ -37,7 +41,12 @@ mod read;
 mod skeleton;
 mod workspace;
 
+pub use billing::{
+    BillingDocMut, BillingSettings, DraftChanges, InvoiceRecord, InvoicesContent, InvoicesDocMut,
+    Issue, NewInvoice, NoticeRecord, PaymentRecord, Series,
+};
 pub use client::{ClientDocMut, hydrate_client};
+pub use client_billing::{ClientBilling, ClientBillingMut, ClientDunning, Template};
 pub use conflicts::{Conflict, ConflictValue, Resolution, conflicts, resolve_conflict};
 pub use doc_id::{BadDocId, DocId, DocKind};
 pub use error::{DocModelError, Result};
@@ -71,6 +80,21 @@ impl Hydrated {
     /// The workspace details, if this is the workspace document.
     pub fn workspace(&self) -> WorkspaceInfo {
         workspace::workspace_from_root(&self.root)
+    }
+
+    /// The invoices, payments and notices, if this is an invoices document.
+    pub fn invoices(&self) -> InvoicesContent {
+        billing::invoices_from_root(&self.root)
+    }
+
+    /// Recurring templates and dunning settings, if this is a client document.
+    pub fn client_billing(&self) -> ClientBilling {
+        client_billing::client_billing_from_root(&self.root)
+    }
+
+    /// The billing settings, if this is the billing document.
+    pub fn billing(&self) -> BillingSettings {
+        billing::billing_from_root(&self.root)
     }
 
     /// The conflicted fields; `doc` must be the document this was read from.

@@ -76,6 +76,16 @@ fn build_skeleton(kind: DocKind) -> Result<AutoCommit> {
         DocKind::Groups => {
             doc.put_object(ROOT, "groups", ObjType::Map)?;
         }
+        DocKind::Invoices => {
+            for key in ["invoices", "payments", "notices"] {
+                doc.put_object(ROOT, key, ObjType::Map)?;
+            }
+        }
+        DocKind::Billing => {
+            for key in ["series", "policies", "base_rates", "settings"] {
+                doc.put_object(ROOT, key, ObjType::Map)?;
+            }
+        }
         DocKind::Client => {
             for key in CLIENT_ROOT_MAPS {
                 doc.put_object(ROOT, key, ObjType::Map)?;
@@ -178,16 +188,24 @@ mod tests {
     /// this build would no longer merge with documents created by released builds.
     #[test]
     fn schema_1_skeleton_hashes_are_frozen() {
-        let hashes: Vec<String> = [DocKind::Workspace, DocKind::Groups, DocKind::Client]
-            .into_iter()
-            .map(|kind| build_skeleton(kind).unwrap().get_heads()[0].to_string())
-            .collect();
+        let hashes: Vec<String> = [
+            DocKind::Workspace,
+            DocKind::Groups,
+            DocKind::Client,
+            DocKind::Invoices,
+            DocKind::Billing,
+        ]
+        .into_iter()
+        .map(|kind| build_skeleton(kind).unwrap().get_heads()[0].to_string())
+        .collect();
         assert_eq!(hashes, FROZEN_SKELETON_HASHES, "a skeleton changed; see the test's comment");
     }
 
-    const FROZEN_SKELETON_HASHES: [&str; 3] = [
+    const FROZEN_SKELETON_HASHES: [&str; 5] = [
         "027daf951b866b6c449c58d033de97e21b982049eca6dcf5692d8762679b5e6a",
         "50bcd7b0bb039bdde95833caa03ab7e9fd832d8606b8354b3ecb255ec8f2d217",
         "8a975587c61d6ce95d59bb66781235adff3dabba6ba0ceba55d040b0a3dd22e8",
+        "a78332c70f66dd10a8b5d073b5df90e1905cd6d85ee9ba5a07b80624cf766989",
+        "be2509447a41bbe80f6824ec63bf5b2e7ec72ea4bc21dcceab1ef431ddf91684",
     ];
 }

@@ -21,6 +21,13 @@ pub enum StoreError {
     /// The document model rejected an edit or a document.
     #[error(transparent)]
     Document(#[from] doc_model::DocModelError),
+    /// A billing value (amount, line, rate, pattern) is not usable.
+    #[error(transparent)]
+    Billing(#[from] billing::BillingError),
+    /// A billing operation is not allowed in the invoice's state; the message
+    /// says why and what to do instead.
+    #[error("{0}")]
+    NotAllowed(String),
     /// A file operation on the replica directory failed.
     #[error("cannot use replica directory {path}: {source}")]
     Io {

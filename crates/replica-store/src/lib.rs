@@ -33,8 +33,11 @@ mod catalog;
 mod clients;
 mod error;
 mod field;
+mod invoice_queries;
+mod invoicing;
 mod lookup;
 mod project;
+mod project_billing;
 mod replica;
 mod schema;
 mod sync_support;
@@ -48,6 +51,13 @@ pub use card::{
 pub use catalog::{ArchiveFilter, CatalogQuery, CatalogRow, CatalogSort};
 pub use error::{Result, StoreError};
 pub use field::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
+pub use invoice_queries::{
+    InvoiceDetail, InvoiceLineView, InvoiceQuery, InvoiceRow, InvoiceSort, NoticeView, PaymentView,
+    StateFilter, Statement, StatementEntry,
+};
+pub use invoicing::{
+    CreditInput, DEFAULT_TERMS_DAYS, InvoiceDraft, InvoiceEdit, PaymentInput, SeriesView,
+};
 pub use lookup::{EntryList, GroupRow, ReplicaStatus};
 pub use replica::{
     DATABASE_FILE, DEFAULT_CACHE_DOCUMENTS, InitOptions, MergeOutcome, Replica, ReplicaMeta,

@@ -230,7 +230,7 @@ impl Replica {
 }
 
 /// `0192e4c87b1a` → `0192e4c8-7b1a`: a hex prefix laid out like a hyphenated UUID.
-fn hyphenated_prefix(hex: &str) -> String {
+pub(crate) fn hyphenated_prefix(hex: &str) -> String {
     let mut prefix = String::with_capacity(hex.len() + 4);
     for (index, c) in hex.chars().enumerate() {
         if matches!(index, 8 | 12 | 16 | 20) {

@@ -25,7 +25,22 @@ pub(crate) fn project(
         Some(DocKind::Client) => {
             let client = hydrated.client()?;
             project_client(conn, &client)?;
-            Some(client.id.to_string())
+            let client_id = client.id.to_string();
+            crate::project_billing::project_client_billing(
+                conn,
+                &client_id,
+                &hydrated.client_billing(),
+            )?;
+            Some(client_id)
+        }
+        Some(DocKind::Invoices) => {
+            let content = hydrated.invoices();
+            crate::project_billing::project_invoices(conn, doc_id, &content)?;
+            (!content.client_id.is_empty()).then_some(content.client_id)
+        }
+        Some(DocKind::Billing) => {
+            crate::project_billing::project_billing_settings(conn, &hydrated.billing())?;
+            None
         }
         Some(DocKind::Groups) => {
             project_groups(conn, &hydrated.groups())?;

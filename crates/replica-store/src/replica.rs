@@ -74,6 +74,15 @@ pub(crate) enum Origin {
     Remote,
 }
 
+/// What a failed change in a multi-document transaction does to the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// Only that document's change is dropped (a sync batch).
+    PerDocument,
+    /// Nothing is stored (a local edit that spans documents).
+    Whole,
+}
+
 /// What a merge did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MergeOutcome {
@@ -240,10 +249,36 @@ impl Replica {
         origin: Origin,
         mut change: impl FnMut(DocId, &mut AutoCommit) -> Result<R>,
     ) -> Result<Vec<Result<R>>> {
+        let docs: Vec<(DocId, Creation)> =
+            doc_ids.iter().map(|doc_id| (*doc_id, creation)).collect();
+        self.transact_docs(&docs, origin, Failure::PerDocument, |_, doc_id, doc| {
+            change(doc_id, doc)
+        })
+    }
+
+    /// Changes several documents as one: if any change fails, nothing is stored.
+    /// `change` also sees the mirror as it is inside the transaction (under the
+    /// write lock), so what it reads there (the next invoice number) cannot be
+    /// taken by another process before the change commits.
+    pub(crate) fn transact_all<R>(
+        &mut self,
+        docs: &[(DocId, Creation)],
+        change: impl FnMut(&Connection, DocId, &mut AutoCommit) -> Result<R>,
+    ) -> Result<Vec<R>> {
+        self.transact_docs(docs, Origin::Local, Failure::Whole, change)?.into_iter().collect()
+    }
+
+    fn transact_docs<R>(
+        &mut self,
+        docs: &[(DocId, Creation)],
+        origin: Origin,
+        failure: Failure,
+        mut change: impl FnMut(&Connection, DocId, &mut AutoCommit) -> Result<R>,
+    ) -> Result<Vec<Result<R>>> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut results = Vec::with_capacity(doc_ids.len());
+        let mut results = Vec::with_capacity(docs.len());
         let mut written: Vec<(DocId, StoredDoc)> = Vec::new();
-        for &doc_id in doc_ids {
+        for &(doc_id, creation) in docs {
             let stored_version = doc_store::version(&tx, doc_id.as_bytes())?;
             let current = match (self.cache.pop(&doc_id), stored_version) {
                 (Some(cached), Some(version)) if cached.version == version => Some(cached),
@@ -254,6 +289,9 @@ impl Replica {
             let mut entry = match (current, creation) {
                 (Some(entry), _) => entry,
                 (None, Creation::Existing) => {
+                    if failure == Failure::Whole {
+                        return Err(StoreError::UnknownDocument(doc_id));
+                    }
                     results.push(Err(StoreError::UnknownDocument(doc_id)));
                     continue;
                 }
@@ -268,12 +306,17 @@ impl Replica {
             };
             entry.doc.set_actor(self.meta.actor.clone());
             let heads_before = entry.doc.get_heads();
-            let value = match change(doc_id, &mut entry.doc) {
+            let value = match change(&tx, doc_id, &mut entry.doc) {
                 Ok(value) => value,
                 Err(error) => {
                     entry.doc.rollback();
                     if !created {
                         self.cache.put(doc_id, entry);
+                    }
+                    if failure == Failure::Whole {
+                        // Dropping `tx` rolls back what was written before; the
+                        // documents in `written` are ahead of the disk and go with it.
+                        return Err(error);
                     }
                     results.push(Err(error));
                     continue;
@@ -292,6 +335,9 @@ impl Replica {
                 Ok(kind) => kind,
                 Err(error) => {
                     // The document in memory now holds what was rejected; drop it.
+                    if failure == Failure::Whole {
+                        return Err(error);
+                    }
                     results.push(Err(error));
                     continue;
                 }

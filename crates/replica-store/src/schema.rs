@@ -15,7 +15,7 @@ use crate::error::Result;
 
 /// Version of the mirror layout; a replica whose mirror has another version
 /// rebuilds it on open.
-pub(crate) const MIRROR_VERSION: i64 = 4;
+pub(crate) const MIRROR_VERSION: i64 = 5;
 
 /// Replica tables besides the documents (see `doc_store::DDL`): the replica's
 /// identity and settings, and per-document sync state.
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 ) WITHOUT ROWID;
 ";
 
-pub(crate) const MIRROR_TABLES: [&str; 15] = [
+pub(crate) const MIRROR_TABLES: [&str; 25] = [
     "clients",
     "client_search",
     "units",
@@ -64,6 +64,16 @@ pub(crate) const MIRROR_TABLES: [&str; 15] = [
     "visit_items",
     "gallery",
     "client_documents",
+    "invoices",
+    "invoice_lines",
+    "payments",
+    "notices",
+    "recurring_templates",
+    "client_dunning",
+    "billing_series",
+    "dunning_policies",
+    "base_rates",
+    "billing_settings",
 ];
 
 pub(crate) const MIRROR_DDL: &str = r"
@@ -273,6 +283,154 @@ CREATE TABLE client_documents (
 );
 CREATE INDEX client_documents_client ON client_documents (client_id, date);
 CREATE INDEX client_documents_hash ON client_documents (hash);
+
+-- Invoices and credit notes with what their payments, credit notes and notices
+-- make of them (see billing::settlement). Amounts are minor units of `currency`.
+-- `open_minor` is the open principal; it is 0 for drafts and credit notes, so the
+-- partial index `invoices_open` holds exactly the invoices something is owed on.
+CREATE TABLE invoices (
+    id                  TEXT PRIMARY KEY,
+    doc_id              TEXT NOT NULL,
+    client_id           TEXT NOT NULL,
+    unit_id             TEXT NOT NULL,
+    kind                TEXT NOT NULL,
+    credits             TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    number              TEXT NOT NULL,
+    series              TEXT NOT NULL,
+    number_year         INTEGER NOT NULL,
+    seq                 INTEGER NOT NULL,
+    currency            TEXT NOT NULL,
+    issue_date          TEXT NOT NULL,
+    due_date            TEXT NOT NULL,
+    net_minor           INTEGER NOT NULL,
+    vat_minor           INTEGER NOT NULL,
+    gross_minor         INTEGER NOT NULL,
+    credited_minor      INTEGER NOT NULL,
+    paid_minor          INTEGER NOT NULL,
+    open_minor          INTEGER NOT NULL,
+    costs_open_minor    INTEGER NOT NULL,
+    interest_open_minor INTEGER NOT NULL,
+    credit_minor        INTEGER NOT NULL,
+    settled_on          TEXT,
+    notices             INTEGER NOT NULL,
+    last_notice_date    TEXT,
+    interest_until      TEXT,
+    lump_sum_charged    INTEGER NOT NULL,
+    block_reason        TEXT NOT NULL,
+    block_until         TEXT NOT NULL,
+    template_id         TEXT NOT NULL,
+    created_by          TEXT NOT NULL,
+    note                TEXT NOT NULL,
+    snapshot            TEXT NOT NULL
+);
+CREATE INDEX invoices_client ON invoices (client_id, issue_date);
+CREATE INDEX invoices_doc ON invoices (doc_id);
+CREATE INDEX invoices_series ON invoices (series, number_year, seq);
+CREATE INDEX invoices_number ON invoices (number);
+CREATE INDEX invoices_credits ON invoices (credits) WHERE credits <> '';
+CREATE INDEX invoices_open ON invoices (due_date) WHERE open_minor > 0;
+-- Turnover per client for the catalog, read from the index alone.
+CREATE INDEX invoices_turnover ON invoices (currency, client_id, status, net_minor);
+
+CREATE TABLE invoice_lines (
+    invoice_id       TEXT NOT NULL,
+    position         INTEGER NOT NULL,
+    description      TEXT NOT NULL,
+    quantity_milli   INTEGER NOT NULL,
+    unit             TEXT NOT NULL,
+    unit_price_minor INTEGER NOT NULL,
+    vat_bp           INTEGER NOT NULL,
+    net_minor        INTEGER NOT NULL,
+    vat_minor        INTEGER NOT NULL,
+    PRIMARY KEY (invoice_id, position)
+) WITHOUT ROWID;
+
+-- Payments with their §367 split into costs, interest, principal and credit.
+CREATE TABLE payments (
+    id              TEXT PRIMARY KEY,
+    doc_id          TEXT NOT NULL,
+    invoice_id      TEXT NOT NULL,
+    client_id       TEXT NOT NULL,
+    date            TEXT NOT NULL,
+    amount_minor    INTEGER NOT NULL,
+    currency        TEXT NOT NULL,
+    method          TEXT NOT NULL,
+    reference       TEXT NOT NULL,
+    costs_minor     INTEGER NOT NULL,
+    interest_minor  INTEGER NOT NULL,
+    principal_minor INTEGER NOT NULL,
+    credit_minor    INTEGER NOT NULL
+);
+CREATE INDEX payments_invoice ON payments (invoice_id, date);
+CREATE INDEX payments_client ON payments (client_id, date);
+CREATE INDEX payments_doc ON payments (doc_id);
+
+CREATE TABLE notices (
+    id              TEXT PRIMARY KEY,
+    doc_id          TEXT NOT NULL,
+    invoice_id      TEXT NOT NULL,
+    client_id       TEXT NOT NULL,
+    level           INTEGER NOT NULL,
+    name            TEXT NOT NULL,
+    date            TEXT NOT NULL,
+    fee_minor       INTEGER NOT NULL,
+    lump_sum_minor  INTEGER NOT NULL,
+    interest_minor  INTEGER NOT NULL,
+    letter_document TEXT NOT NULL
+);
+CREATE INDEX notices_invoice ON notices (invoice_id, level);
+CREATE INDEX notices_client ON notices (client_id, date);
+CREATE INDEX notices_doc ON notices (doc_id);
+
+-- Recurring-invoice templates; `lines` is JSON.
+CREATE TABLE recurring_templates (
+    id         TEXT PRIMARY KEY,
+    client_id  TEXT NOT NULL,
+    code       TEXT NOT NULL,
+    unit_id    TEXT NOT NULL,
+    period     TEXT NOT NULL,
+    day        INTEGER NOT NULL,
+    start      TEXT NOT NULL,
+    end        TEXT,
+    terms_days INTEGER NOT NULL,
+    currency   TEXT NOT NULL,
+    note       TEXT NOT NULL,
+    lines      TEXT NOT NULL,
+    net_minor  INTEGER NOT NULL,
+    gross_minor INTEGER NOT NULL
+);
+CREATE INDEX recurring_templates_client ON recurring_templates (client_id, code);
+CREATE INDEX recurring_templates_code ON recurring_templates (code);
+
+CREATE TABLE client_dunning (
+    client_id    TEXT PRIMARY KEY,
+    policy       TEXT NOT NULL,
+    block_reason TEXT NOT NULL,
+    block_until  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE billing_series (
+    device_id TEXT PRIMARY KEY,
+    code      TEXT NOT NULL,
+    pattern   TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE dunning_policies (
+    name TEXT PRIMARY KEY,
+    json TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Base rates entered by users; the shipped table is added when read.
+CREATE TABLE base_rates (
+    date    TEXT PRIMARY KEY,
+    rate_bp INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE billing_settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// Creates the document store if needed; returns whether the mirror must be rebuilt.

@@ -1,0 +1,266 @@
+//! Billing commands: invoices, payments, credit notes, number series, statements.
+
+use chrono::NaiveDate;
+use clap::{Args, Subcommand, ValueEnum};
+
+/// `kartoteka invoice …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum InvoiceCommand {
+    /// Start a draft invoice (or issue it at once with --issue)
+    #[command(after_help = "A line is DESCRIPTION=QUANTITY [UNIT] x NET_UNIT_PRICE @ VAT_PERCENT.
+Each line is rounded to the cent (half away from zero); VAT is summed per rate.
+
+Examples:
+  kartoteka invoice new kiploks --line 'Diagnostics=1.5 h x 45.00 @ 21' --line 'Filter=2 pcs x 12.40 @ 21'
+  kartoteka invoice new kiploks --unit Vecrīga --due-in 30 --line 'Service=1 x 120 @ 21' --issue
+  kartoteka invoice new 3f2a9c1e --currency EUR --due 2027-01-31 --line 'Repair=1 x 80 @ 19' --note 'PO 4711'")]
+    New(InvoiceNewArgs),
+    /// Change a draft (issued invoices are corrected with a credit note)
+    #[command(after_help = "Examples:
+  kartoteka invoice edit 1a2b3c4d --add-line 'Travel=1 x 25 @ 21'
+  kartoteka invoice edit 1a2b3c4d --remove-line 2 --note 'Order 88'")]
+    Edit(InvoiceEditArgs),
+    /// Issue a draft: it gets the next number of this device's series and is frozen
+    #[command(after_help = "Example:\n  kartoteka invoice issue 1a2b3c4d --date 2026-11-22")]
+    Issue {
+        /// Invoice number or id prefix
+        invoice: String,
+        /// Issue date [default: the draft's]
+        #[arg(long)]
+        date: Option<NaiveDate>,
+    },
+    /// Throw a draft away (issued invoices cannot be discarded; cancel them)
+    #[command(after_help = "Example:\n  kartoteka invoice discard 1a2b3c4d")]
+    Discard {
+        /// Draft id prefix
+        invoice: String,
+    },
+    /// One invoice: lines, totals per VAT rate, payments, credit notes, notices
+    #[command(
+        after_help = "Examples:\n  kartoteka invoice show 2026-T03-0042\n  kartoteka invoice show 1a2b3c4d --as-of 2027-02-01"
+    )]
+    Show {
+        /// Invoice number or id prefix
+        invoice: String,
+        /// The day the state is computed for [default: today]
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// List invoices, filtered and sorted
+    #[command(after_help = "Examples:
+  kartoteka invoice list --client kiploks
+  kartoteka invoice list --state overdue --sort overdue
+  kartoteka invoice list --from 2026-01-01 --to 2026-12-31 --sort amount
+  kartoteka invoice list --client kiploks --unit Vecrīga --state open --json")]
+    List(InvoiceListArgs),
+    /// Record a payment (partial payments add up; an overpayment becomes client credit)
+    #[command(
+        after_help = "With dunning charges open, a payment clears costs first, then interest,
+then the invoice (§367 BGB).
+
+Examples:
+  kartoteka invoice pay 2026-T03-0042 60.00 --date 2026-12-01 --method transfer --reference 'RF18 5390 0754 7034'
+  kartoteka invoice pay 2026-T03-0042 148.50"
+    )]
+    Pay(InvoicePayArgs),
+    /// Correct an issued invoice with a credit note for some lines
+    #[command(after_help = "Lines are what is taken back, with positive quantities.
+
+Example:
+  kartoteka invoice credit 2026-T03-0042 --line 'Diagnostics=0.5 h x 45.00 @ 21' --note 'Half an hour too much'")]
+    Credit(InvoiceCreditArgs),
+    /// Cancel an issued invoice: a credit note for the whole invoice
+    #[command(
+        after_help = "Example:\n  kartoteka invoice cancel 2026-T03-0042 --note 'Ordered twice'"
+    )]
+    Cancel {
+        /// Invoice number or id prefix
+        invoice: String,
+        /// Date of the credit note [default: today]
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Why
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// This device's invoice number series: show it, or set its code and pattern
+    #[command(
+        after_help = "Every device issues from its own series, so replicas that issue offline at
+the same time never produce the same number. The pattern may use {year}, {series}
+and {seq} or {seq:N} (zero-padded to N digits).
+
+Examples:
+  kartoteka invoice series
+  kartoteka invoice series T03
+  kartoteka invoice series T03 --pattern '{series}/{year}/{seq:5}'"
+    )]
+    Series {
+        /// The series code (letters and digits, unique to this device)
+        code: Option<String>,
+        /// The number pattern [default: {year}-{series}-{seq:4}]
+        #[arg(long)]
+        pattern: Option<String>,
+    },
+}
+
+/// `kartoteka invoice new`
+#[derive(Debug, Args)]
+pub(crate) struct InvoiceNewArgs {
+    /// Client id prefix or exact name
+    pub(crate) client: String,
+    /// Invoice line (repeatable)
+    #[arg(long = "line", value_name = "LINE", required = true)]
+    pub(crate) lines: Vec<String>,
+    /// The client's unit this invoice is for
+    #[arg(long)]
+    pub(crate) unit: Option<String>,
+    /// Currency [default: the client's, else the company's, else EUR]
+    #[arg(long)]
+    pub(crate) currency: Option<String>,
+    /// Issue date [default: today]
+    #[arg(long)]
+    pub(crate) date: Option<NaiveDate>,
+    #[command(flatten)]
+    pub(crate) terms: TermsArgs,
+    /// Note printed on the invoice
+    #[arg(long, default_value = "")]
+    pub(crate) note: String,
+    /// Issue it right away
+    #[arg(long)]
+    pub(crate) issue: bool,
+}
+
+/// Payment terms: days after issue, or a fixed due date.
+#[derive(Debug, Args)]
+pub(crate) struct TermsArgs {
+    /// Due this many days after the issue date [default: the client's terms, else 14]
+    #[arg(long, value_name = "DAYS", conflicts_with = "due")]
+    pub(crate) due_in: Option<u32>,
+    /// Due on this date
+    #[arg(long, value_name = "DATE")]
+    pub(crate) due: Option<NaiveDate>,
+}
+
+/// `kartoteka invoice edit`
+#[derive(Debug, Args)]
+pub(crate) struct InvoiceEditArgs {
+    /// Draft id prefix
+    pub(crate) invoice: String,
+    /// Add a line (repeatable)
+    #[arg(long = "add-line", value_name = "LINE")]
+    pub(crate) add_lines: Vec<String>,
+    /// Remove the line at this position, 1-based (repeatable)
+    #[arg(long = "remove-line", value_name = "N")]
+    pub(crate) remove_lines: Vec<usize>,
+    /// New note
+    #[arg(long)]
+    pub(crate) note: Option<String>,
+    /// New issue date
+    #[arg(long)]
+    pub(crate) date: Option<NaiveDate>,
+    #[command(flatten)]
+    pub(crate) terms: TermsArgs,
+    /// Move the invoice to this unit ('' for the client itself)
+    #[arg(long)]
+    pub(crate) unit: Option<String>,
+}
+
+/// Invoice list sort order.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum InvoiceSortArg {
+    /// Issue date, newest first
+    Date,
+    /// Gross amount, largest first
+    Amount,
+    /// Days overdue, most overdue first
+    Overdue,
+}
+
+/// `kartoteka invoice list`
+#[derive(Debug, Args)]
+pub(crate) struct InvoiceListArgs {
+    /// Only this client's invoices
+    #[arg(long)]
+    pub(crate) client: Option<String>,
+    /// Only invoices for this unit (needs --client)
+    #[arg(long, requires = "client")]
+    pub(crate) unit: Option<String>,
+    /// draft, issued, partly-paid, paid, overdue, open or credit-note
+    #[arg(long)]
+    pub(crate) state: Option<String>,
+    /// Only overdue invoices (same as --state overdue)
+    #[arg(long, conflicts_with = "state")]
+    pub(crate) overdue: bool,
+    /// Issued on or after
+    #[arg(long)]
+    pub(crate) from: Option<NaiveDate>,
+    /// Issued on or before
+    #[arg(long)]
+    pub(crate) to: Option<NaiveDate>,
+    /// Sort order
+    #[arg(long, value_enum, default_value = "date")]
+    pub(crate) sort: InvoiceSortArg,
+    /// Reverse the sort order
+    #[arg(long)]
+    pub(crate) reverse: bool,
+    /// The day states and days overdue are computed for [default: today]
+    #[arg(long)]
+    pub(crate) as_of: Option<NaiveDate>,
+    /// Show at most this many
+    #[arg(long)]
+    pub(crate) limit: Option<usize>,
+}
+
+/// `kartoteka invoice pay`
+#[derive(Debug, Args)]
+pub(crate) struct InvoicePayArgs {
+    /// Invoice number or id prefix
+    pub(crate) invoice: String,
+    /// Amount in the invoice's currency, e.g. 148.50
+    #[arg(allow_hyphen_values = true)]
+    pub(crate) amount: String,
+    /// The currency of the amount [default: the invoice's]; another currency is refused
+    #[arg(long)]
+    pub(crate) currency: Option<String>,
+    /// Day the money arrived [default: today]
+    #[arg(long)]
+    pub(crate) date: Option<NaiveDate>,
+    /// transfer, cash, card, …
+    #[arg(long, default_value = "transfer")]
+    pub(crate) method: String,
+    /// Bank reference or receipt number
+    #[arg(long, default_value = "")]
+    pub(crate) reference: String,
+}
+
+/// `kartoteka invoice credit`
+#[derive(Debug, Args)]
+pub(crate) struct InvoiceCreditArgs {
+    /// Invoice number or id prefix
+    pub(crate) invoice: String,
+    /// What is taken back (repeatable)
+    #[arg(long = "line", value_name = "LINE", required = true)]
+    pub(crate) lines: Vec<String>,
+    /// Date of the credit note [default: today]
+    #[arg(long)]
+    pub(crate) date: Option<NaiveDate>,
+    /// Why
+    #[arg(long, default_value = "")]
+    pub(crate) note: String,
+}
+
+/// `kartoteka statement`
+#[derive(Debug, Args)]
+pub(crate) struct StatementArgs {
+    /// Client id prefix or exact name
+    pub(crate) client: String,
+    /// First day [default: 1 January of the year of --to]
+    #[arg(long)]
+    pub(crate) from: Option<NaiveDate>,
+    /// Last day [default: today]
+    #[arg(long)]
+    pub(crate) to: Option<NaiveDate>,
+    /// Currency [default: the client's]
+    #[arg(long)]
+    pub(crate) currency: Option<String>,
+}

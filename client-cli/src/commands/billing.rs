@@ -1,0 +1,405 @@
+//! `invoice …` and `statement`: invoices, payments, credit notes, statements.
+
+use ::billing::invoice::{Line, PaymentTerms};
+use ::billing::money::{Currency, Money, format_minor, format_quantity};
+use anyhow::{Context, Result};
+use chrono::{Datelike, NaiveDate};
+use replica_store::{
+    CreditInput, InvoiceDetail, InvoiceDraft, InvoiceEdit, InvoiceQuery, InvoiceSort, PaymentInput,
+    Replica, StateFilter,
+};
+use serde_json::json;
+
+use crate::cli::billing::{InvoiceCommand, InvoiceSortArg, StatementArgs, TermsArgs};
+use crate::commands::today;
+use crate::output::Output;
+
+pub(crate) fn invoice(
+    replica: &mut Replica,
+    command: InvoiceCommand,
+    output: &mut Output,
+) -> Result<()> {
+    match command {
+        InvoiceCommand::New(args) => {
+            let client_id = replica.resolve_client(&args.client)?;
+            let unit_id = args
+                .unit
+                .as_deref()
+                .map(|unit| replica.resolve_unit(client_id, unit))
+                .transpose()?;
+            let draft = InvoiceDraft {
+                client_id,
+                unit_id,
+                currency: args.currency.as_deref().map(parse_currency).transpose()?,
+                issue_date: args.date.unwrap_or_else(today),
+                terms: terms(&args.terms),
+                note: args.note,
+                lines: parse_lines(&args.lines)?,
+            };
+            let id = replica.create_invoice(&draft)?;
+            if args.issue {
+                let number = replica.issue_invoice(id, None)?;
+                return show_saved(replica, id, &format!("Issued {number}"), output);
+            }
+            show_saved(replica, id, &format!("Draft {} saved", &id.to_string()[..8]), output)
+        }
+        InvoiceCommand::Edit(args) => {
+            let id = replica.resolve_invoice(&args.invoice)?;
+            let unit_id = match args.unit.as_deref() {
+                None => None,
+                Some("") => Some(None),
+                Some(unit) => {
+                    let client_id = replica.invoice(id, today())?.row.client_id.parse()?;
+                    Some(Some(replica.resolve_unit(client_id, unit)?))
+                }
+            };
+            let edit = InvoiceEdit {
+                note: args.note,
+                issue_date: args.date,
+                terms: terms(&args.terms),
+                unit_id,
+                add_lines: parse_lines(&args.add_lines)?,
+                remove_lines: args.remove_lines,
+            };
+            replica.edit_invoice(id, &edit)?;
+            show_saved(replica, id, &format!("Draft {} changed", &id.to_string()[..8]), output)
+        }
+        InvoiceCommand::Issue { invoice, date } => {
+            let id = replica.resolve_invoice(&invoice)?;
+            let number = replica.issue_invoice(id, date)?;
+            show_saved(replica, id, &format!("Issued {number}"), output)
+        }
+        InvoiceCommand::Discard { invoice } => {
+            let id = replica.resolve_invoice(&invoice)?;
+            replica.discard_invoice(id)?;
+            if output.json {
+                return output.json(&json!({ "discarded": id }));
+            }
+            output.line(format!("Discarded draft {}", &id.to_string()[..8]))
+        }
+        InvoiceCommand::Show { invoice, as_of } => {
+            let id = replica.resolve_invoice(&invoice)?;
+            let detail = replica.invoice(id, as_of.unwrap_or_else(today))?;
+            if output.json {
+                return output.json(&detail);
+            }
+            print_detail(&detail, output)
+        }
+        InvoiceCommand::List(args) => {
+            let client =
+                args.client.as_deref().map(|client| replica.resolve_client(client)).transpose()?;
+            let unit = match (client, args.unit.as_deref()) {
+                (Some(client), Some(unit)) => Some(replica.resolve_unit(client, unit)?),
+                _ => None,
+            };
+            let state = match (&args.state, args.overdue) {
+                (_, true) => Some(StateFilter::Overdue),
+                (Some(state), false) => Some(StateFilter::parse(state).with_context(|| {
+                    format!(
+                        "unknown state {state:?}; use draft, issued, partly-paid, paid, overdue, open or credit-note"
+                    )
+                })?),
+                (None, false) => None,
+            };
+            let query = InvoiceQuery {
+                client,
+                unit,
+                state,
+                from: args.from,
+                to: args.to,
+                sort: match args.sort {
+                    InvoiceSortArg::Date => InvoiceSort::Date,
+                    InvoiceSortArg::Amount => InvoiceSort::Amount,
+                    InvoiceSortArg::Overdue => InvoiceSort::DaysOverdue,
+                },
+                reverse: args.reverse,
+                as_of: args.as_of.unwrap_or_else(today),
+                limit: args.limit,
+            };
+            let rows = replica.invoices(&query)?;
+            if output.json {
+                return output.json(&rows);
+            }
+            let mut table = output.table(&[
+                "NUMBER", "ID", "CLIENT", "UNIT", "ISSUED", "DUE", "GROSS", "OPEN", "STATE", "LATE",
+            ])?;
+            for row in &rows {
+                table.row([
+                    if row.number.is_empty() { "(draft)" } else { &row.number },
+                    &row.short_id,
+                    &row.client_name,
+                    &row.unit_name,
+                    &row.issue_date,
+                    &row.due_date,
+                    &format!("{} {}", format_minor(row.gross_minor), row.currency),
+                    &format_minor(row.open_minor),
+                    &row.state,
+                    &if row.days_overdue > 0 {
+                        format!("{} d", row.days_overdue)
+                    } else {
+                        String::new()
+                    },
+                ])?;
+            }
+            table.finish()?;
+            output.line(format!("{} invoices", rows.len()))
+        }
+        InvoiceCommand::Pay(args) => {
+            let id = replica.resolve_invoice(&args.invoice)?;
+            let detail = replica.invoice(id, today())?;
+            let currency = match args.currency.as_deref() {
+                Some(currency) => parse_currency(currency)?,
+                None => parse_currency(&detail.row.currency)?,
+            };
+            let payment = PaymentInput {
+                date: args.date.unwrap_or_else(today),
+                amount: Money::parse(&args.amount, currency)?,
+                method: args.method,
+                reference: args.reference,
+            };
+            replica.record_payment(id, &payment)?;
+            show_saved(
+                replica,
+                id,
+                &format!("Payment of {} recorded on {}", payment.amount, detail.row.number),
+                output,
+            )
+        }
+        InvoiceCommand::Credit(args) => {
+            let id = replica.resolve_invoice(&args.invoice)?;
+            let credit = CreditInput {
+                date: args.date.unwrap_or_else(today),
+                lines: Some(parse_lines(&args.lines)?),
+                note: args.note,
+            };
+            let (credit_id, number) = replica.credit_invoice(id, &credit)?;
+            show_saved(replica, credit_id, &format!("Issued credit note {number}"), output)
+        }
+        InvoiceCommand::Cancel { invoice, date, note } => {
+            let id = replica.resolve_invoice(&invoice)?;
+            let credit = CreditInput { date: date.unwrap_or_else(today), lines: None, note };
+            let (credit_id, number) = replica.credit_invoice(id, &credit)?;
+            show_saved(replica, credit_id, &format!("Cancelled with credit note {number}"), output)
+        }
+        InvoiceCommand::Series { code, pattern } => {
+            let year = today().year();
+            let series = match code {
+                Some(code) => replica.set_series(&code, pattern.as_deref(), year)?,
+                None => replica.series(year)?,
+            };
+            if output.json {
+                return output.json(&series);
+            }
+            output.line(format!(
+                "series   {}{}",
+                series.code,
+                if series.configured { "" } else { " (default)" }
+            ))?;
+            output.line(format!("pattern  {}", series.pattern))?;
+            output.line(format!("next     {}", series.next_number))
+        }
+    }
+}
+
+pub(crate) fn statement(
+    replica: &Replica,
+    args: &StatementArgs,
+    output: &mut Output,
+) -> Result<()> {
+    let client_id = replica.resolve_client(&args.client)?;
+    let to = args.to.unwrap_or_else(today);
+    let from = match args.from {
+        Some(from) => from,
+        // 1 January always exists.
+        None => NaiveDate::from_ymd_opt(to.year(), 1, 1).context("no 1 January in that year")?,
+    };
+    let currency = args.currency.as_deref().map(parse_currency).transpose()?;
+    let statement = replica.statement(client_id, from, to, currency)?;
+    if output.json {
+        return output.json(&statement);
+    }
+    output.line(format!(
+        "Statement of account: {}, {} to {}, {}",
+        statement.client_name, statement.from, statement.to, statement.currency
+    ))?;
+    let mut table =
+        output.table(&["DATE", "KIND", "REFERENCE", "TEXT", "DEBIT", "CREDIT", "BALANCE"])?;
+    table.row(["", "", "", "opening balance", "", "", &format_minor(statement.opening_minor)])?;
+    for entry in &statement.entries {
+        table.row([
+            entry.date.as_str(),
+            &entry.kind,
+            &entry.reference,
+            &entry.text,
+            &amount_or_blank(entry.debit_minor),
+            &amount_or_blank(entry.credit_minor),
+            &format_minor(entry.balance_minor),
+        ])?;
+    }
+    table.row(["", "", "", "closing balance", "", "", &format_minor(statement.closing_minor)])?;
+    table.finish()
+}
+
+fn amount_or_blank(minor: i64) -> String {
+    if minor == 0 { String::new() } else { format_minor(minor) }
+}
+
+pub(crate) fn parse_currency(text: &str) -> Result<Currency> {
+    Ok(text.parse::<Currency>()?)
+}
+
+pub(crate) fn parse_lines(lines: &[String]) -> Result<Vec<Line>> {
+    Ok(lines.iter().map(|line| Line::parse(line)).collect::<Result<Vec<_>, _>>()?)
+}
+
+fn terms(args: &TermsArgs) -> Option<PaymentTerms> {
+    match (args.due_in, args.due) {
+        (Some(days), _) => Some(PaymentTerms::Days(days)),
+        (None, Some(date)) => Some(PaymentTerms::Until(date)),
+        (None, None) => None,
+    }
+}
+
+/// After a change: the JSON detail, or a one-line confirmation and the invoice.
+fn show_saved(replica: &Replica, id: uuid::Uuid, message: &str, output: &mut Output) -> Result<()> {
+    let detail = replica.invoice(id, today())?;
+    if output.json {
+        return output.json(&detail);
+    }
+    output.line(message)?;
+    output.line("")?;
+    print_detail(&detail, output)
+}
+
+pub(crate) fn print_detail(detail: &InvoiceDetail, output: &mut Output) -> Result<()> {
+    let row = &detail.row;
+    let title = match row.kind.as_str() {
+        "credit_note" => "Credit note",
+        _ => "Invoice",
+    };
+    let number = if row.number.is_empty() {
+        format!("(draft {})", row.short_id)
+    } else {
+        row.number.clone()
+    };
+    output.line(format!("{title} {number}  [{}]", row.state))?;
+    output.line(format!(
+        "client   {}{}",
+        row.client_name,
+        if row.unit_name.is_empty() { String::new() } else { format!(" / {}", row.unit_name) }
+    ))?;
+    output.line(format!("issued   {}   due {}", row.issue_date, row.due_date))?;
+    if !detail.credits_number.is_empty() {
+        output.line(format!("credits  {}", detail.credits_number))?;
+    }
+    if !detail.template_code.is_empty() {
+        output.line(format!("template {}", detail.template_code))?;
+    }
+    if !detail.note.is_empty() {
+        output.line(format!("note     {}", detail.note))?;
+    }
+    if let Some((reason, until)) = &detail.block {
+        output.line(format!("dunning blocked until {until}: {reason}"))?;
+    }
+    output.line("")?;
+    let mut table = output.table(&["#", "DESCRIPTION", "QTY", "UNIT", "PRICE", "VAT %", "NET"])?;
+    for line in &detail.lines {
+        table.row([
+            line.position.to_string(),
+            line.description.clone(),
+            format_quantity(line.quantity_milli),
+            line.unit.clone(),
+            format_minor(line.unit_price_minor),
+            format_minor(line.vat_bp),
+            format_minor(line.net_minor),
+        ])?;
+    }
+    table.finish()?;
+    for rate in &detail.by_rate {
+        output.line(format!(
+            "  VAT {:>6} %  on {:>12}  = {:>10}",
+            format_minor(i64::from(rate.vat_bp)),
+            format_minor(rate.net_minor),
+            format_minor(rate.vat_minor)
+        ))?;
+    }
+    output.line(format!(
+        "net {}  VAT {}  total {} {}",
+        format_minor(detail.net_minor),
+        format_minor(detail.vat_minor),
+        format_minor(row.gross_minor),
+        row.currency
+    ))?;
+    if detail.credited_minor != 0 {
+        output.line(format!("credited {}", format_minor(detail.credited_minor)))?;
+    }
+    if !detail.payments.is_empty() {
+        output.line("")?;
+        let mut table = output.table(&[
+            "PAID ON",
+            "AMOUNT",
+            "METHOD",
+            "REFERENCE",
+            "→ COSTS",
+            "→ INTEREST",
+            "→ INVOICE",
+            "→ CREDIT",
+        ])?;
+        for payment in &detail.payments {
+            table.row([
+                payment.date.clone(),
+                format_minor(payment.amount_minor),
+                payment.method.clone(),
+                payment.reference.clone(),
+                format_minor(payment.costs_minor),
+                format_minor(payment.interest_minor),
+                format_minor(payment.principal_minor),
+                format_minor(payment.credit_minor),
+            ])?;
+        }
+        table.finish()?;
+    }
+    if !detail.notices.is_empty() {
+        output.line("")?;
+        output.line("Dunning history")?;
+        let mut table =
+            output.table(&["DATE", "LEVEL", "NAME", "FEE", "LUMP SUM", "INTEREST", "LETTER"])?;
+        for notice in &detail.notices {
+            table.row([
+                notice.date.clone(),
+                notice.level.to_string(),
+                notice.name.clone(),
+                format_minor(notice.fee_minor),
+                format_minor(notice.lump_sum_minor),
+                format_minor(notice.interest_minor),
+                notice.letter_document.clone(),
+            ])?;
+        }
+        table.finish()?;
+    }
+    for credit in &detail.credit_notes {
+        output.line(format!(
+            "credit note {} of {}: {} {}",
+            credit.number,
+            credit.issue_date,
+            format_minor(credit.gross_minor),
+            credit.currency
+        ))?;
+    }
+    output.line("")?;
+    output.line(format!(
+        "open: invoice {}  costs {}  interest {}{}",
+        format_minor(detail.open_principal_minor),
+        format_minor(detail.open_costs_minor),
+        format_minor(detail.open_interest_minor),
+        if detail.credit_minor > 0 {
+            format!("  client credit {}", format_minor(detail.credit_minor))
+        } else {
+            String::new()
+        }
+    ))?;
+    if let Some(settled) = &detail.settled_on {
+        output.line(format!("settled on {settled}"))?;
+    }
+    Ok(())
+}

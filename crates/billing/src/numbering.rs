@@ -1,0 +1,105 @@
+//! Invoice numbers: per-device series and their patterns.
+//!
+//! German and EU rules allow several number series as long as every number is
+//! unique and belongs to one series (UStAE 14.5 Abs. 10–11). Kartoteka gives
+//! every device its own series code, so replicas issue offline without
+//! coordinating: a number is the pattern filled with the year, the device's code
+//! and the next sequence number of that code and year.
+
+use crate::error::{BillingError, Result};
+
+/// The pattern used when a device has not set its own: `2026-T03-0042`.
+pub const DEFAULT_PATTERN: &str = "{year}-{series}-{seq:4}";
+
+/// Checks a series code: 1–12 letters or digits, so numbers stay readable.
+pub fn validate_code(code: &str) -> Result<()> {
+    let valid = (1..=12).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric());
+    if valid { Ok(()) } else { Err(BillingError::InvalidSeriesCode(code.to_owned())) }
+}
+
+/// Checks a pattern: it must contain `{year}`, `{series}` and `{seq}` (or
+/// `{seq:N}` for N digits), or two series or years could produce one number.
+pub fn validate_pattern(pattern: &str) -> Result<()> {
+    let invalid = || BillingError::InvalidNumberPattern(pattern.to_owned());
+    if !pattern.contains("{year}") || !pattern.contains("{series}") {
+        return Err(invalid());
+    }
+    let mut rest = pattern;
+    let mut seq_found = false;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}').ok_or_else(invalid)? + start;
+        match &rest[start + 1..end] {
+            "year" | "series" => {}
+            "seq" => seq_found = true,
+            other => {
+                let width = other.strip_prefix("seq:").ok_or_else(invalid)?;
+                width
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|width| (1..=9).contains(width))
+                    .ok_or_else(invalid)?;
+                seq_found = true;
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    if seq_found { Ok(()) } else { Err(invalid()) }
+}
+
+/// Fills a (validated) pattern.
+pub fn format_number(pattern: &str, year: i32, series: &str, seq: i64) -> String {
+    let mut number = String::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find('{') {
+        number.push_str(&rest[..start]);
+        let Some(length) = rest[start..].find('}') else { break };
+        let end = start + length;
+        match &rest[start + 1..end] {
+            "year" => number.push_str(&year.to_string()),
+            "series" => number.push_str(series),
+            "seq" => number.push_str(&seq.to_string()),
+            other => {
+                let width =
+                    other.strip_prefix("seq:").and_then(|width| width.parse().ok()).unwrap_or(1);
+                number.push_str(&format!("{seq:0width$}"));
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    number.push_str(rest);
+    number
+}
+
+/// The number of a recurring template's invoice for the period starting in
+/// `year`/`month`: derived from the template's code (itself unique: taken from
+/// the series of the device that created the template), so two replicas that
+/// generate the same period offline give it the same number.
+pub fn recurring_number(template_code: &str, year: i32, month: u32) -> String {
+    format!("{template_code}-{year}-{month:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_fill_year_series_and_padded_sequence() {
+        assert_eq!(format_number(DEFAULT_PATTERN, 2026, "T03", 42), "2026-T03-0042");
+        assert_eq!(format_number("RE-{series}/{year}/{seq}", 2026, "B", 7), "RE-B/2026/7");
+        assert_eq!(format_number(DEFAULT_PATTERN, 2026, "T03", 123_456), "2026-T03-123456");
+        assert_eq!(recurring_number("T03R2", 2027, 1), "T03R2-2027-01");
+    }
+
+    #[test]
+    fn patterns_and_codes_that_could_repeat_numbers_are_refused() {
+        assert!(validate_pattern(DEFAULT_PATTERN).is_ok());
+        assert!(validate_pattern("{year}-{seq:5}").is_err(), "no series");
+        assert!(validate_pattern("{series}-{seq}").is_err(), "no year");
+        assert!(validate_pattern("{year}-{series}").is_err(), "no sequence");
+        assert!(validate_pattern("{year}-{series}-{seq:x}").is_err());
+        assert!(validate_pattern("{year}-{series}-{seq").is_err());
+        assert!(validate_code("T03").is_ok());
+        assert!(validate_code("T 03").is_err());
+        assert!(validate_code("").is_err());
+    }
+}

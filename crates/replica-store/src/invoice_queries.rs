@@ -1,0 +1,650 @@
+//! Reading invoices from the mirror: the list with its filters and sorts, one
+//! invoice in full, and a client's statement of account.
+
+use std::collections::BTreeMap;
+
+use billing::invoice::InvoiceState;
+use chrono::NaiveDate;
+use domain::{ClientId, UnitId};
+use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::catalog::short_id;
+use crate::error::{Result, StoreError};
+use crate::replica::Replica;
+
+/// What the invoice list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateFilter {
+    /// Drafts.
+    Draft,
+    /// Issued, nothing paid, not yet due.
+    Issued,
+    /// Partly paid, not yet due.
+    PartlyPaid,
+    /// Paid in full.
+    Paid,
+    /// Past due with principal open.
+    Overdue,
+    /// Anything with principal open (issued, partly paid or overdue).
+    Open,
+    /// Credit notes.
+    CreditNote,
+}
+
+impl StateFilter {
+    /// Parses the word shown in the list's STATE column.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.trim().to_lowercase().replace('-', "_").as_str() {
+            "draft" => Self::Draft,
+            "issued" => Self::Issued,
+            "partly_paid" => Self::PartlyPaid,
+            "paid" => Self::Paid,
+            "overdue" => Self::Overdue,
+            "open" => Self::Open,
+            "credit_note" | "credit" => Self::CreditNote,
+            _ => return None,
+        })
+    }
+}
+
+/// How the invoice list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvoiceSort {
+    /// Issue date, newest first.
+    #[default]
+    Date,
+    /// Gross amount, largest first.
+    Amount,
+    /// Days overdue, most overdue first.
+    DaysOverdue,
+}
+
+/// An invoice list request.
+#[derive(Debug, Clone)]
+pub struct InvoiceQuery {
+    /// Only this client's.
+    pub client: Option<ClientId>,
+    /// Only this unit's.
+    pub unit: Option<UnitId>,
+    /// Only in this state.
+    pub state: Option<StateFilter>,
+    /// Issued on or after.
+    pub from: Option<NaiveDate>,
+    /// Issued on or before.
+    pub to: Option<NaiveDate>,
+    /// Sort column.
+    pub sort: InvoiceSort,
+    /// Reverse the sort.
+    pub reverse: bool,
+    /// The day states and days overdue are computed for.
+    pub as_of: NaiveDate,
+    /// At most this many rows.
+    pub limit: Option<usize>,
+}
+
+/// One row of the invoice list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoiceRow {
+    /// Id.
+    pub id: String,
+    /// Short id.
+    pub short_id: String,
+    /// Number ('' for drafts).
+    pub number: String,
+    /// `invoice` or `credit_note`.
+    pub kind: String,
+    /// State on the query's day (`credit_note` for credit notes).
+    pub state: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client name.
+    pub client_name: String,
+    /// Unit name ('' for the client itself).
+    pub unit_name: String,
+    /// Issue date.
+    pub issue_date: String,
+    /// Due date.
+    pub due_date: String,
+    /// Currency.
+    pub currency: String,
+    /// Gross total.
+    pub gross_minor: i64,
+    /// Open: principal plus dunning costs and interest.
+    pub open_minor: i64,
+    /// Days past due with principal open.
+    pub days_overdue: i64,
+    /// Dunning notices sent.
+    pub notices: i64,
+}
+
+/// A line of an invoice as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoiceLineView {
+    /// Position (1-based).
+    pub position: i64,
+    /// Description.
+    pub description: String,
+    /// Quantity in thousandths.
+    pub quantity_milli: i64,
+    /// Unit.
+    pub unit: String,
+    /// Unit price.
+    pub unit_price_minor: i64,
+    /// VAT rate in basis points.
+    pub vat_bp: i64,
+    /// Net amount (rounded per line).
+    pub net_minor: i64,
+    /// VAT amount (rounded per line).
+    pub vat_minor: i64,
+}
+
+/// A payment as shown, with its §367 split.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentView {
+    /// Id.
+    pub id: String,
+    /// Date.
+    pub date: String,
+    /// Amount.
+    pub amount_minor: i64,
+    /// Method.
+    pub method: String,
+    /// Reference.
+    pub reference: String,
+    /// Paid towards dunning costs.
+    pub costs_minor: i64,
+    /// Paid towards interest.
+    pub interest_minor: i64,
+    /// Paid towards the principal.
+    pub principal_minor: i64,
+    /// Beyond what was owed: the client's credit.
+    pub credit_minor: i64,
+}
+
+/// A dunning notice as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeView {
+    /// Id.
+    pub id: String,
+    /// The invoice's number.
+    pub invoice_number: String,
+    /// Level (1 = first).
+    pub level: i64,
+    /// Level name.
+    pub name: String,
+    /// Date.
+    pub date: String,
+    /// Fee.
+    pub fee_minor: i64,
+    /// Lump sum (§288 (5) BGB).
+    pub lump_sum_minor: i64,
+    /// Interest claimed.
+    pub interest_minor: i64,
+    /// The client document holding the letter.
+    pub letter_document: String,
+}
+
+/// One invoice in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoiceDetail {
+    /// The list row.
+    #[serde(flatten)]
+    pub row: InvoiceRow,
+    /// Unit id.
+    pub unit_id: String,
+    /// For a credit note: the number of the invoice it corrects.
+    pub credits_number: String,
+    /// Note.
+    pub note: String,
+    /// Lines.
+    pub lines: Vec<InvoiceLineView>,
+    /// Net total.
+    pub net_minor: i64,
+    /// VAT total.
+    pub vat_minor: i64,
+    /// Net and VAT per rate.
+    pub by_rate: Vec<billing::invoice::RateTotal>,
+    /// Credited by credit notes.
+    pub credited_minor: i64,
+    /// Paid in total.
+    pub paid_minor: i64,
+    /// Open principal.
+    pub open_principal_minor: i64,
+    /// Open dunning costs.
+    pub open_costs_minor: i64,
+    /// Open interest.
+    pub open_interest_minor: i64,
+    /// Paid beyond what was owed.
+    pub credit_minor: i64,
+    /// The day the principal was paid in full.
+    pub settled_on: Option<String>,
+    /// Client and company details frozen at issue.
+    pub snapshot: BTreeMap<String, String>,
+    /// Payments.
+    pub payments: Vec<PaymentView>,
+    /// Credit notes correcting it: (number, date, gross).
+    pub credit_notes: Vec<InvoiceRow>,
+    /// Dunning history.
+    pub notices: Vec<NoticeView>,
+    /// Dunning block reason and last day, if blocked.
+    pub block: Option<(String, String)>,
+    /// The recurring template's code, if generated.
+    pub template_code: String,
+}
+
+/// One entry of a statement of account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementEntry {
+    /// Date.
+    pub date: String,
+    /// `invoice`, `credit_note`, `dunning` or `payment`.
+    pub kind: String,
+    /// The document's number (for a payment or notice: the invoice's).
+    pub reference: String,
+    /// What it is.
+    pub text: String,
+    /// Owed by the client.
+    pub debit_minor: i64,
+    /// In the client's favour.
+    pub credit_minor: i64,
+    /// Balance after this entry.
+    pub balance_minor: i64,
+}
+
+/// A statement of account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Statement {
+    /// Client id.
+    pub client_id: String,
+    /// Client name.
+    pub client_name: String,
+    /// Currency.
+    pub currency: String,
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// Balance before the first day.
+    pub opening_minor: i64,
+    /// Entries in date order.
+    pub entries: Vec<StatementEntry>,
+    /// Balance after the last day.
+    pub closing_minor: i64,
+}
+
+pub(crate) const ROW_COLUMNS: &str =
+    "i.id, i.number, i.kind, i.status, i.client_id, c.display_name,
+    COALESCE(u.name, ''), i.issue_date, i.due_date, i.currency, i.gross_minor,
+    i.open_minor, i.costs_open_minor + i.interest_open_minor, i.credited_minor, i.notices";
+
+pub(crate) const ROW_JOINS: &str =
+    "FROM invoices i JOIN clients c ON c.id = i.client_id LEFT JOIN units u ON u.id = i.unit_id";
+
+/// Reads a row selected with [`ROW_COLUMNS`].
+pub(crate) fn invoice_row(row: &Row<'_>, as_of: NaiveDate) -> rusqlite::Result<InvoiceRow> {
+    let id: String = row.get(0)?;
+    let kind: String = row.get(2)?;
+    let status: String = row.get(3)?;
+    let due_date: String = row.get(8)?;
+    let gross_minor: i64 = row.get(10)?;
+    let open_principal: i64 = row.get(11)?;
+    let open_claims: i64 = row.get(12)?;
+    let credited: i64 = row.get(13)?;
+    let due = due_date.parse().unwrap_or(as_of);
+    let state = if kind == "credit_note" {
+        if status == "draft" { "draft" } else { "credit_note" }
+    } else {
+        billing::invoice::state(
+            status == "issued",
+            gross_minor - credited,
+            open_principal,
+            due,
+            as_of,
+        )
+        .as_str()
+    };
+    let days_overdue =
+        if state == InvoiceState::Overdue.as_str() { (as_of - due).num_days() } else { 0 };
+    Ok(InvoiceRow {
+        short_id: short_id(&id),
+        id,
+        number: row.get(1)?,
+        kind,
+        state: state.to_owned(),
+        client_id: row.get(4)?,
+        client_name: row.get(5)?,
+        unit_name: row.get(6)?,
+        issue_date: row.get(7)?,
+        due_date,
+        currency: row.get(9)?,
+        gross_minor,
+        open_minor: open_principal + open_claims,
+        days_overdue,
+        notices: row.get(14)?,
+    })
+}
+
+impl Replica {
+    /// Lists invoices.
+    pub fn invoices(&self, query: &InvoiceQuery) -> Result<Vec<InvoiceRow>> {
+        let mut sql = format!("SELECT {ROW_COLUMNS} {ROW_JOINS} WHERE 1 = 1");
+        let mut values: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(client) = query.client {
+            sql.push_str(" AND i.client_id = ?");
+            values.push(Box::new(client.to_string()));
+        }
+        if let Some(unit) = query.unit {
+            sql.push_str(" AND i.unit_id = ?");
+            values.push(Box::new(unit.to_string()));
+        }
+        if let Some(from) = query.from {
+            sql.push_str(" AND i.issue_date >= ?");
+            values.push(Box::new(from.to_string()));
+        }
+        if let Some(to) = query.to {
+            sql.push_str(" AND i.issue_date <= ?");
+            values.push(Box::new(to.to_string()));
+        }
+        let as_of = query.as_of.to_string();
+        let invoice = "i.kind = 'invoice' AND i.status = 'issued'";
+        match query.state {
+            None => {}
+            Some(StateFilter::Draft) => sql.push_str(" AND i.status = 'draft'"),
+            Some(StateFilter::CreditNote) => sql.push_str(" AND i.kind = 'credit_note'"),
+            Some(StateFilter::Paid) => {
+                sql.push_str(&format!(" AND {invoice} AND i.open_minor <= 0"))
+            }
+            Some(StateFilter::Open) => sql.push_str(" AND i.open_minor > 0"),
+            Some(StateFilter::Overdue) => {
+                sql.push_str(" AND i.open_minor > 0 AND i.due_date < ?");
+                values.push(Box::new(as_of.clone()));
+            }
+            Some(StateFilter::Issued) => {
+                sql.push_str(" AND i.open_minor > 0 AND i.open_minor >= i.gross_minor - i.credited_minor AND i.due_date >= ?");
+                values.push(Box::new(as_of.clone()));
+            }
+            Some(StateFilter::PartlyPaid) => {
+                sql.push_str(" AND i.open_minor > 0 AND i.open_minor < i.gross_minor - i.credited_minor AND i.due_date >= ?");
+                values.push(Box::new(as_of.clone()));
+            }
+        }
+        let (first, second) = if query.reverse { ("ASC", "DESC") } else { ("DESC", "ASC") };
+        let order = match query.sort {
+            InvoiceSort::Date => format!("i.issue_date {first}, i.number {first}, i.id"),
+            InvoiceSort::Amount => format!("i.gross_minor {first}, i.issue_date {first}, i.id"),
+            InvoiceSort::DaysOverdue => {
+                // Overdue first (earliest due date first), then the rest by date.
+                values.push(Box::new(as_of));
+                format!(
+                    "CASE WHEN i.open_minor > 0 AND i.due_date < ? THEN 0 ELSE 1 END {second},
+                     i.due_date {second}, i.issue_date {first}, i.id"
+                )
+            }
+        };
+        sql.push_str(&format!(" ORDER BY {order}"));
+        if let Some(limit) = query.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement
+            .query_map(params_from_iter(values.iter()), |row| invoice_row(row, query.as_of))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Finds an invoice by number or id prefix.
+    pub fn resolve_invoice(&self, reference: &str) -> Result<Uuid> {
+        let reference = reference.trim();
+        let by_number: Vec<String> = self
+            .conn
+            .prepare_cached("SELECT id FROM invoices WHERE number = ?1 LIMIT 2")?
+            .query_map([reference], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let ids = if by_number.is_empty() {
+            let hex: String =
+                reference.chars().filter(|c| *c != '-').collect::<String>().to_lowercase();
+            if hex.len() < 4 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                Vec::new()
+            } else {
+                self.conn
+                    .prepare_cached("SELECT id FROM invoices WHERE id GLOB ?1 LIMIT 6")?
+                    .query_map([format!("{}*", crate::lookup::hyphenated_prefix(&hex))], |row| {
+                        row.get(0)
+                    })?
+                    .collect::<Result<_, _>>()?
+            }
+        } else {
+            by_number
+        };
+        match ids.as_slice() {
+            [id] => id.parse().map_err(|_| not_found(reference)),
+            [] => Err(not_found(reference)),
+            many => Err(StoreError::Ambiguous {
+                what: "invoice",
+                reference: reference.to_owned(),
+                count: many.len(),
+                candidates: many.iter().map(|id| short_id(id)).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// One invoice in full, with its state on `as_of`.
+    pub fn invoice(&self, invoice_id: Uuid, as_of: NaiveDate) -> Result<InvoiceDetail> {
+        let id = invoice_id.to_string();
+        let found = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS}, i.unit_id, COALESCE(o.number, ''), i.note, i.net_minor, i.vat_minor,
+                        i.paid_minor, i.open_minor, i.costs_open_minor, i.interest_open_minor, i.credit_minor,
+                        i.settled_on, i.snapshot, i.block_reason, i.block_until,
+                        COALESCE(t.code, '')
+                 {ROW_JOINS} LEFT JOIN invoices o ON o.id = i.credits
+                 LEFT JOIN recurring_templates t ON t.id = i.template_id
+                 WHERE i.id = ?1"
+            ))?
+            .query_row([&id], |row| {
+                let snapshot: String = row.get(26)?;
+                let block_until: String = row.get(28)?;
+                Ok(InvoiceDetail {
+                    row: invoice_row(row, as_of)?,
+                    unit_id: row.get(15)?,
+                    credits_number: row.get(16)?,
+                    note: row.get(17)?,
+                    lines: Vec::new(),
+                    net_minor: row.get(18)?,
+                    vat_minor: row.get(19)?,
+                    by_rate: Vec::new(),
+                    credited_minor: row.get(13)?,
+                    paid_minor: row.get(20)?,
+                    open_principal_minor: row.get(21)?,
+                    open_costs_minor: row.get(22)?,
+                    open_interest_minor: row.get(23)?,
+                    credit_minor: row.get(24)?,
+                    settled_on: row.get(25)?,
+                    snapshot: serde_json::from_str(&snapshot).unwrap_or_default(),
+                    payments: Vec::new(),
+                    credit_notes: Vec::new(),
+                    notices: Vec::new(),
+                    block: (!block_until.is_empty()).then(|| (row.get(27).unwrap_or_default(), block_until)),
+                    template_code: row.get(29)?,
+                })
+            })
+            .optional()?;
+        let mut detail = found.ok_or_else(|| not_found(&id))?;
+        detail.lines = self
+            .conn
+            .prepare_cached(
+                "SELECT position, description, quantity_milli, unit, unit_price_minor, vat_bp, net_minor, vat_minor
+                 FROM invoice_lines WHERE invoice_id = ?1 ORDER BY position",
+            )?
+            .query_map([&id], |row| {
+                Ok(InvoiceLineView {
+                    position: row.get::<_, i64>(0)? + 1,
+                    description: row.get(1)?,
+                    quantity_milli: row.get(2)?,
+                    unit: row.get(3)?,
+                    unit_price_minor: row.get(4)?,
+                    vat_bp: row.get(5)?,
+                    net_minor: row.get(6)?,
+                    vat_minor: row.get(7)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let lines = self.invoice_lines(invoice_id)?;
+        detail.by_rate =
+            billing::invoice::totals(&lines).map(|totals| totals.by_rate).unwrap_or_default();
+        detail.payments = self
+            .conn
+            .prepare_cached(
+                "SELECT id, date, amount_minor, method, reference, costs_minor, interest_minor, principal_minor,
+                        credit_minor
+                 FROM payments WHERE invoice_id = ?1 ORDER BY date, id",
+            )?
+            .query_map([&id], |row| {
+                Ok(PaymentView {
+                    id: row.get(0)?,
+                    date: row.get(1)?,
+                    amount_minor: row.get(2)?,
+                    method: row.get(3)?,
+                    reference: row.get(4)?,
+                    costs_minor: row.get(5)?,
+                    interest_minor: row.get(6)?,
+                    principal_minor: row.get(7)?,
+                    credit_minor: row.get(8)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        detail.credit_notes = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} {ROW_JOINS} WHERE i.credits = ?1 ORDER BY i.issue_date"
+            ))?
+            .query_map([&id], |row| invoice_row(row, as_of))?
+            .collect::<Result<_, _>>()?;
+        detail.notices = self.notices_where("n.invoice_id = ?1", &id)?;
+        Ok(detail)
+    }
+
+    pub(crate) fn notices_where(&self, condition: &str, value: &str) -> Result<Vec<NoticeView>> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT n.id, i.number, n.level, n.name, n.date, n.fee_minor, n.lump_sum_minor, n.interest_minor,
+                    n.letter_document
+             FROM notices n JOIN invoices i ON i.id = n.invoice_id
+             WHERE {condition} ORDER BY n.date, i.number, n.level"
+        ))?;
+        let notices = statement
+            .query_map([value], |row| {
+                Ok(NoticeView {
+                    id: row.get(0)?,
+                    invoice_number: row.get(1)?,
+                    level: row.get::<_, i64>(2)? + 1,
+                    name: row.get(3)?,
+                    date: row.get(4)?,
+                    fee_minor: row.get(5)?,
+                    lump_sum_minor: row.get(6)?,
+                    interest_minor: row.get(7)?,
+                    letter_document: row.get(8)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(notices)
+    }
+
+    /// A client's statement of account from `from` to `to` in one currency [default:
+    /// the client's]: invoices, dunning charges, credit notes and payments with a
+    /// running balance.
+    pub fn statement(
+        &self,
+        client_id: ClientId,
+        from: NaiveDate,
+        to: NaiveDate,
+        currency: Option<billing::money::Currency>,
+    ) -> Result<Statement> {
+        if to < from {
+            return Err(StoreError::NotAllowed(format!(
+                "the statement ends ({to}) before it starts ({from})"
+            )));
+        }
+        let client = self.billing_client(client_id)?;
+        let currency = match currency {
+            Some(currency) => currency,
+            None => self.default_currency(&client.currency)?,
+        }
+        .to_string();
+        let id = client_id.to_string();
+        // Every movement of the client's account, in one query.
+        let sql = "
+            SELECT issue_date, CASE kind WHEN 'invoice' THEN 0 ELSE 2 END, kind, number, note,
+                   CASE WHEN gross_minor > 0 THEN gross_minor ELSE 0 END,
+                   CASE WHEN gross_minor < 0 THEN -gross_minor ELSE 0 END
+              FROM invoices WHERE client_id = ?1 AND currency = ?2 AND status = 'issued'
+            UNION ALL
+            SELECT n.date, 1, 'dunning', i.number, n.name, n.fee_minor + n.lump_sum_minor + n.interest_minor, 0
+              FROM notices n JOIN invoices i ON i.id = n.invoice_id
+             WHERE n.client_id = ?1 AND i.currency = ?2
+            UNION ALL
+            SELECT p.date, 3, 'payment', i.number,
+                   CASE WHEN p.method = '' THEN 'Payment' ELSE 'Payment (' || p.method || ')' END
+                   || CASE WHEN p.reference = '' THEN '' ELSE ' ' || p.reference END,
+                   0, p.amount_minor
+              FROM payments p JOIN invoices i ON i.id = p.invoice_id
+             WHERE p.client_id = ?1 AND p.currency = ?2
+            ORDER BY 1, 2, 4";
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let mut rows = statement.query(params![id, currency])?;
+        let (from_text, to_text) = (from.to_string(), to.to_string());
+        let mut opening = 0_i64;
+        let mut balance = 0_i64;
+        let mut entries = Vec::new();
+        while let Some(row) = rows.next()? {
+            let date: String = row.get(0)?;
+            let debit: i64 = row.get(5)?;
+            let credit: i64 = row.get(6)?;
+            if date > to_text {
+                break;
+            }
+            if date < from_text {
+                opening += debit - credit;
+                balance = opening;
+                continue;
+            }
+            balance += debit - credit;
+            let kind: String = row.get(2)?;
+            let note: String = row.get(4)?;
+            let text = match kind.as_str() {
+                "invoice" => "Invoice".to_owned(),
+                "credit_note" => format!("Credit note: {note}"),
+                _ => note,
+            };
+            entries.push(StatementEntry {
+                date,
+                kind,
+                reference: row.get(3)?,
+                text,
+                debit_minor: debit,
+                credit_minor: credit,
+                balance_minor: balance,
+            });
+        }
+        Ok(Statement {
+            client_id: id,
+            client_name: client.name,
+            currency,
+            from: from_text,
+            to: to_text,
+            opening_minor: opening,
+            closing_minor: balance,
+            entries,
+        })
+    }
+}
+
+fn not_found(reference: &str) -> StoreError {
+    StoreError::NotFound {
+        what: "invoice",
+        reference: reference.to_owned(),
+        hint: "; list invoices with `kartoteka invoice list`".to_owned(),
+    }
+}

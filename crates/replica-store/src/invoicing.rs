@@ -1,0 +1,776 @@
+//! Writing invoices: drafts, issue, payments, credit notes, number series.
+//!
+//! Every operation checks its input against the mirror first and then changes
+//! the documents in one transaction, so a refused operation stores nothing.
+//! Issuing takes the next number of this device's series inside the write
+//! transaction: another process on the same replica waits for the lock and then
+//! sees the number as taken.
+
+use std::collections::BTreeMap;
+
+use billing::invoice::{Line, PaymentTerms};
+use billing::money::{Currency, Money, format_minor};
+use billing::numbering::{DEFAULT_PATTERN, format_number, validate_code, validate_pattern};
+use chrono::{Datelike, NaiveDate};
+use doc_model::{
+    BillingDocMut, DocId, DocKind, DraftChanges, InvoicesDocMut, Issue, NewInvoice, PaymentRecord,
+    Series,
+};
+use domain::{ClientId, UnitId};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::{Result, StoreError};
+use crate::replica::{Creation, Replica, now_ms};
+
+/// Payment terms when neither the command nor the client names any.
+pub const DEFAULT_TERMS_DAYS: u32 = 14;
+
+/// A new invoice, as entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceDraft {
+    /// The client billed.
+    pub client_id: ClientId,
+    /// The unit billed, if any.
+    pub unit_id: Option<UnitId>,
+    /// Currency [default: the client's billing currency, else the workspace's].
+    pub currency: Option<Currency>,
+    /// Planned issue date.
+    pub issue_date: NaiveDate,
+    /// Payment terms [default: the client's, else 14 days].
+    pub terms: Option<PaymentTerms>,
+    /// Note printed on the invoice.
+    pub note: String,
+    /// Lines (at least one before issue).
+    pub lines: Vec<Line>,
+}
+
+/// Changes to a draft.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InvoiceEdit {
+    /// New note.
+    pub note: Option<String>,
+    /// New issue date.
+    pub issue_date: Option<NaiveDate>,
+    /// New payment terms.
+    pub terms: Option<PaymentTerms>,
+    /// New unit (`Some(None)` for the client itself).
+    pub unit_id: Option<Option<UnitId>>,
+    /// Lines to add.
+    pub add_lines: Vec<Line>,
+    /// Line positions (1-based) to remove.
+    pub remove_lines: Vec<usize>,
+}
+
+/// A payment, as entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentInput {
+    /// Date received.
+    pub date: NaiveDate,
+    /// Amount and currency.
+    pub amount: Money,
+    /// Bank transfer, cash, card…
+    pub method: String,
+    /// The payer's reference.
+    pub reference: String,
+}
+
+/// A credit note, as entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditInput {
+    /// Its date.
+    pub date: NaiveDate,
+    /// The lines credited (positive quantities); `None` credits the whole invoice.
+    pub lines: Option<Vec<Line>>,
+    /// Note (the reason).
+    pub note: String,
+}
+
+/// This device's number series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeriesView {
+    /// The code ("T03").
+    pub code: String,
+    /// The pattern.
+    pub pattern: String,
+    /// Whether it was set (or is the default derived from the device id).
+    pub configured: bool,
+    /// The number the next invoice issued this year would get.
+    pub next_number: String,
+}
+
+/// Where an invoice is and what state it is in, as the write path needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct InvoiceLocation {
+    pub(crate) id: Uuid,
+    pub(crate) doc_id: DocId,
+    pub(crate) client_id: ClientId,
+    pub(crate) kind: String,
+    pub(crate) status: String,
+    pub(crate) number: String,
+    pub(crate) currency: String,
+    pub(crate) issue_date: NaiveDate,
+    pub(crate) due_date: NaiveDate,
+    pub(crate) gross_minor: i64,
+    pub(crate) credited_minor: i64,
+    pub(crate) created_by: String,
+}
+
+impl InvoiceLocation {
+    /// How the invoice is named in messages: its number, or "draft 1a2b3c4d".
+    pub(crate) fn label(&self) -> String {
+        if self.number.is_empty() {
+            format!("draft {}", &self.id.to_string()[..8])
+        } else {
+            self.number.clone()
+        }
+    }
+}
+
+impl Replica {
+    /// The id of the workspace's billing document.
+    pub fn billing_doc_id(&self) -> DocId {
+        DocId::billing(self.meta().workspace_id)
+    }
+
+    /// Creates a draft invoice; returns its id.
+    pub fn create_invoice(&mut self, draft: &InvoiceDraft) -> Result<Uuid> {
+        let client = self.billing_client(draft.client_id)?;
+        if let Some(unit_id) = draft.unit_id {
+            self.check_unit(draft.client_id, unit_id)?;
+        }
+        for line in &draft.lines {
+            line.validate(false)?;
+        }
+        billing::invoice::totals(&draft.lines)?;
+        let currency = match draft.currency {
+            Some(currency) => currency,
+            None => self.default_currency(&client.currency)?,
+        };
+        let terms = draft.terms.unwrap_or(PaymentTerms::Days(client.terms_days));
+        let due_date = terms.due_date(draft.issue_date)?;
+        let id = Uuid::new_v4();
+        let invoice = NewInvoice {
+            id: id.to_string(),
+            unit_id: draft.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
+            kind: "invoice".to_owned(),
+            credits: String::new(),
+            currency: currency.to_string(),
+            issue_date: draft.issue_date,
+            due_date,
+            note: draft.note.clone(),
+            lines: draft.lines.clone(),
+            template_id: String::new(),
+            created_by: self.meta().device_id.to_string(),
+        };
+        let doc_id = DocId::invoices(draft.client_id, draft.issue_date.year());
+        let (client_id, year) = (draft.client_id.to_string(), draft.issue_date.year());
+        self.transact_all(&[(doc_id, Creation::Skeleton(DocKind::Invoices))], |_, _, doc| {
+            let mut invoices = InvoicesDocMut::open(doc)?;
+            invoices.label(&client_id, year)?;
+            invoices.create(&invoice, now_ms())?;
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// Changes a draft; an issued invoice is refused (correct it with a credit note).
+    pub fn edit_invoice(&mut self, invoice_id: Uuid, edit: &InvoiceEdit) -> Result<()> {
+        let location = self.locate_invoice(invoice_id)?;
+        if location.status != "draft" {
+            return Err(StoreError::NotAllowed(format!(
+                "invoice {} is issued and cannot change; correct it with `kartoteka invoice credit {}`",
+                location.number, location.number
+            )));
+        }
+        if let Some(Some(unit_id)) = edit.unit_id {
+            self.check_unit(location.client_id, unit_id)?;
+        }
+        let mut lines = self.invoice_lines(invoice_id)?;
+        let mut remove = edit.remove_lines.clone();
+        remove.sort_unstable();
+        remove.dedup();
+        for position in remove.iter().rev() {
+            if *position == 0 || *position > lines.len() {
+                return Err(StoreError::NotAllowed(format!(
+                    "the draft has no line {position} (it has {})",
+                    lines.len()
+                )));
+            }
+            lines.remove(position - 1);
+        }
+        for line in &edit.add_lines {
+            line.validate(false)?;
+            lines.push(line.clone());
+        }
+        billing::invoice::totals(&lines)?;
+        let issue_date = edit.issue_date.unwrap_or(location.issue_date);
+        let due_date = match edit.terms {
+            Some(terms) => terms.due_date(issue_date)?,
+            None if edit.issue_date.is_some() => {
+                let days = (location.due_date - location.issue_date).num_days().max(0);
+                issue_date + chrono::Days::new(days.unsigned_abs())
+            }
+            None => location.due_date,
+        };
+        let changes = DraftChanges {
+            note: edit.note.clone(),
+            issue_date: edit.issue_date,
+            due_date: Some(due_date),
+            unit_id: edit.unit_id.map(|unit| unit.map(|unit| unit.to_string()).unwrap_or_default()),
+            lines: (!edit.add_lines.is_empty() || !edit.remove_lines.is_empty()).then_some(lines),
+        };
+        let id = invoice_id.to_string();
+        self.transact_all(&[(location.doc_id, Creation::Existing)], |_, _, doc| {
+            Ok(InvoicesDocMut::open(doc)?.edit_draft(&id, &changes)?)
+        })?;
+        Ok(())
+    }
+
+    /// Discards a draft.
+    pub fn discard_invoice(&mut self, invoice_id: Uuid) -> Result<()> {
+        let location = self.locate_invoice(invoice_id)?;
+        if location.status != "draft" {
+            return Err(StoreError::NotAllowed(format!(
+                "invoice {} is issued and is kept; cancel it with `kartoteka invoice cancel {}`",
+                location.number, location.number
+            )));
+        }
+        let id = invoice_id.to_string();
+        self.transact_all(&[(location.doc_id, Creation::Existing)], |_, _, doc| {
+            Ok(InvoicesDocMut::open(doc)?.discard_draft(&id)?)
+        })?;
+        Ok(())
+    }
+
+    /// Issues a draft: freezes it and gives it the next number of this device's
+    /// series. `issue_date` overrides the draft's date (the due date moves with it).
+    pub fn issue_invoice(
+        &mut self,
+        invoice_id: Uuid,
+        issue_date: Option<NaiveDate>,
+    ) -> Result<String> {
+        let location = self.locate_invoice(invoice_id)?;
+        if location.status != "draft" {
+            return Err(StoreError::NotAllowed(format!(
+                "invoice {} is issued already",
+                location.number
+            )));
+        }
+        let device_id = self.meta().device_id.to_string();
+        if !location.created_by.is_empty() && location.created_by != device_id {
+            let device = self.device_name(&location.created_by)?;
+            return Err(StoreError::NotAllowed(format!(
+                "draft {} was created on {device}; issue it there (two devices issuing one draft \
+                 offline would give it two numbers), or create a new draft on this device",
+                &invoice_id.to_string()[..8]
+            )));
+        }
+        let lines = self.invoice_lines(invoice_id)?;
+        if lines.is_empty() {
+            return Err(StoreError::NotAllowed(format!(
+                "draft {} has no lines; add some with `kartoteka invoice edit {} --line …`",
+                &invoice_id.to_string()[..8],
+                &invoice_id.to_string()[..8]
+            )));
+        }
+        let totals = billing::invoice::totals(&lines)?;
+        let issue_date = issue_date.unwrap_or(location.issue_date);
+        let terms_days = (location.due_date - location.issue_date).num_days().max(0);
+        let due_date = issue_date + chrono::Days::new(terms_days.unsigned_abs());
+        let unit_id: String = self.conn.query_row(
+            "SELECT unit_id FROM invoices WHERE id = ?1",
+            [invoice_id.to_string()],
+            |row| row.get(0),
+        )?;
+        let snapshot = self.issue_snapshot(location.client_id, &unit_id)?;
+        self.issue_frozen(&location, issue_date, due_date, &totals, &snapshot)
+    }
+
+    /// Records a payment of an issued invoice; returns its id. An amount beyond
+    /// what is owed becomes the client's credit.
+    pub fn record_payment(&mut self, invoice_id: Uuid, payment: &PaymentInput) -> Result<Uuid> {
+        let location = self.locate_invoice(invoice_id)?;
+        if location.status != "issued" {
+            return Err(StoreError::NotAllowed(format!(
+                "{} is not issued yet; issue it before recording payments",
+                location.label()
+            )));
+        }
+        if location.kind != "invoice" {
+            return Err(StoreError::NotAllowed(format!(
+                "{} is a credit note; record the payment on the invoice it corrects",
+                location.number
+            )));
+        }
+        if payment.amount.currency.as_str() != location.currency {
+            return Err(billing::BillingError::CurrencyMismatch {
+                expected: location.currency,
+                found: payment.amount.currency.to_string(),
+            }
+            .into());
+        }
+        if payment.amount.minor <= 0 {
+            return Err(StoreError::NotAllowed(format!(
+                "a payment must be positive, not {}; a refund is a credit note",
+                format_minor(payment.amount.minor)
+            )));
+        }
+        let id = Uuid::new_v4();
+        let record = PaymentRecord {
+            id: id.to_string(),
+            invoice_id: invoice_id.to_string(),
+            date: payment.date,
+            amount_minor: payment.amount.minor,
+            currency: location.currency.clone(),
+            method: payment.method.trim().to_owned(),
+            reference: payment.reference.trim().to_owned(),
+        };
+        self.transact_all(&[(location.doc_id, Creation::Existing)], |_, _, doc| {
+            Ok(InvoicesDocMut::open(doc)?.add_payment(&record, now_ms())?)
+        })?;
+        Ok(id)
+    }
+
+    /// Issues a credit note for an issued invoice: the given lines, or the whole
+    /// invoice (a cancellation). Returns the credit note's id and number.
+    pub fn credit_invoice(
+        &mut self,
+        invoice_id: Uuid,
+        credit: &CreditInput,
+    ) -> Result<(Uuid, String)> {
+        let location = self.locate_invoice(invoice_id)?;
+        if location.status != "issued" || location.kind != "invoice" {
+            return Err(StoreError::NotAllowed(format!(
+                "{} is not an issued invoice; only issued invoices are credited (a draft is simply edited or discarded)",
+                location.label()
+            )));
+        }
+        let creditable = location.gross_minor - location.credited_minor;
+        let lines: Vec<Line> = match &credit.lines {
+            None if location.credited_minor > 0 => {
+                return Err(StoreError::NotAllowed(format!(
+                    "{} is partly credited already; name the lines to credit with --line",
+                    location.number
+                )));
+            }
+            None => self.invoice_lines(invoice_id)?,
+            Some(lines) => {
+                for line in lines {
+                    line.validate(false)?;
+                }
+                lines.clone()
+            }
+        };
+        let negated: Vec<Line> = lines
+            .into_iter()
+            .map(|line| Line { quantity_milli: -line.quantity_milli, ..line })
+            .collect();
+        let totals = billing::invoice::totals(&negated)?;
+        if -totals.gross_minor > creditable {
+            return Err(StoreError::NotAllowed(format!(
+                "the credit of {} exceeds what remains of {} ({} {})",
+                format_minor(-totals.gross_minor),
+                location.number,
+                format_minor(creditable),
+                location.currency
+            )));
+        }
+        if credit.date < location.issue_date {
+            return Err(StoreError::NotAllowed(format!(
+                "a credit note cannot precede the invoice it corrects ({})",
+                location.issue_date
+            )));
+        }
+        let id = Uuid::new_v4();
+        let note = if credit.note.trim().is_empty() {
+            format!("Credit note for invoice {}", location.number)
+        } else {
+            credit.note.trim().to_owned()
+        };
+        let draft = NewInvoice {
+            id: id.to_string(),
+            unit_id: String::new(),
+            kind: "credit_note".to_owned(),
+            credits: invoice_id.to_string(),
+            currency: location.currency.clone(),
+            issue_date: credit.date,
+            due_date: credit.date,
+            note,
+            lines: negated,
+            template_id: String::new(),
+            created_by: self.meta().device_id.to_string(),
+        };
+        let snapshot = self.issue_snapshot(location.client_id, "")?;
+        // The credit note lives in its invoice's document: one document tells an
+        // invoice's whole story.
+        let credit_location = InvoiceLocation {
+            id,
+            kind: "credit_note".to_owned(),
+            status: "draft".to_owned(),
+            number: String::new(),
+            issue_date: credit.date,
+            due_date: credit.date,
+            gross_minor: totals.gross_minor,
+            credited_minor: 0,
+            created_by: draft.created_by.clone(),
+            ..location
+        };
+        let number = self.issue_new(&credit_location, &draft, &totals, &snapshot)?;
+        Ok((id, number))
+    }
+
+    /// This device's number series, with the next number it would give in `year`.
+    pub fn series(&self, year: i32) -> Result<SeriesView> {
+        let device_id = self.meta().device_id.to_string();
+        let stored: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT code, pattern FROM billing_series WHERE device_id = ?1",
+                [&device_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let configured = stored.is_some();
+        let (code, pattern) =
+            stored.unwrap_or_else(|| (self.default_series_code(), DEFAULT_PATTERN.to_owned()));
+        let seq = next_seq(&self.conn, &code, year)?;
+        let next_number = format_number(&pattern, year, &code, seq);
+        Ok(SeriesView { code, pattern, configured, next_number })
+    }
+
+    /// Sets this device's series code and pattern. A code another device uses is
+    /// refused: two devices in one series could issue the same number offline.
+    pub fn set_series(
+        &mut self,
+        code: &str,
+        pattern: Option<&str>,
+        year: i32,
+    ) -> Result<SeriesView> {
+        let code = code.trim().to_uppercase();
+        validate_code(&code)?;
+        let pattern = pattern.map(str::trim).unwrap_or(DEFAULT_PATTERN).to_owned();
+        validate_pattern(&pattern)?;
+        let device_id = self.meta().device_id.to_string();
+        let taken_by: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT s.device_id FROM billing_series s WHERE s.code = ?1 AND s.device_id <> ?2",
+                params![code, device_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(other) = taken_by {
+            let device = self.device_name(&other)?;
+            return Err(StoreError::NotAllowed(format!(
+                "series {code} belongs to {device}; every device needs its own series"
+            )));
+        }
+        let series = Series { code, pattern };
+        self.transact_all(
+            &[(self.billing_doc_id(), Creation::Skeleton(DocKind::Billing))],
+            |_, _, doc| Ok(BillingDocMut::open(doc)?.set_series(&device_id, &series)?),
+        )?;
+        self.series(year)
+    }
+
+    /// Freezes an existing draft with the next number.
+    fn issue_frozen(
+        &mut self,
+        location: &InvoiceLocation,
+        issue_date: NaiveDate,
+        due_date: NaiveDate,
+        totals: &billing::invoice::Totals,
+        snapshot: &BTreeMap<String, String>,
+    ) -> Result<String> {
+        self.issue_with(location, None, issue_date, due_date, totals, snapshot)
+    }
+
+    /// Creates and issues a document in one change (a credit note).
+    fn issue_new(
+        &mut self,
+        location: &InvoiceLocation,
+        draft: &NewInvoice,
+        totals: &billing::invoice::Totals,
+        snapshot: &BTreeMap<String, String>,
+    ) -> Result<String> {
+        self.issue_with(location, Some(draft), draft.issue_date, draft.due_date, totals, snapshot)
+    }
+
+    fn issue_with(
+        &mut self,
+        location: &InvoiceLocation,
+        create: Option<&NewInvoice>,
+        issue_date: NaiveDate,
+        due_date: NaiveDate,
+        totals: &billing::invoice::Totals,
+        snapshot: &BTreeMap<String, String>,
+    ) -> Result<String> {
+        if due_date < issue_date {
+            return Err(
+                billing::BillingError::DueBeforeIssue { issue: issue_date, due: due_date }.into()
+            );
+        }
+        let year = issue_date.year();
+        let series = self.series(year)?;
+        let device_id = self.meta().device_id.to_string();
+        let mut docs = vec![(location.doc_id, Creation::Existing)];
+        if !series.configured {
+            // Record the default series, so other devices see the code as taken.
+            docs.insert(0, (self.billing_doc_id(), Creation::Skeleton(DocKind::Billing)));
+        }
+        let invoice_id = location.id.to_string();
+        let mut number = String::new();
+        self.transact_all(&docs, |conn, doc_id, doc| {
+            if doc_id != location.doc_id {
+                let stored = Series { code: series.code.clone(), pattern: series.pattern.clone() };
+                return Ok(BillingDocMut::open(doc)?.set_series(&device_id, &stored)?);
+            }
+            let seq = next_seq(conn, &series.code, year)?;
+            number = format_number(&series.pattern, year, &series.code, seq);
+            if number_taken(conn, &number)? {
+                return Err(StoreError::NotAllowed(format!(
+                    "number {number} exists already; choose a series pattern that keeps the code \
+                     and the sequence apart (e.g. {DEFAULT_PATTERN})"
+                )));
+            }
+            let mut invoices = InvoicesDocMut::open(doc)?;
+            if let Some(draft) = create {
+                invoices.create(draft, now_ms())?;
+            }
+            invoices.issue(
+                &invoice_id,
+                &Issue {
+                    number: number.clone(),
+                    series: series.code.clone(),
+                    seq,
+                    issue_date,
+                    due_date,
+                    totals: totals.clone(),
+                    snapshot: snapshot.clone(),
+                },
+            )?;
+            Ok(())
+        })?;
+        tracing::info!(number, invoice = %location.id, "issued");
+        Ok(number)
+    }
+
+    /// Where an invoice is, from the mirror.
+    pub(crate) fn locate_invoice(&self, invoice_id: Uuid) -> Result<InvoiceLocation> {
+        let id = invoice_id.to_string();
+        self.conn
+            .prepare_cached(
+                "SELECT doc_id, client_id, kind, status, number, currency, issue_date, due_date,
+                        gross_minor, credited_minor, created_by
+                 FROM invoices WHERE id = ?1",
+            )?
+            .query_row([&id], |row| {
+                let doc_id: String = row.get(0)?;
+                let client_id: String = row.get(1)?;
+                let date = |index: usize| -> rusqlite::Result<NaiveDate> {
+                    let text: String = row.get(index)?;
+                    Ok(text.parse().unwrap_or_default())
+                };
+                Ok(InvoiceLocation {
+                    id: invoice_id,
+                    doc_id: doc_id.parse().unwrap_or_else(|_| DocId::from_bytes([0; 16])),
+                    client_id: client_id
+                        .parse()
+                        .unwrap_or_else(|_| ClientId::from_uuid(Uuid::nil())),
+                    kind: row.get(2)?,
+                    status: row.get(3)?,
+                    number: row.get(4)?,
+                    currency: row.get(5)?,
+                    issue_date: date(6)?,
+                    due_date: date(7)?,
+                    gross_minor: row.get(8)?,
+                    credited_minor: row.get(9)?,
+                    created_by: row.get(10)?,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "invoice",
+                reference: id,
+                hint: "; list invoices with `kartoteka invoice list`".to_owned(),
+            })
+    }
+
+    pub(crate) fn invoice_lines(&self, invoice_id: Uuid) -> Result<Vec<Line>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT description, quantity_milli, unit, unit_price_minor, vat_bp
+             FROM invoice_lines WHERE invoice_id = ?1 ORDER BY position",
+        )?;
+        let lines = statement
+            .query_map([invoice_id.to_string()], |row| {
+                Ok(Line {
+                    description: row.get(0)?,
+                    quantity_milli: row.get(1)?,
+                    unit: row.get(2)?,
+                    unit_price_minor: row.get(3)?,
+                    vat_bp: row.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(lines)
+    }
+
+    /// The client's details frozen into an invoice at issue, and the company's.
+    pub(crate) fn issue_snapshot(
+        &self,
+        client_id: ClientId,
+        unit_id: &str,
+    ) -> Result<BTreeMap<String, String>> {
+        let id = client_id.to_string();
+        let mut snapshot: BTreeMap<String, String> = self
+            .conn
+            .prepare_cached(
+                "SELECT kind, display_name, vat_id, reg_no, personal_code,
+                        CASE WHEN billing_recipient <> '' THEN billing_recipient ELSE display_name END,
+                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_street ELSE street END,
+                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_city ELSE city END,
+                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_postal_code ELSE postal_code END,
+                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_region ELSE region END,
+                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_country ELSE country END,
+                        CASE WHEN billing_email <> '' THEN billing_email ELSE primary_email END
+                 FROM clients WHERE id = ?1",
+            )?
+            .query_row([&id], |row| {
+                let keys = [
+                    "kind", "name", "vat_id", "reg_no", "personal_code", "recipient", "street", "city",
+                    "postal_code", "region", "country", "email",
+                ];
+                keys.iter()
+                    .enumerate()
+                    .map(|(index, key)| Ok(((*key).to_owned(), row.get::<_, String>(index)?)))
+                    .collect::<rusqlite::Result<BTreeMap<_, _>>>()
+            })
+            .optional()?
+            .ok_or_else(|| crate::clients::unknown_client(client_id))?;
+        if let Some((iban, bic)) = self
+            .conn
+            .query_row(
+                "SELECT iban, bic FROM bank_accounts WHERE client_id = ?1 ORDER BY position LIMIT 1",
+                [&id],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )
+            .optional()?
+        {
+            snapshot.insert("iban".to_owned(), iban);
+            snapshot.insert("bic".to_owned(), bic);
+        }
+        let unit: Option<(String, String, String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT name, street, city, postal_code, country FROM units WHERE id = ?1",
+                [unit_id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+            )
+            .optional()?;
+        if let Some((name, street, city, postal_code, country)) = unit {
+            snapshot.insert("unit_name".to_owned(), name);
+            let address =
+                domain::Address { street, city, postal_code, region: String::new(), country };
+            snapshot.insert("unit_address".to_owned(), address.one_line());
+        }
+        for (key, value) in self.company_details()? {
+            snapshot.insert(format!("seller.{key}"), value);
+        }
+        Ok(snapshot)
+    }
+
+    /// The currency used when none is given.
+    pub(crate) fn default_currency(&self, client_currency: &str) -> Result<Currency> {
+        if !client_currency.trim().is_empty() {
+            return Ok(client_currency.parse()?);
+        }
+        let workspace: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM billing_settings WHERE key = 'currency'", [], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        Ok(workspace.map(|code| code.parse()).transpose()?.unwrap_or(Currency::EUR))
+    }
+
+    pub(crate) fn billing_client(&self, client_id: ClientId) -> Result<BillingClient> {
+        self.conn
+            .prepare_cached("SELECT display_name, currency, payment_terms_days, kind FROM clients WHERE id = ?1")?
+            .query_row([client_id.to_string()], |row| {
+                let days: Option<i64> = row.get(2)?;
+                Ok(BillingClient {
+                    name: row.get(0)?,
+                    currency: row.get(1)?,
+                    terms_days: days.and_then(|days| u32::try_from(days).ok()).unwrap_or(DEFAULT_TERMS_DAYS),
+                    business: row.get::<_, String>(3)? == "company",
+                })
+            })
+            .optional()?
+            .ok_or_else(|| crate::clients::unknown_client(client_id))
+    }
+
+    pub(crate) fn check_unit(&self, client_id: ClientId, unit_id: UnitId) -> Result<()> {
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM units WHERE id = ?1 AND client_id = ?2",
+                params![unit_id.to_string(), client_id.to_string()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound {
+                what: "unit",
+                reference: unit_id.to_string(),
+                hint: "; the client card lists its units".to_owned(),
+            }),
+        }
+    }
+
+    pub(crate) fn device_name(&self, device_id: &str) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT name FROM devices WHERE id = ?1", [device_id], |row| row.get(0))
+            .optional()?
+            .unwrap_or_else(|| format!("device {}", &device_id[..device_id.len().min(8)])))
+    }
+
+    /// The series code of a device that has not chosen one: from its id, so two
+    /// devices practically never share it before one of them sets its own.
+    fn default_series_code(&self) -> String {
+        let hex = self.meta().device_id.simple().to_string().to_uppercase();
+        format!("D{}", &hex[..6])
+    }
+}
+
+/// A client as billing needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct BillingClient {
+    pub(crate) name: String,
+    pub(crate) currency: String,
+    pub(crate) terms_days: u32,
+    #[expect(dead_code, reason = "dunning (the next step of issue 4) reads it for §288 BGB rates")]
+    pub(crate) business: bool,
+}
+
+/// The next sequence number of a series in a year: one more than the highest
+/// this replica holds. Only the device owning the series issues in it, and every
+/// invoice it issued is in its own replica, so the highest is known here.
+fn next_seq(conn: &Connection, series: &str, year: i32) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM invoices WHERE series = ?1 AND number_year = ?2",
+        )?
+        .query_row(params![series, year], |row| row.get(0))?)
+}
+
+pub(crate) fn number_taken(conn: &Connection, number: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM invoices WHERE number = ?1")?
+        .query_row([number], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
