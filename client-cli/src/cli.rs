@@ -83,6 +83,9 @@ pub(crate) enum Command {
   kartoteka statement kiploks --from 2026-01-01 --to 2026-12-31
   kartoteka statement kiploks --json")]
     Statement(billing::StatementArgs),
+    /// Dunning: reminders and notices for overdue invoices, policies, base rates, blocks
+    #[command(subcommand)]
+    Dunning(billing::DunningCommand),
     /// Check every stored photo and file against its hash
     #[command(
         after_help = "Example:\n  kartoteka verify       (reports corrupted files; `kartoteka sync` fetches intact copies)"

@@ -284,3 +284,293 @@ fn two_replicas_issue_offline_with_unique_numbers() {
     ]);
     assert_eq!(number(&next), "2026-T03-0004");
 }
+
+fn notices(k: &Kartoteka, invoice: &str) -> Vec<(i64, String, i64, i64, i64)> {
+    k.json(&["invoice", "show", invoice])["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|notice| {
+            (
+                notice["level"].as_i64().unwrap(),
+                notice["date"].as_str().unwrap().to_owned(),
+                notice["fee_minor"].as_i64().unwrap(),
+                notice["interest_minor"].as_i64().unwrap(),
+                notice["lump_sum_minor"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn run_dunning(k: &Kartoteka, day: &str) -> Value {
+    k.json(&["dunning", "run", "--as-of", day])
+}
+
+#[test]
+fn dunning_climbs_one_level_at_a_time_and_payments_clear_charges_first() {
+    let (k, client) = office_with_client();
+    k.ok(&["client", "edit", &client, "--country", "DE"]);
+    k.ok(&["company", "set", "iban", "DE44 5001 0517 5407 3249 31"]);
+    k.ok(&[
+        "dunning",
+        "policy",
+        "set",
+        "Standard",
+        "--level",
+        "Zahlungserinnerung:7:0:0",
+        "--level",
+        "1. Mahnung:21:14:2.50:interest",
+        "--level",
+        "2. Mahnung:35:14:5.00:interest",
+        "--level",
+        "3. Mahnung:49:14:7.50:interest",
+        "--lump-sum",
+        "--default",
+    ]);
+    k.ok(&["invoice", "series", "B01"]);
+    k.ok(&[
+        "invoice",
+        "new",
+        &client,
+        "--date",
+        "2026-09-01",
+        "--due-in",
+        "14",
+        "--line",
+        "Wartung=10 h x 100 @ 19",
+        "--issue",
+    ]);
+    let invoice = "2026-B01-0001";
+    // 190.00 paid before the due date: 1,000.00 stays open.
+    k.ok(&["invoice", "pay", invoice, "190.00", "--date", "2026-09-10"]);
+
+    assert_eq!(
+        run_dunning(&k, "2026-09-21")["notices"].as_array().unwrap().len(),
+        0,
+        "not 7 days late yet"
+    );
+    let first = run_dunning(&k, "2026-09-22");
+    assert_eq!(first["notices"][0]["level_name"], "Zahlungserinnerung");
+    assert_eq!(first["notices"][0]["language"], "de");
+    // The same day again: nothing new.
+    assert_eq!(run_dunning(&k, "2026-09-22")["notices"].as_array().unwrap().len(), 0);
+    // Long after every level's day, a run still gives only the next level.
+    let second = run_dunning(&k, "2026-12-01");
+    assert_eq!(second["notices"].as_array().unwrap().len(), 1);
+    assert_eq!(second["notices"][0]["level_name"], "1. Mahnung");
+    // 1,000.00 × (1.27 % + 9 %) × 77 days (16 Sep – 1 Dec) / 365 = 21.67.
+    assert_eq!(second["notices"][0]["interest_minor"], 2167);
+    assert_eq!(second["notices"][0]["lump_sum_minor"], 4000);
+    // Spacing: the 2nd notice waits 14 days after the 1st.
+    assert_eq!(run_dunning(&k, "2026-12-14")["notices"].as_array().unwrap().len(), 0);
+
+    // A blocked invoice is passed over until the block ends.
+    k.ok(&["dunning", "invoice", invoice, "--block", "Reklamation", "--until", "2026-12-20"]);
+    let blocked = run_dunning(&k, "2026-12-15");
+    assert_eq!(
+        (blocked["notices"].as_array().unwrap().len(), blocked["blocked"].as_i64()),
+        (0, Some(1))
+    );
+    let third = run_dunning(&k, "2026-12-21");
+    assert_eq!(third["notices"][0]["level_name"], "2. Mahnung");
+    // Interest continues from the last claim: 20 days (2 – 21 Dec) = 5.63, no second lump sum.
+    assert_eq!(third["notices"][0]["interest_minor"], 563);
+    assert_eq!(third["notices"][0]["lump_sum_minor"], 0);
+    assert_eq!(
+        notices(&k, invoice),
+        vec![
+            (1, "2026-09-22".to_owned(), 0, 0, 0),
+            (2, "2026-12-01".to_owned(), 250, 2167, 4000),
+            (3, "2026-12-21".to_owned(), 500, 563, 0),
+        ]
+    );
+    // The invoice itself never changes: charges are a separate claim without VAT.
+    let shown = k.json(&["invoice", "show", invoice, "--as-of", "2026-12-22"]);
+    assert_eq!(shown["gross_minor"], 119_000);
+    assert_eq!(shown["vat_minor"], 19_000);
+    assert_eq!(shown["open_costs_minor"], 250 + 4000 + 500);
+    assert_eq!(shown["open_interest_minor"], 2167 + 563);
+
+    // §367 BGB: 100.00 pays costs (47.50), then interest (27.30), then 25.20 of the invoice.
+    let partly = k.json(&["invoice", "pay", invoice, "100.00", "--date", "2026-12-23"]);
+    let payment = &partly["payments"].as_array().unwrap()[1];
+    assert_eq!(
+        (&payment["costs_minor"], &payment["interest_minor"], &payment["principal_minor"]),
+        (&Value::from(4750), &Value::from(2730), &Value::from(2520))
+    );
+    let paid = k.json(&["invoice", "pay", invoice, "974.80", "--date", "2026-12-28"]);
+    assert_eq!(paid["state"], "paid");
+    let after = run_dunning(&k, "2027-03-01");
+    assert_eq!(
+        (after["overdue"].as_i64(), after["notices"].as_array().unwrap().len()),
+        (Some(0), 0)
+    );
+
+    // Three letters, stored as the client's documents with their content hash, in German.
+    let documents = k.json(&["document", "list", &client]);
+    let letters: Vec<&Value> = documents["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "dunning_letter")
+        .collect();
+    assert_eq!(letters.len(), 3, "{documents:#}");
+    let out = tempfile::tempdir().unwrap();
+    let second_letter = letters.iter().find(|d| d["date"] == "2026-12-01").unwrap();
+    k.ok(&[
+        "document",
+        "export",
+        &client,
+        second_letter["short_id"].as_str().unwrap(),
+        "--to",
+        out.path().to_str().unwrap(),
+    ]);
+    let file = std::fs::read_dir(out.path()).unwrap().next().unwrap().unwrap().path();
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        blake3::hash(html.as_bytes()).to_hex().as_str(),
+        second_letter["hash"].as_str().unwrap()
+    );
+    for expected in [
+        "1. Mahnung",
+        "2026-B01-0001",
+        "1.000,00\u{a0}EUR",
+        "21,67\u{a0}EUR",
+        "40,00\u{a0}EUR",
+        "DE44 5001 0517 5407 3249 31",
+    ] {
+        assert!(html.contains(expected), "{expected:?} missing in\n{html}");
+    }
+    k.ok(&["verify"]);
+}
+
+#[test]
+fn letters_follow_the_clients_language_and_blocked_clients_wait() {
+    let (k, _) = office_with_client();
+    let riga = k.json(&["client", "add", "--name", "Ķiploks SIA", "--country", "LV"])["short_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let london = k.json(&["client", "add", "--name", "Tea Ltd", "--country", "GB"])["short_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let oslo = k.json(&["client", "add", "--name", "Fisk AS", "--country", "NO"])["short_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    k.ok(&["client", "set", &oslo, "language", "de"]);
+    for client in [&riga, &london, &oslo] {
+        k.ok(&[
+            "invoice",
+            "new",
+            client,
+            "--date",
+            "2026-10-01",
+            "--due-in",
+            "10",
+            "--line",
+            "Service=1 x 100 @ 21",
+            "--issue",
+        ]);
+    }
+    k.ok(&[
+        "dunning",
+        "client",
+        &london,
+        "--block",
+        "Payment plan agreed",
+        "--until",
+        "2026-11-30",
+    ]);
+    let run = run_dunning(&k, "2026-11-01");
+    let languages: std::collections::BTreeMap<String, String> = run["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["client_name"].as_str().unwrap().to_owned(),
+                n["language"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(languages.get("Ķiploks SIA").map(String::as_str), Some("lv"));
+    assert_eq!(languages.get("Fisk AS").map(String::as_str), Some("de"));
+    assert!(!languages.contains_key("Tea Ltd"), "blocked client dunned: {run:#}");
+    assert_eq!(run["blocked"], 1);
+    let after_block = run_dunning(&k, "2026-12-01");
+    assert_eq!(after_block["notices"][0]["client_name"], "Tea Ltd");
+    assert_eq!(after_block["notices"][0]["language"], "en");
+
+    // Bad dunning input is refused and changes nothing.
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "dunning",
+                "policy",
+                "set",
+                "Broken",
+                "--level",
+                "1st:21:14:2.50",
+                "--level",
+                "reminder:7:0:0",
+            ],
+            "fall due before",
+        ),
+        (&["dunning", "policy", "set", "Broken", "--level", "1st:21:14"], "level"),
+        (&["dunning", "client", &riga, "--policy", "Nonexistent"], "no dunning policy"),
+        (&["dunning", "base-rate", "set", "2027-02-01", "1.5"], "1 January and 1 July"),
+        (&["dunning", "run", "--language", "fr"], "not written in"),
+    ];
+    for (args, expected) in cases {
+        let error = k.fails(args);
+        assert!(error.contains(expected), "{args:?}: expected {expected:?} in {error:?}");
+    }
+    assert_eq!(k.json(&["dunning", "policy", "list"]).as_array().unwrap().len(), 1);
+    k.ok(&["dunning", "base-rate", "set", "2027-01-01", "1.10"]);
+    let rates = k.json(&["dunning", "base-rate", "list"]);
+    assert_eq!(rates.as_array().unwrap().last().unwrap()["rate_bp"], 110);
+}
+
+#[test]
+fn two_replicas_running_dunning_offline_store_each_notice_once() {
+    let relay = Relay::start();
+    let (office, client) = office_with_client();
+    let laptop = Kartoteka::join(&office.workspace_id(), "laptop-anna");
+    office.connect(&relay);
+    laptop.connect(&relay);
+    office.ok(&[
+        "invoice",
+        "new",
+        &client,
+        "--date",
+        "2026-09-01",
+        "--due-in",
+        "14",
+        "--line",
+        "Wartung=1 x 500 @ 19",
+        "--issue",
+    ]);
+    office.ok(&["sync"]);
+    laptop.ok(&["sync"]);
+    let number = office.json(&["invoice", "list"])[0]["number"].as_str().unwrap().to_owned();
+    // Both run the same day's dunning offline.
+    assert_eq!(run_dunning(&office, "2026-10-10")["notices"].as_array().unwrap().len(), 1);
+    assert_eq!(run_dunning(&laptop, "2026-10-10")["notices"].as_array().unwrap().len(), 1);
+    for _ in 0..2 {
+        office.ok(&["sync"]);
+        laptop.ok(&["sync"]);
+    }
+    for k in [&office, &laptop] {
+        assert_eq!(notices(k, &number).len(), 1);
+        let letters = k.json(&["document", "list", &client]);
+        assert_eq!(letters["count"], 1, "{letters:#}");
+    }
+    // The next level, run on one replica, reaches the other.
+    assert_eq!(run_dunning(&laptop, "2026-10-24")["notices"][0]["level"], 1);
+    laptop.ok(&["sync"]);
+    office.ok(&["sync"]);
+    assert_eq!(notices(&office, &number).len(), 2);
+    assert_eq!(run_dunning(&office, "2026-10-24")["notices"].as_array().unwrap().len(), 0);
+}

@@ -264,3 +264,139 @@ pub(crate) struct StatementArgs {
     #[arg(long)]
     pub(crate) currency: Option<String>,
 }
+
+/// `kartoteka dunning …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DunningCommand {
+    /// Create the notices due on a day, one letter per client and currency
+    #[command(
+        after_help = "Every overdue invoice gets the next level of its client's policy; no level is
+skipped, blocked invoices and clients are passed over. Running again for the same
+day, or on another replica offline, creates the same notices, not new ones.
+Letters are client documents (kind dunning_letter): `kartoteka document list CLIENT`.
+
+Examples:
+  kartoteka dunning run --as-of 2026-11-22 --dry-run
+  kartoteka dunning run --as-of 2026-11-22
+  kartoteka dunning run --language de --pay-within 7"
+    )]
+    Run(DunningRunArgs),
+    /// Dunning policies: levels, their days and fees
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// The §247 BGB base rate table behind default interest
+    #[command(subcommand)]
+    BaseRate(BaseRateCommand),
+    /// A client's dunning: its own policy, or a block with a reason and an end date
+    #[command(after_help = "Examples:
+  kartoteka dunning client kiploks --policy Gentle
+  kartoteka dunning client kiploks --block 'Disputed invoice, call on 5 Dec' --until 2026-12-05
+  kartoteka dunning client kiploks --unblock --default-policy")]
+    Client(DunningClientArgs),
+    /// Block or unblock dunning of one invoice
+    #[command(after_help = "Examples:
+  kartoteka dunning invoice 2026-T03-0042 --block 'Goods returned, credit pending' --until 2026-12-31
+  kartoteka dunning invoice 2026-T03-0042 --unblock")]
+    Invoice(DunningInvoiceArgs),
+}
+
+/// `kartoteka dunning run`
+#[derive(Debug, Args)]
+pub(crate) struct DunningRunArgs {
+    /// The day of the run [default: today]
+    #[arg(long)]
+    pub(crate) as_of: Option<NaiveDate>,
+    /// Show what is due without storing anything
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Write every letter in this language (de, en, lv) [default: the client's
+    /// `language` setting, else by country]
+    #[arg(long)]
+    pub(crate) language: Option<String>,
+    /// Days the letter gives to pay
+    #[arg(long, value_name = "DAYS", default_value_t = 10)]
+    pub(crate) pay_within: u32,
+}
+
+/// `kartoteka dunning policy …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// List the policies
+    #[command(after_help = "Example:\n  kartoteka dunning policy list")]
+    List,
+    /// Create or replace a policy
+    #[command(after_help = "A level is NAME:DAYS_AFTER_DUE:MIN_DAYS_AFTER_PREVIOUS:FEE[:interest].
+
+Examples:
+  kartoteka dunning policy set Gentle --level 'Reminder:14:0:0' --level '1st notice:35:21:0:interest'
+  kartoteka dunning policy set Standard --level 'Zahlungserinnerung:7:0:0' --level '1. Mahnung:21:14:2.50:interest' \\
+      --level '2. Mahnung:35:14:5.00:interest' --level '3. Mahnung:49:14:7.50:interest' --lump-sum --default")]
+    Set {
+        /// The policy's name
+        name: String,
+        /// A level, in order (repeatable)
+        #[arg(long = "level", value_name = "LEVEL", required = true)]
+        levels: Vec<String>,
+        /// Charge business clients the €40 lump sum of §288 (5) BGB once
+        #[arg(long)]
+        lump_sum: bool,
+        /// Use it for clients without their own policy
+        #[arg(long)]
+        default: bool,
+    },
+}
+
+/// `kartoteka dunning base-rate …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaseRateCommand {
+    /// The table: shipped rates and those entered here
+    #[command(after_help = "Example:\n  kartoteka dunning base-rate list")]
+    List,
+    /// Enter a newly published rate (1 January or 1 July)
+    #[command(after_help = "Example:\n  kartoteka dunning base-rate set 2027-01-01 1.27")]
+    Set {
+        /// First day the rate applies
+        from: NaiveDate,
+        /// The rate in percent (may be negative)
+        #[arg(allow_hyphen_values = true)]
+        percent: String,
+    },
+}
+
+/// `kartoteka dunning client`
+#[derive(Debug, Args)]
+pub(crate) struct DunningClientArgs {
+    /// Client id prefix or exact name
+    pub(crate) client: String,
+    /// Use this policy for the client
+    #[arg(long, conflicts_with = "default_policy")]
+    pub(crate) policy: Option<String>,
+    /// Use the workspace's default policy
+    #[arg(long)]
+    pub(crate) default_policy: bool,
+    #[command(flatten)]
+    pub(crate) block: BlockArgs,
+}
+
+/// `kartoteka dunning invoice`
+#[derive(Debug, Args)]
+pub(crate) struct DunningInvoiceArgs {
+    /// Invoice number or id prefix
+    pub(crate) invoice: String,
+    #[command(flatten)]
+    pub(crate) block: BlockArgs,
+}
+
+/// A dunning block: why, and until when.
+#[derive(Debug, Args)]
+pub(crate) struct BlockArgs {
+    /// Block dunning, for this reason
+    #[arg(long, value_name = "REASON", requires = "until", conflicts_with = "unblock")]
+    pub(crate) block: Option<String>,
+    /// Last blocked day
+    #[arg(long, value_name = "DATE", requires = "block")]
+    pub(crate) until: Option<NaiveDate>,
+    /// Lift the block
+    #[arg(long)]
+    pub(crate) unblock: bool,
+}

@@ -4,6 +4,7 @@ mod admin;
 mod billing;
 mod card;
 mod clients;
+mod dunning;
 mod field;
 mod sync;
 mod tour;
@@ -49,6 +50,7 @@ fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Res
         Command::Document(command) => field::document(replica, command, output),
         Command::Invoice(command) => billing::invoice(replica, command, output),
         Command::Statement(args) => billing::statement(replica, &args, output),
+        Command::Dunning(command) => dunning::run(replica, command, output),
         Command::Verify => field::verify(replica, output),
         Command::Config { max_file_bytes } => {
             if let Some(bytes) = max_file_bytes {

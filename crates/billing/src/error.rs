@@ -15,6 +15,9 @@ pub enum BillingError {
     /// Not a VAT rate.
     #[error("'{0}' is not a VAT rate (use a percentage such as 21 or 7.5)")]
     InvalidVatRate(String),
+    /// A language letters are not written in.
+    #[error("letters are not written in '{0}' (use de, en or lv)")]
+    UnknownLanguage(String),
     /// Not a currency code.
     #[error("'{0}' is not a currency code (use the three-letter ISO code, e.g. EUR)")]
     InvalidCurrency(String),

@@ -10,6 +10,7 @@
 //!   the principal.
 //! - [`interest`]: §288 BGB default interest from a dated table of base rates.
 //! - [`dunning`]: levels, their spacing, blocks, and deterministic notice ids.
+//! - [`letter`]: what a dunning letter says, in which language.
 //! - [`settlement`]: payments, credit notes and notices in date order.
 //! - [`numbering`]: per-device number series and their patterns.
 //! - [`recurring`]: periods of recurring invoices and their deterministic ids.
@@ -24,6 +25,7 @@ pub mod dunning;
 mod error;
 pub mod interest;
 pub mod invoice;
+pub mod letter;
 pub mod money;
 pub mod numbering;
 pub mod recurring;

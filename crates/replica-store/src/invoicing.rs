@@ -697,14 +697,17 @@ impl Replica {
 
     pub(crate) fn billing_client(&self, client_id: ClientId) -> Result<BillingClient> {
         self.conn
-            .prepare_cached("SELECT display_name, currency, payment_terms_days, kind FROM clients WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT display_name, currency, payment_terms_days FROM clients WHERE id = ?1",
+            )?
             .query_row([client_id.to_string()], |row| {
                 let days: Option<i64> = row.get(2)?;
                 Ok(BillingClient {
                     name: row.get(0)?,
                     currency: row.get(1)?,
-                    terms_days: days.and_then(|days| u32::try_from(days).ok()).unwrap_or(DEFAULT_TERMS_DAYS),
-                    business: row.get::<_, String>(3)? == "company",
+                    terms_days: days
+                        .and_then(|days| u32::try_from(days).ok())
+                        .unwrap_or(DEFAULT_TERMS_DAYS),
                 })
             })
             .optional()?
@@ -752,8 +755,6 @@ pub(crate) struct BillingClient {
     pub(crate) name: String,
     pub(crate) currency: String,
     pub(crate) terms_days: u32,
-    #[expect(dead_code, reason = "dunning (the next step of issue 4) reads it for §288 BGB rates")]
-    pub(crate) business: bool,
 }
 
 /// The next sequence number of a series in a year: one more than the highest

@@ -31,6 +31,7 @@ mod blobs;
 mod card;
 mod catalog;
 mod clients;
+mod dunning;
 mod error;
 mod field;
 mod invoice_queries;
@@ -49,6 +50,10 @@ pub use card::{
     ConflictView, ContactView, UnitView,
 };
 pub use catalog::{ArchiveFilter, CatalogQuery, CatalogRow, CatalogSort};
+pub use dunning::{
+    BaseRateView, DunningReport, DunningRun, LetterRenderer, PlannedNotice, PolicyView,
+    RenderedLetter, STANDARD_POLICY,
+};
 pub use error::{Result, StoreError};
 pub use field::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
 pub use invoice_queries::{

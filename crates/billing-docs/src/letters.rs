@@ -1,0 +1,204 @@
+//! Dunning letters: one HTML page per letter, from the template of its language.
+//!
+//! The data is formatted here (amounts, dates) and the words live in the
+//! templates, so a translator edits one file per language and never touches
+//! arithmetic.
+
+use billing::letter::{DunningLetter, Language};
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::error::{DocsError, Result};
+use crate::format;
+
+const TEMPLATES: [(&str, &str); 3] = [
+    ("letter.de.html", include_str!("../templates/letter.de.html")),
+    ("letter.en.html", include_str!("../templates/letter.en.html")),
+    ("letter.lv.html", include_str!("../templates/letter.lv.html")),
+];
+
+/// Renders a dunning letter as a self-contained HTML page (UTF-8).
+pub fn render(letter: &DunningLetter) -> Result<String> {
+    let name = format!("letter.{}.html", letter.language.code());
+    let failed = |source| DocsError::Template { template: name.clone(), source };
+    // Parsing one small template per letter costs microseconds; a cached
+    // environment would buy little and hide a broken template until first use.
+    let source =
+        TEMPLATES.iter().find(|(template, _)| *template == name).map_or("", |(_, source)| *source);
+    let mut environment = Environment::new();
+    environment.add_template(&name, source).map_err(failed)?;
+    environment.get_template(&name).map_err(failed)?.render(view(letter)).map_err(failed)
+}
+
+/// The file name a letter is stored under.
+pub fn file_name(letter: &DunningLetter, client_name: &str) -> String {
+    let word = match letter.language {
+        Language::De => "Mahnung",
+        Language::En => "Reminder",
+        Language::Lv => "Atgadinajums",
+    };
+    let client: String = client_name
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("{word}-{}-{client}-{}.html", letter.date, letter.currency)
+}
+
+#[derive(Serialize)]
+struct LetterView<'a> {
+    level: usize,
+    date: String,
+    pay_by: String,
+    seller: &'a std::collections::BTreeMap<String, String>,
+    recipient: &'a std::collections::BTreeMap<String, String>,
+    items: Vec<ItemView<'a>>,
+    total: String,
+    new_charges: String,
+    has_charges: bool,
+    has_interest: bool,
+    has_lump_sum: bool,
+}
+
+#[derive(Serialize)]
+struct ItemView<'a> {
+    number: &'a str,
+    issue_date: String,
+    due_date: String,
+    days_overdue: i64,
+    level: usize,
+    level_name: &'a str,
+    open: String,
+    earlier_charges: String,
+    fee: String,
+    interest: String,
+    interest_from: String,
+    interest_to: String,
+    lump_sum: String,
+    total: String,
+}
+
+fn view(letter: &DunningLetter) -> LetterView<'_> {
+    let language = letter.language;
+    let money = |minor| format::money(minor, &letter.currency, language);
+    let date = |day| format::date(day, language);
+    let items = letter
+        .items
+        .iter()
+        .map(|item| ItemView {
+            number: &item.number,
+            issue_date: date(item.issue_date),
+            due_date: date(item.due_date),
+            days_overdue: item.days_overdue,
+            level: item.level,
+            level_name: &item.level_name,
+            open: money(item.open_minor),
+            earlier_charges: money(item.earlier_charges_minor),
+            fee: money(item.fee_minor),
+            interest: money(item.interest_minor),
+            interest_from: item.interest_period.map(|(from, _)| date(from)).unwrap_or_default(),
+            interest_to: item.interest_period.map(|(_, to)| date(to)).unwrap_or_default(),
+            lump_sum: money(item.lump_sum_minor),
+            total: money(item.total_minor()),
+        })
+        .collect();
+    LetterView {
+        level: letter.level(),
+        date: date(letter.date),
+        pay_by: date(letter.pay_by),
+        seller: &letter.seller,
+        recipient: &letter.recipient,
+        items,
+        total: money(letter.total_minor()),
+        new_charges: money(letter.new_charges_minor()),
+        has_charges: letter.items.iter().any(|item| {
+            item.earlier_charges_minor + item.fee_minor + item.interest_minor + item.lump_sum_minor
+                > 0
+        }),
+        has_interest: letter.items.iter().any(|item| item.interest_minor > 0),
+        has_lump_sum: letter.items.iter().any(|item| item.lump_sum_minor > 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code: a panic is a failed test")]
+
+    use std::collections::BTreeMap;
+
+    use billing::letter::LetterItem;
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn day(month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, month, day).unwrap()
+    }
+
+    fn letter(language: Language) -> DunningLetter {
+        let seller = BTreeMap::from([
+            ("name".to_owned(), "Serviss GmbH".to_owned()),
+            ("iban".to_owned(), "DE44 5001 0517 5407 3249 31".to_owned()),
+        ]);
+        let recipient = BTreeMap::from([
+            ("name".to_owned(), "Bäckerei <Müller> & Söhne".to_owned()),
+            ("city".to_owned(), "Berlin".to_owned()),
+        ]);
+        DunningLetter {
+            language,
+            date: day(11, 22),
+            pay_by: day(12, 2),
+            seller,
+            recipient,
+            currency: "EUR".to_owned(),
+            items: vec![LetterItem {
+                number: "2026-B01-0001".to_owned(),
+                issue_date: day(9, 1),
+                due_date: day(9, 15),
+                days_overdue: 68,
+                open_minor: 13_739,
+                level: 1,
+                level_name: "1st notice".to_owned(),
+                earlier_charges_minor: 0,
+                fee_minor: 250,
+                interest_minor: 312,
+                interest_period: Some((day(9, 16), day(11, 22))),
+                lump_sum_minor: 4_000,
+            }],
+        }
+    }
+
+    #[test]
+    fn every_language_renders_the_amounts_and_escapes_names() {
+        for language in Language::ALL {
+            let html = render(&letter(language)).unwrap();
+            assert!(html.contains("2026-B01-0001"), "{language}: {html}");
+            assert!(html.contains("Bäckerei &lt;Müller&gt; &amp; Söhne"), "{language}");
+            assert!(!html.contains("<Müller>"), "{language}");
+            assert!(
+                html.contains(&format::money(13_739 + 250 + 312 + 4_000, "EUR", language)),
+                "{language}"
+            );
+            assert!(html.contains("DE44 5001 0517 5407 3249 31"), "{language}");
+            assert!(html.contains(&format!("lang=\"{}\"", language.code())), "{language}");
+        }
+        let german = render(&letter(Language::De)).unwrap();
+        assert!(german.contains("1. Mahnung"), "{german}");
+        assert!(german.contains("Verzugszinsen"), "{german}");
+        let latvian = render(&letter(Language::Lv)).unwrap();
+        assert!(latvian.contains("Nokavējuma procenti"), "{latvian}");
+    }
+
+    #[test]
+    fn rendering_is_deterministic_and_file_names_are_plain() {
+        let one = render(&letter(Language::En)).unwrap();
+        assert_eq!(one, render(&letter(Language::En)).unwrap());
+        assert_eq!(
+            file_name(&letter(Language::De), "Bäckerei Müller / Süd"),
+            "Mahnung-2026-11-22-Bäckerei-Müller-Süd-EUR.html"
+        );
+    }
+}

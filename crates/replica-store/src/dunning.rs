@@ -1,0 +1,721 @@
+//! Dunning (Mahnwesen): policies, base rates, blocks, and the dunning run.
+//!
+//! A run looks at every invoice with principal open past its due date (the
+//! partial index `invoices_open`), skips blocked invoices and clients, and gives
+//! each the next level its policy has due — never skipping one. Each notice's id
+//! is derived from the invoice and the level, and each letter's id from the
+//! notices it carries, so a repeated run, or the same run on two offline
+//! replicas, stores the same notices and letters instead of duplicates.
+//!
+//! Fees, interest and the lump sum are claims of the notice, kept beside the
+//! frozen invoice; the mirror's settlement applies payments to them first
+//! (§367 BGB).
+
+use std::collections::BTreeMap;
+
+use billing::dunning::{Block, LUMP_SUM_MINOR, Policy, blocked, next_level, notice_id};
+use billing::interest::{BaseRate, Debtor, default_interest, known_base_rates};
+use billing::letter::{DunningLetter, Language, LetterItem};
+use blob_store::BlobHash;
+use chrono::{Datelike, NaiveDate};
+use doc_model::{
+    BillingDocMut, ClientBillingMut, ClientDocMut, DocId, DocKind, InvoicesDocMut, NoticeRecord,
+};
+use domain::{ClientDocumentId, ClientEdit, ClientId, DocumentKind, NewClientDocument};
+use rusqlite::OptionalExtension;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::{Result, StoreError};
+use crate::replica::{Creation, Replica, now_ms};
+
+/// The name of the policy used when none is chosen.
+pub const STANDARD_POLICY: &str = "Standard";
+
+/// Letters per write transaction: bounds memory and the work lost to a crash,
+/// and spreads the fsync over many letters.
+const LETTERS_PER_BATCH: usize = 200;
+
+/// A rendered letter: file name and bytes.
+pub type RenderedLetter = (String, Vec<u8>);
+
+/// Turns a letter into a file. The CLI passes `billing_docs::letters::render`;
+/// this crate does not know how letters look.
+pub type LetterRenderer<'a> = dyn FnMut(
+        &DunningLetter,
+    ) -> std::result::Result<RenderedLetter, Box<dyn std::error::Error + Send + Sync>>
+    + 'a;
+
+/// What a dunning run is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DunningRun {
+    /// The run's date: notices and letters carry it.
+    pub as_of: NaiveDate,
+    /// Only report what would be sent.
+    pub dry_run: bool,
+    /// Write every letter in this language [default: the client's `language`
+    /// setting, else by the client's country].
+    pub language: Option<Language>,
+    /// Days the letter gives to pay.
+    pub pay_within_days: u32,
+}
+
+/// One notice a run created (or would create).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedNotice {
+    /// Notice id.
+    pub id: String,
+    /// Invoice id.
+    pub invoice_id: String,
+    /// Invoice number.
+    pub number: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client name.
+    pub client_name: String,
+    /// Currency.
+    pub currency: String,
+    /// Level index (0 = first).
+    pub level: usize,
+    /// Level name.
+    pub level_name: String,
+    /// Open principal.
+    pub open_minor: i64,
+    /// Fee.
+    pub fee_minor: i64,
+    /// Default interest.
+    pub interest_minor: i64,
+    /// Lump sum.
+    pub lump_sum_minor: i64,
+    /// The letter's client-document id.
+    pub letter_document: String,
+    /// The letter's language.
+    pub language: Language,
+}
+
+/// What a run found and did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DunningReport {
+    /// The run's date.
+    pub as_of: String,
+    /// Whether nothing was stored.
+    pub dry_run: bool,
+    /// Overdue invoices looked at.
+    pub overdue: usize,
+    /// Of those, passed over for a block on the invoice or the client.
+    pub blocked: usize,
+    /// Notices created (or, in a dry run, due).
+    pub notices: Vec<PlannedNotice>,
+    /// Letters written (or due).
+    pub letters: usize,
+}
+
+/// A dunning policy as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyView {
+    /// The policy.
+    #[serde(flatten)]
+    pub policy: Policy,
+    /// Whether clients without their own policy use it.
+    pub default: bool,
+    /// Whether it is the built-in policy nobody changed.
+    pub built_in: bool,
+}
+
+/// A base rate as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseRateView {
+    /// First day.
+    pub from: String,
+    /// Basis points.
+    pub rate_bp: i32,
+    /// "shipped" or "entered".
+    pub source: &'static str,
+}
+
+/// An overdue invoice as the run reads it from the mirror.
+struct Candidate {
+    invoice_id: String,
+    doc_id: String,
+    client_id: String,
+    number: String,
+    currency: String,
+    issue_date: NaiveDate,
+    due_date: NaiveDate,
+    open_minor: i64,
+    earlier_charges_minor: i64,
+    sent: usize,
+    last_sent: Option<NaiveDate>,
+    interest_until: Option<NaiveDate>,
+    lump_sum_charged: bool,
+    invoice_block: Option<Block>,
+    business: bool,
+    client_name: String,
+    country: String,
+    client_policy: String,
+    client_block: Option<Block>,
+    language: String,
+}
+
+impl Replica {
+    /// Every dunning policy: the stored ones and the built-in standard.
+    pub fn dunning_policies(&self) -> Result<Vec<PolicyView>> {
+        let default_name = self.default_policy_name()?;
+        let mut policies = self.stored_policies()?;
+        let built_in = !policies.contains_key(STANDARD_POLICY);
+        policies.entry(STANDARD_POLICY.to_owned()).or_insert_with(Policy::standard);
+        Ok(policies
+            .into_values()
+            .map(|policy| PolicyView {
+                default: policy.name == default_name,
+                built_in: built_in && policy.name == STANDARD_POLICY,
+                policy,
+            })
+            .collect())
+    }
+
+    /// Stores a policy (replacing one of the same name); optionally makes it
+    /// the default.
+    pub fn set_dunning_policy(&mut self, policy: &Policy, make_default: bool) -> Result<()> {
+        policy.validate()?;
+        let json = serde_json::to_string(policy)
+            .map_err(|error| StoreError::NotAllowed(format!("cannot store the policy: {error}")))?;
+        self.transact_all(
+            &[(self.billing_doc_id(), Creation::Skeleton(DocKind::Billing))],
+            |_, _, doc| {
+                let mut billing = BillingDocMut::open(doc)?;
+                billing.set_policy(&json, &policy.name)?;
+                if make_default {
+                    billing.set_setting("default_policy", &policy.name)?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The base-rate table: shipped rates, with rates users entered added or
+    /// replacing a shipped one of the same day.
+    pub fn base_rates(&self) -> Result<Vec<BaseRateView>> {
+        let mut rates: BTreeMap<NaiveDate, (i32, &'static str)> = known_base_rates()
+            .into_iter()
+            .map(|rate| (rate.from, (rate.rate_bp, "shipped")))
+            .collect();
+        let entered: Vec<(String, i64)> = self
+            .conn
+            .prepare_cached("SELECT date, rate_bp FROM base_rates")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (date, rate_bp) in entered {
+            if let (Ok(date), Ok(rate_bp)) = (date.parse::<NaiveDate>(), i32::try_from(rate_bp)) {
+                rates.insert(date, (rate_bp, "entered"));
+            }
+        }
+        Ok(rates
+            .into_iter()
+            .map(|(from, (rate_bp, source))| BaseRateView {
+                from: from.to_string(),
+                rate_bp,
+                source,
+            })
+            .collect())
+    }
+
+    /// Adds or corrects a base rate. The base rate changes only on 1 January and
+    /// 1 July (§247 BGB); other days are refused.
+    pub fn set_base_rate(&mut self, from: NaiveDate, rate_bp: i32) -> Result<()> {
+        if from.day() != 1 || !matches!(from.month(), 1 | 7) {
+            return Err(StoreError::NotAllowed(format!(
+                "the base rate changes on 1 January and 1 July only, not on {from}"
+            )));
+        }
+        if !(-1_000..=2_000).contains(&rate_bp) {
+            return Err(StoreError::NotAllowed(format!(
+                "a base rate of {rate_bp} basis points is not plausible (−10 % to 20 %)"
+            )));
+        }
+        self.transact_all(
+            &[(self.billing_doc_id(), Creation::Skeleton(DocKind::Billing))],
+            |_, _, doc| Ok(BillingDocMut::open(doc)?.set_base_rate(from, i64::from(rate_bp))?),
+        )?;
+        Ok(())
+    }
+
+    /// Sets a client's dunning policy (`None`: the workspace default).
+    pub fn set_client_policy(&mut self, client_id: ClientId, policy: Option<&str>) -> Result<()> {
+        if let Some(name) = policy
+            && !self.dunning_policies()?.iter().any(|view| view.policy.name == name)
+        {
+            return Err(StoreError::NotAllowed(format!(
+                "there is no dunning policy '{name}'; list them with `kartoteka dunning policy list`"
+            )));
+        }
+        self.billing_client(client_id)?;
+        let name = policy.unwrap_or_default().to_owned();
+        self.transact_all(&[(DocId::client(client_id), Creation::Existing)], |_, _, doc| {
+            Ok(ClientBillingMut::open(doc)?.set_policy(&name)?)
+        })?;
+        Ok(())
+    }
+
+    /// Blocks (or, with `None`, unblocks) dunning of a client.
+    pub fn set_client_dunning_block(
+        &mut self,
+        client_id: ClientId,
+        block: Option<&Block>,
+    ) -> Result<()> {
+        check_block(block)?;
+        self.billing_client(client_id)?;
+        self.transact_all(&[(DocId::client(client_id), Creation::Existing)], |_, _, doc| {
+            Ok(ClientBillingMut::open(doc)?.set_block(block)?)
+        })?;
+        Ok(())
+    }
+
+    /// Blocks (or unblocks) dunning of one issued invoice.
+    pub fn set_invoice_dunning_block(
+        &mut self,
+        invoice_id: Uuid,
+        block: Option<&Block>,
+    ) -> Result<()> {
+        check_block(block)?;
+        let location = self.locate_invoice(invoice_id)?;
+        if location.status != "issued" || location.kind != "invoice" {
+            return Err(StoreError::NotAllowed(format!(
+                "{} is not an issued invoice; only issued invoices are dunned",
+                location.label()
+            )));
+        }
+        let id = invoice_id.to_string();
+        self.transact_all(&[(location.doc_id, Creation::Existing)], |_, _, doc| {
+            Ok(InvoicesDocMut::open(doc)?.set_block(&id, block)?)
+        })?;
+        Ok(())
+    }
+
+    /// Runs dunning for `run.as_of`; see the module documentation.
+    pub fn run_dunning(
+        &mut self,
+        run: &DunningRun,
+        render: &mut LetterRenderer<'_>,
+    ) -> Result<DunningReport> {
+        let policies = self.policy_table()?;
+        let default_name = self.default_policy_name()?;
+        let rates: Vec<BaseRate> = self
+            .base_rates()?
+            .iter()
+            .filter_map(|view| {
+                Some(BaseRate { from: view.from.parse().ok()?, rate_bp: view.rate_bp })
+            })
+            .collect();
+        let candidates = self.overdue_candidates(run.as_of)?;
+        let overdue = candidates.len();
+        let mut blocked_count = 0;
+        // (client, currency) → the letter's items and the notices behind them.
+        let mut groups: BTreeMap<(String, String), Vec<DueNotice>> = BTreeMap::new();
+        for candidate in candidates {
+            if blocked(candidate.invoice_block.as_ref(), run.as_of)
+                || blocked(candidate.client_block.as_ref(), run.as_of)
+            {
+                blocked_count += 1;
+                continue;
+            }
+            let policy = policies
+                .get(&candidate.client_policy)
+                .or_else(|| policies.get(&default_name))
+                .or_else(|| policies.get(STANDARD_POLICY))
+                .ok_or_else(|| StoreError::NotAllowed("no dunning policy is defined".to_owned()))?;
+            let Some(level) = next_level(
+                policy,
+                candidate.due_date,
+                candidate.sent,
+                candidate.last_sent,
+                run.as_of,
+            ) else {
+                continue;
+            };
+            let (notice, item) = notice_for(&candidate, policy, level, run.as_of, &rates)?;
+            groups
+                .entry((candidate.client_id.clone(), candidate.currency.clone()))
+                .or_default()
+                .push((candidate, notice, item));
+        }
+
+        let mut report = DunningReport {
+            as_of: run.as_of.to_string(),
+            dry_run: run.dry_run,
+            overdue,
+            blocked: blocked_count,
+            notices: Vec::new(),
+            letters: groups.len(),
+        };
+        let seller = self.company_details()?;
+        let mut batch: Vec<LetterToStore> = Vec::new();
+        for ((client_id, currency), mut entries) in groups {
+            entries.sort_by(|a, b| (a.0.due_date, &a.0.number).cmp(&(b.0.due_date, &b.0.number)));
+            let first = &entries[0].0;
+            let language = run
+                .language
+                .or_else(|| first.language.parse().ok())
+                .unwrap_or_else(|| Language::for_country(&first.country));
+            let client_uuid: Uuid = client_id.parse().map_err(|_| {
+                StoreError::NotAllowed(format!("the mirror holds a bad client id {client_id}"))
+            })?;
+            let letter_id =
+                letter_id(client_uuid, entries.iter().map(|(_, notice, _)| notice.id.as_str()));
+            for (candidate, notice, item) in &mut entries {
+                notice.letter_document = letter_id.to_string();
+                report.notices.push(PlannedNotice {
+                    id: notice.id.clone(),
+                    invoice_id: candidate.invoice_id.clone(),
+                    number: candidate.number.clone(),
+                    client_id: client_id.clone(),
+                    client_name: candidate.client_name.clone(),
+                    currency: currency.clone(),
+                    level: item.level,
+                    level_name: item.level_name.clone(),
+                    open_minor: item.open_minor,
+                    fee_minor: item.fee_minor,
+                    interest_minor: item.interest_minor,
+                    lump_sum_minor: item.lump_sum_minor,
+                    letter_document: letter_id.to_string(),
+                    language,
+                });
+            }
+            if run.dry_run {
+                continue;
+            }
+            let snapshot = self.issue_snapshot(ClientId::from_uuid(client_uuid), "")?;
+            let recipient =
+                snapshot.into_iter().filter(|(key, _)| !key.starts_with("seller.")).collect();
+            let letter = DunningLetter {
+                language,
+                date: run.as_of,
+                pay_by: run.as_of + chrono::Days::new(u64::from(run.pay_within_days)),
+                seller: seller.clone(),
+                recipient,
+                currency: currency.clone(),
+                items: entries.iter().map(|(_, _, item)| item.clone()).collect(),
+            };
+            let (file_name, bytes) = render(&letter).map_err(|error| {
+                StoreError::NotAllowed(format!("cannot render a letter: {error}"))
+            })?;
+            batch.push(LetterToStore {
+                client_id: ClientId::from_uuid(client_uuid),
+                letter_id,
+                file_name,
+                bytes,
+                notices: entries
+                    .into_iter()
+                    .map(|(candidate, notice, _)| (candidate.doc_id, notice))
+                    .collect(),
+            });
+            if batch.len() >= LETTERS_PER_BATCH {
+                self.store_letters(run.as_of, std::mem::take(&mut batch))?;
+            }
+        }
+        if !batch.is_empty() {
+            self.store_letters(run.as_of, batch)?;
+        }
+        tracing::info!(
+            as_of = %run.as_of,
+            notices = report.notices.len(),
+            letters = report.letters,
+            dry_run = run.dry_run,
+            "dunning run"
+        );
+        Ok(report)
+    }
+
+    /// Stores letters as blobs and client documents, and their notices in the
+    /// invoices' documents, in one transaction.
+    fn store_letters(&mut self, date: NaiveDate, letters: Vec<LetterToStore>) -> Result<()> {
+        let store = self.blob_store()?;
+        let mut fresh: Vec<BlobHash> = Vec::new();
+        let mut documents: BTreeMap<DocId, ClientEdit> = BTreeMap::new();
+        let mut notices: BTreeMap<DocId, Vec<NoticeRecord>> = BTreeMap::new();
+        let mut hashes = Vec::new();
+        for letter in letters {
+            let put = match store.put_bytes(&letter.bytes) {
+                Ok(put) => put,
+                Err(error) => {
+                    remove_all(&store, &fresh);
+                    return Err(error.into());
+                }
+            };
+            if put.new {
+                fresh.push(put.hash);
+            }
+            hashes.push(put.hash);
+            documents.insert(
+                DocId::client(letter.client_id),
+                ClientEdit::AddDocument(NewClientDocument {
+                    id: ClientDocumentId::from_uuid(letter.letter_id),
+                    name: letter.file_name,
+                    kind: DocumentKind::DunningLetter,
+                    date,
+                    unit_id: None,
+                    invoice_id: None,
+                    visit_id: None,
+                    hash: put.hash.to_string(),
+                    media_type: "text/html".to_owned(),
+                    size: put.size,
+                }),
+            );
+            for (doc_id, notice) in letter.notices {
+                let doc_id: DocId = doc_id.parse().map_err(|_| {
+                    StoreError::NotAllowed(format!("the mirror holds a bad document id {doc_id}"))
+                })?;
+                notices.entry(doc_id).or_default().push(notice);
+            }
+        }
+        let docs: Vec<(DocId, Creation)> = documents
+            .keys()
+            .chain(notices.keys())
+            .map(|doc_id| (*doc_id, Creation::Existing))
+            .collect();
+        let now = now_ms();
+        let result = self.transact_all(&docs, |_, doc_id, doc| {
+            if let Some(edit) = documents.get(&doc_id) {
+                return Ok(ClientDocMut::open(doc)?.apply(edit, now)?);
+            }
+            let mut invoices = InvoicesDocMut::open(doc)?;
+            for notice in notices.get(&doc_id).map(Vec::as_slice).unwrap_or_default() {
+                invoices.add_notice(notice)?;
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            remove_all(&store, &fresh);
+            return Err(error);
+        }
+        for hash in &hashes {
+            self.add_pending_upload(hash)?;
+        }
+        Ok(())
+    }
+
+    fn stored_policies(&self) -> Result<BTreeMap<String, Policy>> {
+        let rows: Vec<(String, String)> = self
+            .conn
+            .prepare_cached("SELECT name, json FROM dunning_policies")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut policies = BTreeMap::new();
+        for (name, json) in rows {
+            match serde_json::from_str::<Policy>(&json) {
+                Ok(policy) => {
+                    policies.insert(name, policy);
+                }
+                Err(error) => {
+                    tracing::warn!(policy = name, %error, "unreadable dunning policy skipped")
+                }
+            }
+        }
+        Ok(policies)
+    }
+
+    fn policy_table(&self) -> Result<BTreeMap<String, Policy>> {
+        let mut policies = self.stored_policies()?;
+        policies.entry(STANDARD_POLICY.to_owned()).or_insert_with(Policy::standard);
+        Ok(policies)
+    }
+
+    fn default_policy_name(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM billing_settings WHERE key = 'default_policy'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or_else(|| STANDARD_POLICY.to_owned()))
+    }
+
+    fn overdue_candidates(&self, as_of: NaiveDate) -> Result<Vec<Candidate>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT i.id, i.doc_id, i.client_id, i.number, i.currency, i.issue_date, i.due_date,
+                    i.open_minor, i.costs_open_minor + i.interest_open_minor, i.notices,
+                    i.last_notice_date, i.interest_until, i.lump_sum_charged, i.block_reason, i.block_until,
+                    c.kind, c.display_name, c.country,
+                    COALESCE(d.policy, ''), COALESCE(d.block_reason, ''), COALESCE(d.block_until, ''),
+                    COALESCE(s.value, '')
+             FROM invoices i INDEXED BY invoices_open
+             JOIN clients c ON c.id = i.client_id
+             LEFT JOIN client_dunning d ON d.client_id = i.client_id
+             LEFT JOIN client_settings s ON s.client_id = i.client_id AND s.key = 'language'
+             WHERE i.open_minor > 0 AND i.due_date < ?1 AND i.kind = 'invoice' AND i.status = 'issued'",
+        )?;
+        let rows = statement.query_map([as_of.to_string()], |row| {
+            Ok((
+                Candidate {
+                    invoice_id: row.get(0)?,
+                    doc_id: row.get(1)?,
+                    client_id: row.get(2)?,
+                    number: row.get(3)?,
+                    currency: row.get(4)?,
+                    issue_date: NaiveDate::MIN,
+                    due_date: NaiveDate::MIN,
+                    open_minor: row.get(7)?,
+                    earlier_charges_minor: row.get(8)?,
+                    sent: usize::try_from(row.get::<_, i64>(9)?).unwrap_or(0),
+                    last_sent: None,
+                    interest_until: None,
+                    lump_sum_charged: row.get::<_, i64>(12)? != 0,
+                    invoice_block: None,
+                    business: row.get::<_, String>(15)? == "company",
+                    client_name: row.get(16)?,
+                    country: row.get(17)?,
+                    client_policy: row.get(18)?,
+                    client_block: None,
+                    language: row.get(21)?,
+                },
+                [
+                    row.get::<_, String>(5)?,
+                    row.get::<_, String>(6)?,
+                    row.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    row.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                    row.get::<_, String>(13)?,
+                    row.get::<_, String>(14)?,
+                    row.get::<_, String>(19)?,
+                    row.get::<_, String>(20)?,
+                ],
+            ))
+        })?;
+        let mut candidates = Vec::new();
+        for row in rows {
+            let (
+                mut candidate,
+                [
+                    issue,
+                    due,
+                    last,
+                    interest_until,
+                    invoice_reason,
+                    invoice_until,
+                    client_reason,
+                    client_until,
+                ],
+            ) = row?;
+            let date = |text: &str| text.parse::<NaiveDate>().ok();
+            let (Some(issue), Some(due)) = (date(&issue), date(&due)) else {
+                tracing::warn!(
+                    invoice = candidate.invoice_id,
+                    "invoice with unreadable dates skipped"
+                );
+                continue;
+            };
+            candidate.issue_date = issue;
+            candidate.due_date = due;
+            candidate.last_sent = date(&last);
+            candidate.interest_until = date(&interest_until);
+            candidate.invoice_block =
+                date(&invoice_until).map(|until| Block { reason: invoice_reason, until });
+            candidate.client_block =
+                date(&client_until).map(|until| Block { reason: client_reason, until });
+            candidates.push(candidate);
+        }
+        Ok(candidates)
+    }
+}
+
+/// An invoice, its new notice, and the notice's line in the letter.
+type DueNotice = (Candidate, NoticeRecord, LetterItem);
+
+/// A letter ready to store.
+struct LetterToStore {
+    client_id: ClientId,
+    letter_id: Uuid,
+    file_name: String,
+    bytes: Vec<u8>,
+    /// (invoices document id, notice)
+    notices: Vec<(String, NoticeRecord)>,
+}
+
+/// The notice of `level` for an invoice, with its fee, interest and lump sum.
+fn notice_for(
+    candidate: &Candidate,
+    policy: &Policy,
+    level: usize,
+    as_of: NaiveDate,
+    rates: &[BaseRate],
+) -> Result<(NoticeRecord, LetterItem)> {
+    let step = &policy.levels[level];
+    let debtor = if candidate.business { Debtor::Business } else { Debtor::Consumer };
+    // Interest runs from the day after the last claim (or the due date) to the run.
+    let (interest_minor, interest_period) = if step.interest {
+        let from = candidate.interest_until.unwrap_or(candidate.due_date);
+        let interest = default_interest(candidate.open_minor, from, as_of, rates, debtor)?;
+        (interest, (interest > 0).then(|| (from + chrono::Days::new(1), as_of)))
+    } else {
+        (0, None)
+    };
+    // §288 (5) BGB: €40 once, from a business in default, on a euro claim.
+    let lump_sum_minor = if policy.lump_sum
+        && candidate.business
+        && step.interest
+        && !candidate.lump_sum_charged
+        && candidate.currency == "EUR"
+    {
+        LUMP_SUM_MINOR
+    } else {
+        0
+    };
+    let invoice_uuid: Uuid = candidate.invoice_id.parse().map_err(|_| {
+        StoreError::NotAllowed(format!(
+            "the mirror holds a bad invoice id {}",
+            candidate.invoice_id
+        ))
+    })?;
+    let notice = NoticeRecord {
+        id: notice_id(invoice_uuid, level).to_string(),
+        invoice_id: candidate.invoice_id.clone(),
+        level: i64::try_from(level).unwrap_or(i64::MAX),
+        name: step.name.clone(),
+        date: as_of,
+        fee_minor: step.fee_minor,
+        lump_sum_minor,
+        interest_minor,
+        letter_document: String::new(),
+    };
+    let item = LetterItem {
+        number: candidate.number.clone(),
+        issue_date: candidate.issue_date,
+        due_date: candidate.due_date,
+        days_overdue: (as_of - candidate.due_date).num_days(),
+        open_minor: candidate.open_minor,
+        level,
+        level_name: step.name.clone(),
+        earlier_charges_minor: candidate.earlier_charges_minor,
+        fee_minor: step.fee_minor,
+        interest_minor,
+        interest_period,
+        lump_sum_minor,
+    };
+    Ok((notice, item))
+}
+
+/// The id of the letter carrying these notices: the same on every replica.
+fn letter_id<'a>(client: Uuid, notice_ids: impl Iterator<Item = &'a str>) -> Uuid {
+    let mut ids: Vec<&str> = notice_ids.collect();
+    ids.sort_unstable();
+    Uuid::new_v5(&client, format!("kartoteka/dunning-letter/{}", ids.join(",")).as_bytes())
+}
+
+fn check_block(block: Option<&Block>) -> Result<()> {
+    if let Some(block) = block
+        && block.reason.trim().is_empty()
+    {
+        return Err(StoreError::NotAllowed("a dunning block needs a reason".to_owned()));
+    }
+    Ok(())
+}
+
+fn remove_all(store: &blob_store::BlobStore, hashes: &[BlobHash]) {
+    for hash in hashes {
+        if let Err(error) = store.remove(hash) {
+            tracing::warn!(%hash, %error, "could not remove a letter of a failed dunning run");
+        }
+    }
+}
