@@ -83,6 +83,20 @@ pub(crate) enum Command {
   kartoteka statement kiploks --from 2026-01-01 --to 2026-12-31
   kartoteka statement kiploks --json")]
     Statement(billing::StatementArgs),
+    /// Recurring invoices: templates per client or unit
+    #[command(subcommand)]
+    Recurring(billing::RecurringCommand),
+    /// Issue every recurring invoice due up to a day that is not issued yet
+    #[command(
+        after_help = "Two replicas generating the same period offline end up with one invoice after
+sync: its id and number come from the template and the period.
+
+Examples:
+  kartoteka generate --until 2027-01-31 --dry-run
+  kartoteka generate --until 2027-01-31
+  kartoteka generate --until 2027-12-31 --client kiploks"
+    )]
+    Generate(billing::GenerateArgs),
     /// Dunning: reminders and notices for overdue invoices, policies, base rates, blocks
     #[command(subcommand)]
     Dunning(billing::DunningCommand),

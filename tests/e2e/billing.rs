@@ -500,8 +500,13 @@ fn letters_follow_the_clients_language_and_blocked_clients_wait() {
     assert!(!languages.contains_key("Tea Ltd"), "blocked client dunned: {run:#}");
     assert_eq!(run["blocked"], 1);
     let after_block = run_dunning(&k, "2026-12-01");
-    assert_eq!(after_block["notices"][0]["client_name"], "Tea Ltd");
-    assert_eq!(after_block["notices"][0]["language"], "en");
+    let tea = after_block["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|notice| notice["client_name"] == "Tea Ltd")
+        .unwrap_or_else(|| panic!("the block has ended: {after_block:#}"));
+    assert_eq!((&tea["level"], &tea["language"]), (&Value::from(0), &Value::from("en")));
 
     // Bad dunning input is refused and changes nothing.
     let cases: &[(&[&str], &str)] = &[
@@ -573,4 +578,221 @@ fn two_replicas_running_dunning_offline_store_each_notice_once() {
     office.ok(&["sync"]);
     assert_eq!(notices(&office, &number).len(), 2);
     assert_eq!(run_dunning(&office, "2026-10-24")["notices"].as_array().unwrap().len(), 0);
+}
+
+fn numbers_of(k: &Kartoteka, client: &str) -> Vec<String> {
+    let mut numbers: Vec<String> = k
+        .json(&["invoice", "list", "--client", client])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["number"].as_str().unwrap().to_owned())
+        .collect();
+    numbers.sort();
+    numbers
+}
+
+#[test]
+fn recurring_templates_issue_each_period_once() {
+    let (k, client) = office_with_client();
+    k.ok(&["invoice", "series", "B01"]);
+    k.ok(&["unit", "add", &client, "--name", "Filiale Mitte"]);
+    let monthly = k.json(&[
+        "recurring",
+        "add",
+        &client,
+        "--period",
+        "monthly",
+        "--day",
+        "31",
+        "--start",
+        "2027-12-01",
+        "--line",
+        "Wartungsvertrag=1 x 89 @ 19",
+    ]);
+    assert_eq!(monthly["code"], "B01R1");
+    assert_eq!(monthly["next_date"], "2027-12-31");
+    let quarterly = k.json(&[
+        "recurring",
+        "add",
+        &client,
+        "--unit",
+        "Filiale Mitte",
+        "--period",
+        "quarterly",
+        "--day",
+        "15",
+        "--start",
+        "2028-01-01",
+        "--end",
+        "2028-06-30",
+        "--due-in",
+        "30",
+        "--line",
+        "Filter=4 h x 45 @ 19",
+    ]);
+    assert_eq!(quarterly["code"], "B01R2");
+
+    let planned = k.json(&["generate", "--until", "2028-03-31", "--dry-run"]);
+    assert_eq!(planned.as_array().unwrap().len(), 5);
+    assert!(numbers_of(&k, &client).is_empty(), "a dry run stored invoices");
+    let issued = k.json(&["generate", "--until", "2028-03-31"]);
+    let dates: Vec<(&str, &str)> = issued
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["number"].as_str().unwrap(), i["issue_date"].as_str().unwrap()))
+        .collect();
+    // Month ends are clamped, February of a leap year has 29 days.
+    assert_eq!(
+        dates,
+        [
+            ("B01R1-2027-12", "2027-12-31"),
+            ("B01R1-2028-01", "2028-01-31"),
+            ("B01R1-2028-02", "2028-02-29"),
+            ("B01R1-2028-03", "2028-03-31"),
+            ("B01R2-2028-01", "2028-01-15"),
+        ]
+    );
+    // Generating again issues nothing new.
+    assert_eq!(k.json(&["generate", "--until", "2028-03-31"]).as_array().unwrap().len(), 0);
+    let invoice = k.json(&["invoice", "show", "B01R2-2028-01"]);
+    assert_eq!(invoice["state"], "issued");
+    assert_eq!(invoice["due_date"], "2028-02-14");
+    assert_eq!(invoice["unit_name"], "Filiale Mitte");
+    assert_eq!(invoice["template_code"], "B01R2");
+
+    // An ended template stops; the quarterly one ends by itself after June.
+    k.ok(&["recurring", "end", "B01R1", "--on", "2028-04-30"]);
+    let rest = k.json(&["generate", "--until", "2028-12-31"]);
+    let numbers: Vec<&str> =
+        rest.as_array().unwrap().iter().map(|i| i["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["B01R1-2028-04", "B01R2-2028-04"]);
+    let listed = k.json(&["recurring", "list", "--client", &client, "--as-of", "2028-12-31"]);
+    assert!(listed.as_array().unwrap().iter().all(|t| t["next_date"].is_null()), "{listed:#}");
+
+    // Bad templates are refused and nothing is stored.
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "recurring",
+                "add",
+                &client,
+                "--period",
+                "weekly",
+                "--start",
+                "2028-01-01",
+                "--line",
+                "X=1 x 1 @ 19",
+            ],
+            "unknown period",
+        ),
+        (
+            &[
+                "recurring",
+                "add",
+                &client,
+                "--period",
+                "monthly",
+                "--day",
+                "0",
+                "--start",
+                "2028-01-01",
+                "--line",
+                "X=1 x 1 @ 19",
+            ],
+            "not a day",
+        ),
+        (
+            &[
+                "recurring",
+                "add",
+                &client,
+                "--period",
+                "monthly",
+                "--start",
+                "2028-02-01",
+                "--end",
+                "2028-01-01",
+                "--line",
+                "X=1 x 1 @ 19",
+            ],
+            "before it starts",
+        ),
+        (
+            &[
+                "recurring",
+                "add",
+                &client,
+                "--period",
+                "monthly",
+                "--start",
+                "2028-01-01",
+                "--line",
+                "X=-1 x 1 @ 19",
+            ],
+            "must be positive",
+        ),
+        (&["recurring", "end", "NOPE1", "--on", "2028-01-01"], "template"),
+    ];
+    for (args, expected) in cases {
+        let error = k.fails(args);
+        assert!(error.contains(expected), "{args:?}: expected {expected:?} in {error:?}");
+    }
+    assert_eq!(k.json(&["recurring", "list"]).as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn two_replicas_generating_offline_end_with_one_invoice_per_period() {
+    let relay = Relay::start();
+    let (office, client) = office_with_client();
+    let laptop = Kartoteka::join(&office.workspace_id(), "laptop-anna");
+    office.connect(&relay);
+    laptop.connect(&relay);
+    office.ok(&["invoice", "series", "B01"]);
+    office.ok(&[
+        "recurring",
+        "add",
+        &client,
+        "--period",
+        "monthly",
+        "--day",
+        "1",
+        "--start",
+        "2027-01-01",
+        "--line",
+        "Plan=1 x 89 @ 19",
+    ]);
+    office.ok(&["sync"]);
+    laptop.ok(&["sync"]);
+    laptop.ok(&["invoice", "series", "T03"]);
+    // Offline, both generate January to March; the laptop also issues an invoice by hand.
+    assert_eq!(office.json(&["generate", "--until", "2027-03-31"]).as_array().unwrap().len(), 3);
+    assert_eq!(laptop.json(&["generate", "--until", "2027-03-31"]).as_array().unwrap().len(), 3);
+    laptop.ok(&[
+        "invoice",
+        "new",
+        &client,
+        "--date",
+        "2027-02-10",
+        "--line",
+        "Einsatz=1 x 120 @ 19",
+        "--issue",
+    ]);
+    for _ in 0..2 {
+        office.ok(&["sync"]);
+        laptop.ok(&["sync"]);
+    }
+    let expected = ["2027-T03-0001", "B01R1-2027-01", "B01R1-2027-02", "B01R1-2027-03"]
+        .map(str::to_owned)
+        .to_vec();
+    assert_eq!(numbers_of(&office, &client), expected);
+    assert_eq!(numbers_of(&laptop, &client), expected);
+    // Both know April is next and nothing before it is missing.
+    for k in [&office, &laptop] {
+        let planned = k.json(&["generate", "--until", "2027-04-30", "--dry-run"]);
+        let numbers: Vec<&str> =
+            planned.as_array().unwrap().iter().map(|i| i["number"].as_str().unwrap()).collect();
+        assert_eq!(numbers, ["B01R1-2027-04"]);
+    }
 }

@@ -400,3 +400,89 @@ pub(crate) struct BlockArgs {
     #[arg(long)]
     pub(crate) unblock: bool,
 }
+
+/// `kartoteka recurring …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum RecurringCommand {
+    /// Add a template: the same invoice every month, quarter or year
+    #[command(
+        after_help = "The invoice is issued on DAY of the period's first month (31 = the month's
+last day). Quarterly periods follow the calendar quarters; yearly ones the start month.
+`kartoteka generate --until DATE` issues what is due.
+
+Examples:
+  kartoteka recurring add kiploks --period monthly --day 1 --start 2027-01-01 --line 'Maintenance plan=1 x 89.00 @ 21'
+  kartoteka recurring add kiploks --unit Vecrīga --period quarterly --day 15 --start 2027-01-01 --end 2027-12-31 \\
+      --due-in 30 --line 'Filter service=4 h x 45 @ 21' --note 'Contract 2027/17'"
+    )]
+    Add(RecurringAddArgs),
+    /// End a template: nothing is issued after the day
+    #[command(after_help = "Example:\n  kartoteka recurring end DD81FC2R1 --on 2027-06-30")]
+    End {
+        /// The template's code
+        code: String,
+        /// Last day an invoice may be issued
+        #[arg(long)]
+        on: NaiveDate,
+    },
+    /// List templates with their next date
+    #[command(
+        after_help = "Examples:\n  kartoteka recurring list\n  kartoteka recurring list --client kiploks --as-of 2027-03-01"
+    )]
+    List {
+        /// Only this client's templates
+        #[arg(long)]
+        client: Option<String>,
+        /// The day "next" is counted from [default: today]
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+}
+
+/// `kartoteka recurring add`
+#[derive(Debug, Args)]
+pub(crate) struct RecurringAddArgs {
+    /// Client id prefix or exact name
+    pub(crate) client: String,
+    /// An invoice line (repeatable)
+    #[arg(long = "line", value_name = "LINE", required = true)]
+    pub(crate) lines: Vec<String>,
+    /// The client's unit invoiced
+    #[arg(long)]
+    pub(crate) unit: Option<String>,
+    /// monthly, quarterly or yearly
+    #[arg(long)]
+    pub(crate) period: String,
+    /// Day of the period's first month the invoice is issued on
+    #[arg(long, default_value_t = 1)]
+    pub(crate) day: u32,
+    /// First day an invoice may be issued
+    #[arg(long)]
+    pub(crate) start: NaiveDate,
+    /// Last day an invoice may be issued
+    #[arg(long)]
+    pub(crate) end: Option<NaiveDate>,
+    /// Due this many days after issue [default: the client's terms]
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) due_in: Option<u32>,
+    /// Currency [default: the client's]
+    #[arg(long)]
+    pub(crate) currency: Option<String>,
+    /// Note on every invoice
+    #[arg(long, default_value = "")]
+    pub(crate) note: String,
+}
+
+/// `kartoteka generate`
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    /// Issue every recurring invoice due up to and including this day
+    #[arg(long)]
+    pub(crate) until: NaiveDate,
+    /// Only this client's templates
+    #[arg(long)]
+    pub(crate) client: Option<String>,
+    /// Show what would be issued without storing anything
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}

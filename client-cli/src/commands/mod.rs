@@ -6,6 +6,7 @@ mod card;
 mod clients;
 mod dunning;
 mod field;
+mod recurring;
 mod sync;
 mod tour;
 mod units;
@@ -50,6 +51,8 @@ fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Res
         Command::Document(command) => field::document(replica, command, output),
         Command::Invoice(command) => billing::invoice(replica, command, output),
         Command::Statement(args) => billing::statement(replica, &args, output),
+        Command::Recurring(command) => recurring::recurring(replica, command, output),
+        Command::Generate(args) => recurring::generate(replica, &args, output),
         Command::Dunning(command) => dunning::run(replica, command, output),
         Command::Verify => field::verify(replica, output),
         Command::Config { max_file_bytes } => {

@@ -99,7 +99,8 @@ pub fn occurrences(schedule: &Schedule, until: NaiveDate) -> Vec<Occurrence> {
 
 /// The next occurrence after `today` (for the card), if any.
 pub fn next_occurrence(schedule: &Schedule, today: NaiveDate) -> Option<Occurrence> {
-    let horizon = today + chrono::Months::new(schedule.period.months() + 1);
+    // A template that starts later has its first date within a period of its start.
+    let horizon = today.max(schedule.start) + chrono::Months::new(schedule.period.months() + 1);
     occurrences(schedule, horizon).into_iter().find(|occurrence| occurrence.issue_date > today)
 }
 
@@ -164,6 +165,13 @@ mod tests {
         assert_eq!(
             next_occurrence(&yearly, date(2026, 11, 22)).unwrap().issue_date,
             date(2027, 3, 15)
+        );
+        // A template starting next year is listed with its first date, not "never".
+        let later =
+            Schedule { period: Period::Monthly, day: 31, start: date(2027, 1, 1), end: None };
+        assert_eq!(
+            next_occurrence(&later, date(2026, 11, 22)).unwrap().issue_date,
+            date(2027, 1, 31)
         );
     }
 

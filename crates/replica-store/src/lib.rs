@@ -39,6 +39,7 @@ mod invoicing;
 mod lookup;
 mod project;
 mod project_billing;
+mod recurring;
 mod replica;
 mod schema;
 mod sync_support;
@@ -64,6 +65,7 @@ pub use invoicing::{
     CreditInput, DEFAULT_TERMS_DAYS, InvoiceDraft, InvoiceEdit, PaymentInput, SeriesView,
 };
 pub use lookup::{EntryList, GroupRow, ReplicaStatus};
+pub use recurring::{GeneratedInvoice, NewTemplate, TemplateView};
 pub use replica::{
     DATABASE_FILE, DEFAULT_CACHE_DOCUMENTS, InitOptions, MergeOutcome, Replica, ReplicaMeta,
 };

@@ -15,7 +15,7 @@ use crate::error::Result;
 
 /// Version of the mirror layout; a replica whose mirror has another version
 /// rebuilds it on open.
-pub(crate) const MIRROR_VERSION: i64 = 5;
+pub(crate) const MIRROR_VERSION: i64 = 6;
 
 /// Replica tables besides the documents (see `doc_store::DDL`): the replica's
 /// identity and settings, and per-document sync state.
@@ -330,6 +330,7 @@ CREATE INDEX invoices_series ON invoices (series, number_year, seq);
 CREATE INDEX invoices_number ON invoices (number);
 CREATE INDEX invoices_credits ON invoices (credits) WHERE credits <> '';
 CREATE INDEX invoices_open ON invoices (due_date) WHERE open_minor > 0;
+CREATE INDEX invoices_template ON invoices (template_id) WHERE template_id <> '';
 -- Turnover per client for the catalog, read from the index alone.
 CREATE INDEX invoices_turnover ON invoices (currency, client_id, status, net_minor);
 
