@@ -55,6 +55,8 @@ pub(crate) enum Command {
   kartoteka catalog ber             clients with a word starting with \"ber\" (Bērziņš, Berlin, …)
   kartoteka catalog 'müller münch'  every word must match
   kartoteka catalog '*' --sort city --group \"Key accounts\"
+  kartoteka catalog --sort overdue --limit 20     who owes the most past due
+  kartoteka catalog --sort turnover --limit 20    the biggest clients of the last 12 months
   kartoteka catalog --archived")]
     Catalog(CatalogArgs),
     /// Clients: add, show the card, edit the profile and its lists
@@ -165,6 +167,10 @@ pub(crate) enum SortColumn {
     Code,
     /// Latest visit, most recent first
     LastVisit,
+    /// Net turnover of the last 12 months (workspace currency), largest first
+    Turnover,
+    /// Overdue balance (workspace currency), largest first
+    Overdue,
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +196,9 @@ pub(crate) struct CatalogArgs {
     /// Show at most this many clients
     #[arg(long, value_name = "N")]
     pub(crate) limit: Option<usize>,
+    /// The day turnover and overdue balances are computed for [default: today]
+    #[arg(long, value_name = "DATE")]
+    pub(crate) as_of: Option<chrono::NaiveDate>,
 }
 
 /// Profile fields, shared by `client add` and `client edit`. An empty value

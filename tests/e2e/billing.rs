@@ -506,7 +506,7 @@ fn letters_follow_the_clients_language_and_blocked_clients_wait() {
         .iter()
         .find(|notice| notice["client_name"] == "Tea Ltd")
         .unwrap_or_else(|| panic!("the block has ended: {after_block:#}"));
-    assert_eq!((&tea["level"], &tea["language"]), (&Value::from(0), &Value::from("en")));
+    assert_eq!((&tea["level"], &tea["language"]), (&Value::from(1), &Value::from("en")));
 
     // Bad dunning input is refused and changes nothing.
     let cases: &[(&[&str], &str)] = &[
@@ -573,7 +573,7 @@ fn two_replicas_running_dunning_offline_store_each_notice_once() {
         assert_eq!(letters["count"], 1, "{letters:#}");
     }
     // The next level, run on one replica, reaches the other.
-    assert_eq!(run_dunning(&laptop, "2026-10-24")["notices"][0]["level"], 1);
+    assert_eq!(run_dunning(&laptop, "2026-10-24")["notices"][0]["level"], 2);
     laptop.ok(&["sync"]);
     office.ok(&["sync"]);
     assert_eq!(notices(&office, &number).len(), 2);
@@ -795,4 +795,119 @@ fn two_replicas_generating_offline_end_with_one_invoice_per_period() {
             planned.as_array().unwrap().iter().map(|i| i["number"].as_str().unwrap()).collect();
         assert_eq!(numbers, ["B01R1-2027-04"]);
     }
+}
+
+#[test]
+fn the_card_shows_turnover_balances_and_how_the_client_pays() {
+    let (k, baker) = office_with_client();
+    let small = k.json(&["client", "add", "--name", "Kleiner Kunde"])["short_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    k.ok(&["invoice", "series", "B01"]);
+    let issue = |client: &str, date: &str, line: &str| {
+        number(&k.json(&[
+            "invoice", "new", client, "--date", date, "--due-in", "10", "--line", line, "--issue",
+        ]))
+    };
+    // 2025: 1,000 net, paid 40 days late. 2026: 500 net paid 5 days late, 300 net open and overdue.
+    let old = issue(&baker, "2025-03-01", "Anlage=1 x 1000 @ 19");
+    k.ok(&["invoice", "pay", &old, "1190", "--date", "2025-04-20"]);
+    let paid = issue(&baker, "2026-06-01", "Wartung=1 x 500 @ 19");
+    k.ok(&["invoice", "pay", &paid, "595", "--date", "2026-06-16"]);
+    let open = issue(&baker, "2026-10-01", "Reparatur=1 x 300 @ 19");
+    // A credit note lowers the turnover of its year.
+    k.ok(&["invoice", "credit", &paid, "--line", "Wartung=1 x 100 @ 19", "--date", "2026-06-20"]);
+    issue(&small, "2026-11-01", "Kleinteil=1 x 50 @ 19");
+
+    let card = k.json(&["client", "show", &baker, "--as-of", "2026-11-22"]);
+    let account = &card["account"];
+    let eur = &account["currencies"][0];
+    assert_eq!(eur["currency"], "EUR");
+    assert_eq!(eur["turnover_total_minor"], 100_000 + 50_000 + 30_000 - 10_000);
+    assert_eq!(eur["turnover_by_year"][0]["year"], 2026);
+    assert_eq!(eur["turnover_by_year"][0]["net_minor"], 70_000);
+    assert_eq!(eur["turnover_by_year"][1]["net_minor"], 100_000);
+    assert_eq!(eur["open_minor"], 35_700);
+    assert_eq!(eur["overdue_minor"], 35_700);
+    // The 100 credit on a paid invoice is the client's credit.
+    assert_eq!(eur["credit_minor"], 11_900);
+    let behaviour = &account["behaviour"];
+    assert_eq!(behaviour["invoices"], 3);
+    assert_eq!(behaviour["longest_delay_days"], 42);
+    assert_eq!(behaviour["share_late_percent"], 100.0);
+    assert_eq!(behaviour["trend"], "better");
+    // The card names the command for the full list; it lists exactly this client's invoices.
+    let command = account["invoice_list_command"].as_str().unwrap();
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let mut with_json = vec!["--json"];
+    with_json.extend(&args);
+    let listed: Value = serde_json::from_str(&k.ok(&with_json)).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 4);
+    assert!(
+        listed.as_array().unwrap().iter().all(|row| row["client_name"] == "Bäckerei Müller GmbH")
+    );
+    let text = k.ok(&["client", "show", &baker, "--as-of", "2026-11-22"]);
+    assert!(
+        text.contains("Turnover (EUR, net)  total 1700.00   2026 700.00 · 2025 1000.00"),
+        "{text}"
+    );
+
+    // Lists filter and sort.
+    let overdue =
+        k.json(&["invoice", "list", "--overdue", "--as-of", "2026-11-22", "--sort", "overdue"]);
+    let numbers: Vec<&str> =
+        overdue.as_array().unwrap().iter().map(|r| r["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, [open.as_str(), "2026-B01-0004"]);
+    let by_amount = k.json(&[
+        "invoice",
+        "list",
+        "--client",
+        &baker,
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+        "--sort",
+        "amount",
+    ]);
+    let amounts: Vec<i64> =
+        by_amount.as_array().unwrap().iter().map(|r| r["gross_minor"].as_i64().unwrap()).collect();
+    assert_eq!(amounts, [59_500, 35_700, -11_900]);
+    let paid_rows = k.json(&["invoice", "list", "--state", "paid"]);
+    assert_eq!(paid_rows.as_array().unwrap().len(), 2);
+
+    // The catalog sorts by overdue balance and by turnover of the last 12 months.
+    let catalog = |sort: &str| -> Vec<(String, i64)> {
+        k.json(&["catalog", "--sort", sort, "--as-of", "2026-11-22"])["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let amount =
+                    row["overdue_minor"].as_i64().or(row["turnover_minor"].as_i64()).unwrap();
+                (row["name"].as_str().unwrap().to_owned(), amount)
+            })
+            .collect()
+    };
+    assert_eq!(
+        catalog("overdue"),
+        [("Bäckerei Müller GmbH".to_owned(), 35_700), ("Kleiner Kunde".to_owned(), 5_950)]
+    );
+    assert_eq!(
+        catalog("turnover"),
+        [("Bäckerei Müller GmbH".to_owned(), 70_000), ("Kleiner Kunde".to_owned(), 5_000)]
+    );
+
+    // The statement of account: opening balance, movements, running balance.
+    let statement = k.json(&["statement", &baker, "--from", "2026-01-01", "--to", "2026-12-31"]);
+    assert_eq!(statement["opening_minor"], 0);
+    let balances: Vec<i64> = statement["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["balance_minor"].as_i64().unwrap())
+        .collect();
+    assert_eq!(balances, [59_500, 0, -11_900, 23_800]);
+    assert_eq!(statement["closing_minor"], 23_800);
 }

@@ -1,5 +1,6 @@
 //! Printing the client card as text.
 
+use ::billing::money::format_minor;
 use anyhow::Result;
 use domain::ClientId;
 use replica_store::{ClientCard, Replica};
@@ -19,7 +20,124 @@ pub(crate) fn show(
     print_basic(&card, output)?;
     print_units(&card, output)?;
     print_field_work(&card, output)?;
+    print_account(&card, output)?;
     print_conflicts(&card, output)
+}
+
+fn print_account(card: &ClientCard, output: &mut Output) -> Result<()> {
+    let account = &card.account;
+    output.line("")?;
+    if account.invoices == 0 && account.templates.is_empty() {
+        return output.line("Invoices: none yet");
+    }
+    output.line(format!("Invoices: {}   {}", account.invoices, account.invoice_list_command))?;
+    for currency in &account.currencies {
+        let years: Vec<String> = currency
+            .turnover_by_year
+            .iter()
+            .map(|year| format!("{} {}", year.year, format_minor(year.net_minor)))
+            .collect();
+        output.line(format!(
+            "  Turnover ({}, net)  total {}   {}",
+            currency.currency,
+            format_minor(currency.turnover_total_minor),
+            years.join(" · ")
+        ))?;
+        let mut balance = format!(
+            "  Open {}   overdue {}",
+            format_minor(currency.open_minor),
+            format_minor(currency.overdue_minor)
+        );
+        if currency.credit_minor > 0 {
+            balance.push_str(&format!("   client credit {}", format_minor(currency.credit_minor)));
+        }
+        output.line(balance)?;
+    }
+    let behaviour = &account.behaviour;
+    if behaviour.invoices > 0 {
+        let trend = match (behaviour.recent_average_days_late, behaviour.earlier_average_days_late)
+        {
+            (Some(recent), Some(earlier)) => {
+                format!(
+                    "; last 12 months {recent:.1} days against {earlier:.1} before ({})",
+                    behaviour.trend
+                )
+            }
+            _ => String::new(),
+        };
+        output.line(format!(
+            "  Pays {:.1} days late on average (by amount); {:.0} % of {} invoices late, longest {} days{trend}",
+            behaviour.average_days_late,
+            behaviour.share_late_percent,
+            behaviour.invoices,
+            behaviour.longest_delay_days
+        ))?;
+    }
+    output.line(format!("  Statement: {}", account.statement_command))?;
+    if !account.recent_invoices.is_empty() {
+        let mut table = output.table(&["  NUMBER", "ISSUED", "DUE", "GROSS", "OPEN", "STATE"])?;
+        for row in &account.recent_invoices {
+            table.row([
+                format!("  {}", if row.number.is_empty() { "(draft)" } else { &row.number }),
+                row.issue_date.clone(),
+                row.due_date.clone(),
+                format!("{} {}", format_minor(row.gross_minor), row.currency),
+                format_minor(row.open_minor),
+                if row.days_overdue > 0 {
+                    format!("{} ({} d)", row.state, row.days_overdue)
+                } else {
+                    row.state.clone()
+                },
+            ])?;
+        }
+        table.finish()?;
+    }
+    if !account.templates.is_empty() {
+        output.line("Recurring invoices:")?;
+        for template in &account.templates {
+            output.line(format!(
+                "  {:<12} {:<9} day {:<2} {} {}{}   next {}",
+                template.code,
+                template.period,
+                template.day,
+                format_minor(template.gross_minor),
+                template.currency,
+                if template.unit_name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", template.unit_name)
+                },
+                template.next_date.as_deref().unwrap_or("—")
+            ))?;
+        }
+    }
+    if let Some((reason, until)) = &account.dunning_block {
+        output.line(format!("Dunning blocked until {until}: {reason}"))?;
+    }
+    if !account.notices.is_empty() {
+        output.line(format!(
+            "Dunning history: {} notices{}",
+            account.notice_count,
+            if account.dunning_policy.is_empty() {
+                String::new()
+            } else {
+                format!(" (policy {})", account.dunning_policy)
+            }
+        ))?;
+        for notice in &account.notices {
+            output.line(format!(
+                "  {}  {:<18} level {} {:<20} letter {}   kartoteka document export {} {} --to .",
+                notice.date,
+                notice.invoice_number,
+                notice.level,
+                notice.name,
+                &notice.letter_document.chars().take(8).collect::<String>(),
+                card.short_id,
+                &notice.letter_document.chars().take(8).collect::<String>()
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 fn print_field_work(card: &ClientCard, output: &mut Output) -> Result<()> {

@@ -27,9 +27,12 @@ pub(crate) fn catalog(replica: &Replica, args: &CatalogArgs, output: &mut Output
             SortColumn::City => CatalogSort::City,
             SortColumn::Code => CatalogSort::Code,
             SortColumn::LastVisit => CatalogSort::LastVisit,
+            SortColumn::Turnover => CatalogSort::Turnover,
+            SortColumn::Overdue => CatalogSort::Overdue,
         },
         descending: args.desc,
         limit: args.limit,
+        as_of: args.as_of,
     };
     if output.json {
         /// Serialized straight from the rows: a `json!` value would copy all of them.
@@ -42,14 +45,20 @@ pub(crate) fn catalog(replica: &Replica, args: &CatalogArgs, output: &mut Output
         return output.json(&CatalogJson { count: rows.len(), clients: &rows });
     }
     let mut count = 0_usize;
-    let mut table =
-        output.table(&["ID", "NAME", "CODE", "CITY", "GROUP", "PHONE", "E-MAIL", "UNITS"])?;
+    let money_header = match args.sort {
+        SortColumn::Turnover => Some("TURNOVER 12 M"),
+        SortColumn::Overdue => Some("OVERDUE"),
+        _ => None,
+    };
+    let mut headers = vec!["ID", "NAME", "CODE", "CITY", "GROUP", "PHONE", "E-MAIL", "UNITS"];
+    headers.extend(money_header);
+    let mut table = output.table(&headers)?;
     let mut result = Ok(());
     replica.catalog_each(&query, |row| {
         count += 1;
         if result.is_ok() {
             let name = if row.archived { format!("{} (archived)", row.name) } else { row.name };
-            result = table.row([
+            let mut cells = vec![
                 row.short_id,
                 name,
                 row.code,
@@ -58,7 +67,15 @@ pub(crate) fn catalog(replica: &Replica, args: &CatalogArgs, output: &mut Output
                 row.phone,
                 row.email,
                 row.units.to_string(),
-            ]);
+            ];
+            if let Some(amount) = row.turnover_minor.or(row.overdue_minor) {
+                cells.push(format!(
+                    "{} {}",
+                    ::billing::money::format_minor(amount),
+                    row.currency.unwrap_or_default()
+                ));
+            }
+            result = table.row(cells);
         }
     })?;
     result?;

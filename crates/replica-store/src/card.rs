@@ -153,7 +153,7 @@ pub struct ConflictValueView {
 }
 
 /// The client card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClientCard {
     /// Client id.
     pub id: String,
@@ -205,6 +205,8 @@ pub struct ClientCard {
     pub conflicts: Vec<ConflictView>,
     /// Visits by unit and month, all visits, galleries and documents.
     pub field: crate::visits::FieldSections,
+    /// Turnover, balances, payment behaviour, invoices, templates, dunning.
+    pub account: crate::billing_card::AccountSummary,
 }
 
 const ADDRESS_COLUMNS: &str = "street, city, postal_code, region, country";
@@ -214,6 +216,7 @@ impl Replica {
     /// covers, and later which invoices are overdue).
     pub fn card(&self, client_id: ClientId, today: chrono::NaiveDate) -> Result<ClientCard> {
         let id = client_id.to_string();
+        let account = self.account_summary(client_id, today)?;
         let mut card = self
             .conn
             .prepare_cached(&format!(
@@ -264,6 +267,7 @@ impl Replica {
                         galleries: Vec::new(),
                         documents: Vec::new(),
                     },
+                    account,
                 })
             })
             .optional()?

@@ -1,5 +1,6 @@
 //! The client catalog: full-text prefix search, filters and sorting over the mirror.
 
+use chrono::NaiveDate;
 use domain::{GroupId, fold_for_search};
 use rusqlite::{ToSql, params_from_iter};
 use serde::Serialize;
@@ -32,6 +33,11 @@ pub enum CatalogSort {
     /// Start of the latest visit (most recent first unless descending is set;
     /// clients never visited last).
     LastVisit,
+    /// Net turnover of the 12 months up to `as_of` in the workspace currency,
+    /// largest first.
+    Turnover,
+    /// Overdue balance on `as_of` in the workspace currency, largest first.
+    Overdue,
 }
 
 /// A catalog request.
@@ -50,6 +56,8 @@ pub struct CatalogQuery {
     pub descending: bool,
     /// At most this many rows.
     pub limit: Option<usize>,
+    /// The day turnover and overdue balances are computed for [default: today].
+    pub as_of: Option<NaiveDate>,
 }
 
 /// One row of the catalog.
@@ -81,6 +89,15 @@ pub struct CatalogRow {
     pub archived: bool,
     /// Start (UTC) of the latest visit.
     pub last_visit: Option<String>,
+    /// When sorted by turnover: net turnover of the 12 months up to `as_of`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turnover_minor: Option<i64>,
+    /// When sorted by overdue balance: the overdue balance on `as_of`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue_minor: Option<i64>,
+    /// The currency of those amounts (the workspace's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 impl Replica {
@@ -98,14 +115,48 @@ impl Replica {
         query: &CatalogQuery,
         mut each: impl FnMut(CatalogRow),
     ) -> Result<()> {
-        let mut sql = String::from(
+        let mut params: Vec<Box<dyn ToSql>> = Vec::new();
+        // Money columns only when sorting by them: one currency (the workspace's),
+        // aggregated per client in one pass over the invoices.
+        let as_of = query.as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+        let currency = match query.sort {
+            CatalogSort::Turnover | CatalogSort::Overdue => {
+                Some(self.default_currency("")?.to_string())
+            }
+            _ => None,
+        };
+        let (money_column, money_join) = match query.sort {
+            CatalogSort::Turnover => {
+                params.push(Box::new(currency.clone()));
+                params.push(Box::new((as_of - chrono::Months::new(12)).to_string()));
+                params.push(Box::new(as_of.to_string()));
+                (
+                    "COALESCE(m.amount, 0)",
+                    "LEFT JOIN (SELECT client_id, SUM(net_minor) AS amount FROM invoices
+                                WHERE currency = ? AND status = 'issued' AND issue_date > ? AND issue_date <= ?
+                                GROUP BY client_id) m ON m.client_id = c.id",
+                )
+            }
+            CatalogSort::Overdue => {
+                params.push(Box::new(as_of.to_string()));
+                params.push(Box::new(currency.clone()));
+                (
+                    "COALESCE(m.amount, 0)",
+                    "LEFT JOIN (SELECT client_id, SUM(open_minor + costs_open_minor + interest_open_minor) AS amount
+                                FROM invoices INDEXED BY invoices_open
+                                WHERE open_minor > 0 AND due_date < ? AND currency = ?
+                                GROUP BY client_id) m ON m.client_id = c.id",
+                )
+            }
+            _ => ("NULL", ""),
+        };
+        let mut sql = format!(
             "SELECT c.id, c.kind, c.display_name,
                     CASE WHEN c.kind = 'person' AND c.reg_no = '' THEN c.personal_code ELSE c.reg_no END,
                     c.vat_id, c.city, g.name, c.primary_phone, c.primary_email, c.unit_count, c.archived,
-                    c.last_visit
-             FROM clients c LEFT JOIN groups g ON g.id = c.group_id WHERE 1 = 1",
+                    c.last_visit, {money_column}
+             FROM clients c LEFT JOIN groups g ON g.id = c.group_id {money_join} WHERE 1 = 1",
         );
-        let mut params: Vec<Box<dyn ToSql>> = Vec::new();
         if let Some(fts_query) = fts_query(&query.text) {
             sql.push_str(
                 " AND c.rowid IN (SELECT rowid FROM client_search WHERE client_search MATCH ?)",
@@ -137,6 +188,11 @@ impl Replica {
                 "c.last_visit IS NULL, c.last_visit {}, c.sort_key, c.id",
                 if query.descending { "ASC" } else { "DESC" }
             ),
+            // Largest first reads naturally; `descending` flips it.
+            CatalogSort::Turnover | CatalogSort::Overdue => format!(
+                "COALESCE(m.amount, 0) {}, c.sort_key, c.id",
+                if query.descending { "ASC" } else { "DESC" }
+            ),
         };
         sql.push_str(&format!(" ORDER BY {order}"));
         if let Some(limit) = query.limit {
@@ -160,6 +216,13 @@ impl Replica {
                 units: row.get(9)?,
                 archived: row.get(10)?,
                 last_visit: row.get(11)?,
+                turnover_minor: if query.sort == CatalogSort::Turnover {
+                    row.get(12)?
+                } else {
+                    None
+                },
+                overdue_minor: if query.sort == CatalogSort::Overdue { row.get(12)? } else { None },
+                currency: currency.clone(),
             });
         }
         Ok(())

@@ -75,7 +75,7 @@ pub struct PlannedNotice {
     pub client_name: String,
     /// Currency.
     pub currency: String,
-    /// Level index (0 = first).
+    /// Level (1 = first, as in the invoice's dunning history).
     pub level: usize,
     /// Level name.
     pub level_name: String,
@@ -372,7 +372,7 @@ impl Replica {
                     client_id: client_id.clone(),
                     client_name: candidate.client_name.clone(),
                     currency: currency.clone(),
-                    level: item.level,
+                    level: item.level + 1,
                     level_name: item.level_name.clone(),
                     open_minor: item.open_minor,
                     fee_minor: item.fee_minor,

@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+mod billing_card;
 mod blobs;
 mod card;
 mod catalog;
@@ -45,6 +46,7 @@ mod schema;
 mod sync_support;
 mod visits;
 
+pub use billing_card::{AccountSummary, CurrencyAccount, YearTurnover};
 pub use blobs::BlobFetch;
 pub use card::{
     AddressView, BankAccountView, BillingView, ChannelView, ClientCard, ConflictValueView,

@@ -74,6 +74,7 @@ fn the_catalog_filters_archived_clients_and_groups_and_sorts_by_column() {
         sort,
         descending,
         limit: None,
+        as_of: None,
     };
     let names = |query: CatalogQuery| -> Vec<String> {
         replica.catalog(&query).unwrap().into_iter().map(|row| row.name).collect()

@@ -76,7 +76,7 @@ pub(crate) fn send_all(from: &mut Replica, to: &mut Replica) {
 }
 
 /// Everything a user can see through queries, for comparing replicas.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct Visible {
     pub(crate) catalog: Vec<CatalogRow>,
     pub(crate) cards: Vec<ClientCard>,
