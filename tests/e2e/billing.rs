@@ -911,3 +911,115 @@ fn the_card_shows_turnover_balances_and_how_the_client_pays() {
     assert_eq!(balances, [59_500, 0, -11_900, 23_800]);
     assert_eq!(statement["closing_minor"], 23_800);
 }
+
+#[test]
+fn invoices_export_as_xrechnung_and_printable_pages() {
+    let (k, client) = office_with_client();
+    k.ok(&["invoice", "series", "B01"]);
+    k.ok(&[
+        "client",
+        "edit",
+        &client,
+        "--country",
+        "DE",
+        "--city",
+        "Potsdam",
+        "--postal-code",
+        "14467",
+        "--street",
+        "Rathausplatz 5",
+    ]);
+    k.ok(&["client", "set", &client, "buyer_reference", "04011000-12345-34"]);
+    // Without the company's contact details the e-invoice is refused, and the error says what to add.
+    k.ok(&[
+        "invoice",
+        "new",
+        &client,
+        "--date",
+        "2026-11-02",
+        "--line",
+        "Wartung=1.5 h x 33.33 @ 19",
+        "--issue",
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let error = k.fails(&["invoice", "export", "2026-B01-0001", "--to", dir]);
+    assert!(error.contains("kartoteka company set phone"), "{error}");
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "a refused export wrote a file");
+
+    for (key, value) in [
+        ("street", "Hauptstr. 1"),
+        ("city", "Berlin"),
+        ("postal_code", "10115"),
+        ("country", "DE"),
+        ("vat_id", "DE123456789"),
+        ("iban", "DE02 1203 0000 0000 2020 51"),
+        ("email", "rechnung@serviss.de"),
+        ("phone", "+49 30 1234567"),
+        ("contact", "Anna Schmidt"),
+    ] {
+        k.ok(&["company", "set", key, value]);
+    }
+    k.ok(&[
+        "invoice",
+        "new",
+        &client,
+        "--date",
+        "2026-11-03",
+        "--line",
+        "Wartung=1.5 h x 33.33 @ 19",
+        "--line",
+        "Filter=3 pcs x 19.99 @ 7",
+        "--issue",
+    ]);
+    k.ok(&[
+        "invoice",
+        "credit",
+        "2026-B01-0002",
+        "--line",
+        "Filter=1 pcs x 19.99 @ 7",
+        "--date",
+        "2026-11-05",
+    ]);
+    k.ok(&["invoice", "export", "2026-B01-0002", "--to", dir]);
+    k.ok(&["invoice", "export", "2026-B01-0003", "--format", "ubl", "--to", dir]);
+    let html_path = out.path().join("rechnung.html");
+    k.ok(&[
+        "invoice",
+        "export",
+        "2026-B01-0002",
+        "--format",
+        "html",
+        "--to",
+        html_path.to_str().unwrap(),
+    ]);
+
+    let invoice = std::fs::read_to_string(out.path().join("2026-B01-0002.xml")).unwrap();
+    let report = core_invoice_formats::validate_xml(&invoice, None).unwrap();
+    assert!(report.ok(), "{report}\n{invoice}");
+    // 50.00 + 9.50 VAT, 59.97 + 4.20 VAT: the same totals as the issued invoice.
+    assert!(invoice.contains(">123.67</cbc:TaxInclusiveAmount>"), "{invoice}");
+    assert!(
+        invoice.contains("<cbc:BuyerReference>04011000-12345-34</cbc:BuyerReference>"),
+        "{invoice}"
+    );
+    assert_eq!(k.json(&["invoice", "show", "2026-B01-0002"])["gross_minor"], 12_367);
+    let credit = std::fs::read_to_string(out.path().join("2026-B01-0003.xml")).unwrap();
+    let report = core_invoice_formats::validate_xml(&credit, None).unwrap();
+    assert!(report.ok(), "{report}\n{credit}");
+    assert!(credit.contains("<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>"));
+    assert!(credit.contains("<cbc:ID>2026-B01-0002</cbc:ID>"), "the credit note names its invoice");
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    for expected in
+        ["Rechnung 2026-B01-0002", "Bäckerei Müller GmbH", "123,67\u{a0}EUR", "DE123456789"]
+    {
+        assert!(html.contains(expected), "{expected:?} missing in {html}");
+    }
+    // A draft is not exported.
+    k.ok(&["invoice", "new", &client, "--line", "X=1 x 1 @ 19"]);
+    let draft = k.json(&["invoice", "list", "--state", "draft"])[0]["short_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(k.fails(&["invoice", "export", &draft, "--to", dir]).contains("not issued"));
+}

@@ -83,6 +83,30 @@ Example:
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Write an issued invoice or credit note as an e-invoice (XRechnung UBL) or a printable page
+    #[command(
+        after_help = "The e-invoice is EN 16931 UBL 2.1 with the XRechnung 3.0 rules; what is missing
+(the company's phone, the client's country, …) is listed with the command that adds it.
+A client's Leitweg-ID goes in as its setting buyer_reference before the invoice is issued:
+  kartoteka client set kiploks buyer_reference 04011000-12345-34
+
+Examples:
+  kartoteka invoice export 2026-T03-0042 --format ubl --to .
+  kartoteka invoice export 2026-T03-0042 --format html --language de --to rechnung.html"
+    )]
+    Export {
+        /// Invoice number or id prefix
+        invoice: String,
+        /// ubl (XRechnung e-invoice) or html (printable)
+        #[arg(long, value_enum, default_value = "ubl")]
+        format: ExportFormat,
+        /// Language of the printable page (de, en, lv) [default: by the client's country]
+        #[arg(long)]
+        language: Option<String>,
+        /// A file, or a directory to write NUMBER.xml / NUMBER.html into
+        #[arg(long, value_name = "PATH")]
+        to: std::path::PathBuf,
+    },
     /// This device's invoice number series: show it, or set its code and pattern
     #[command(
         after_help = "Every device issues from its own series, so replicas that issue offline at
@@ -101,6 +125,15 @@ Examples:
         #[arg(long)]
         pattern: Option<String>,
     },
+}
+
+/// What `invoice export` writes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// EN 16931 e-invoice, UBL 2.1, XRechnung 3.0
+    Ubl,
+    /// A printable HTML page
+    Html,
 }
 
 /// `kartoteka invoice new`

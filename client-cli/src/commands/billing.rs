@@ -1,6 +1,7 @@
 //! `invoice …` and `statement`: invoices, payments, credit notes, statements.
 
 use ::billing::invoice::{Line, PaymentTerms};
+use ::billing::letter::Language;
 use ::billing::money::{Currency, Money, format_minor, format_quantity};
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate};
@@ -10,7 +11,7 @@ use replica_store::{
 };
 use serde_json::json;
 
-use crate::cli::billing::{InvoiceCommand, InvoiceSortArg, StatementArgs, TermsArgs};
+use crate::cli::billing::{ExportFormat, InvoiceCommand, InvoiceSortArg, StatementArgs, TermsArgs};
 use crate::commands::today;
 use crate::output::Output;
 
@@ -181,6 +182,41 @@ pub(crate) fn invoice(
             let (credit_id, number) = replica.credit_invoice(id, &credit)?;
             show_saved(replica, credit_id, &format!("Cancelled with credit note {number}"), output)
         }
+        InvoiceCommand::Export { invoice, format, language, to } => {
+            let id = replica.resolve_invoice(&invoice)?;
+            let detail = replica.invoice(id, today())?;
+            let document = issued_document(replica, &detail)?;
+            let (content, extension) = match format {
+                ExportFormat::Ubl => (billing_docs::einvoice::xrechnung_ubl(&document)?, "xml"),
+                ExportFormat::Html => {
+                    let language = match language.as_deref() {
+                        Some(language) => language.parse::<Language>()?,
+                        None => Language::for_country(
+                            document.buyer.get("country").map_or("", String::as_str),
+                        ),
+                    };
+                    (billing_docs::printout::render(&document, language)?, "html")
+                }
+            };
+            let path = if to.is_dir() {
+                let file: String = document
+                    .number
+                    .chars()
+                    .map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' })
+                    .collect();
+                to.join(format!("{file}.{extension}"))
+            } else {
+                to
+            };
+            std::fs::write(&path, &content)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if output.json {
+                return output.json(
+                    &json!({ "number": document.number, "path": path, "bytes": content.len() }),
+                );
+            }
+            output.line(format!("Wrote {} ({} bytes)", path.display(), content.len()))
+        }
         InvoiceCommand::Series { code, pattern } => {
             let year = today().year();
             let series = match code {
@@ -238,6 +274,67 @@ pub(crate) fn statement(
     }
     table.row(["", "", "", "closing balance", "", "", &format_minor(statement.closing_minor)])?;
     table.finish()
+}
+
+/// An issued invoice as the paperwork crate needs it: lines, frozen totals and
+/// both parties as they were at issue.
+fn issued_document(
+    replica: &Replica,
+    detail: &InvoiceDetail,
+) -> Result<billing_docs::einvoice::IssuedDocument> {
+    let row = &detail.row;
+    if row.number.is_empty() {
+        anyhow::bail!(
+            "draft {} is not issued yet; issue it first with `kartoteka invoice issue {}`",
+            row.short_id,
+            row.short_id
+        );
+    }
+    let credits = if detail.credits_number.is_empty() {
+        None
+    } else {
+        let original =
+            replica.invoice(replica.resolve_invoice(&detail.credits_number)?, today())?;
+        Some((detail.credits_number.clone(), original.row.issue_date.parse()?))
+    };
+    let lines = detail
+        .lines
+        .iter()
+        .map(|line| {
+            Ok(Line {
+                description: line.description.clone(),
+                quantity_milli: line.quantity_milli,
+                unit: line.unit.clone(),
+                unit_price_minor: line.unit_price_minor,
+                vat_bp: u32::try_from(line.vat_bp)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (seller, buyer): (Vec<_>, Vec<_>) = detail
+        .snapshot
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .partition(|(key, _)| key.starts_with("seller."));
+    Ok(billing_docs::einvoice::IssuedDocument {
+        number: row.number.clone(),
+        credits,
+        issue_date: row.issue_date.parse()?,
+        due_date: row.due_date.parse()?,
+        currency: row.currency.clone(),
+        note: detail.note.clone(),
+        totals: ::billing::invoice::Totals {
+            net_minor: detail.net_minor,
+            vat_minor: detail.vat_minor,
+            gross_minor: row.gross_minor,
+            by_rate: detail.by_rate.clone(),
+        },
+        lines,
+        seller: seller
+            .into_iter()
+            .map(|(key, value)| (key.trim_start_matches("seller.").to_owned(), value))
+            .collect(),
+        buyer: buyer.into_iter().collect(),
+    })
 }
 
 fn amount_or_blank(minor: i64) -> String {

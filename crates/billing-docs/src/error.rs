@@ -12,6 +12,17 @@ pub enum DocsError {
         #[source]
         source: minijinja::Error,
     },
+    /// An invoice that cannot be an e-invoice as it stands.
+    #[error("invoice {number} cannot be exported as XRechnung:\n  {}", problems.join("\n  "))]
+    EInvoice {
+        /// The invoice.
+        number: String,
+        /// What is missing or wrong, one per line, with the fix where known.
+        problems: Vec<String>,
+    },
+    /// Invoice arithmetic failed.
+    #[error(transparent)]
+    Billing(#[from] billing::BillingError),
 }
 
 /// Results of this crate.

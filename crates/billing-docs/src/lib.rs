@@ -2,6 +2,8 @@
 //!
 //! - [`letters`]: dunning letters from per-language HTML templates
 //!   (`templates/letter.{de,en,lv}.html`).
+//! - [`einvoice`]: EN 16931 e-invoices in UBL 2.1 with the XRechnung 3.0 rules.
+//! - [`printout`]: printable invoices and credit notes (HTML) per language.
 //! - [`format`]: amounts and dates the way each language writes them.
 //!
 //! The templates are compiled into the binary, so a letter rendered today and
@@ -10,8 +12,10 @@
 
 #![warn(missing_docs)]
 
+pub mod einvoice;
 mod error;
 pub mod format;
 pub mod letters;
+pub mod printout;
 
 pub use error::{DocsError, Result};

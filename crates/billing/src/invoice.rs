@@ -64,7 +64,8 @@ impl Line {
         round_half_away(i128::from(self.quantity_milli) * i128::from(self.unit_price_minor), 1000)
     }
 
-    /// VAT of this line: net × rate, rounded to the cent.
+    /// VAT of this line alone: net × rate, rounded to the cent. Informational:
+    /// the invoice's VAT is computed per rate (see [`totals`]).
     pub fn vat_minor(&self) -> Result<i64> {
         round_half_away(i128::from(self.net_minor()?) * i128::from(self.vat_bp), 10_000)
     }
@@ -94,18 +95,23 @@ pub struct Totals {
     pub by_rate: Vec<RateTotal>,
 }
 
-/// The totals of some lines.
+/// The totals of some lines. Each line's net amount is rounded to the cent;
+/// VAT is computed per rate on the sum of those rounded nets and rounded once
+/// (EN 16931 BR-CO-17), so the printed invoice and its e-invoice agree to the cent.
 pub fn totals(lines: &[Line]) -> Result<Totals> {
     let mut by_rate: Vec<RateTotal> = Vec::new();
     for line in lines {
-        let (net, vat) = (line.net_minor()?, line.vat_minor()?);
+        let net = line.net_minor()?;
         match by_rate.iter_mut().find(|total| total.vat_bp == line.vat_bp) {
             Some(total) => {
                 total.net_minor = total.net_minor.checked_add(net).ok_or(BillingError::Overflow)?;
-                total.vat_minor = total.vat_minor.checked_add(vat).ok_or(BillingError::Overflow)?;
             }
-            None => by_rate.push(RateTotal { vat_bp: line.vat_bp, net_minor: net, vat_minor: vat }),
+            None => by_rate.push(RateTotal { vat_bp: line.vat_bp, net_minor: net, vat_minor: 0 }),
         }
+    }
+    for total in &mut by_rate {
+        total.vat_minor =
+            round_half_away(i128::from(total.net_minor) * i128::from(total.vat_bp), 10_000)?;
     }
     by_rate.sort_by_key(|total| total.vat_bp);
     let net_minor: i64 = by_rate.iter().map(|total| total.net_minor).sum();
@@ -218,6 +224,17 @@ mod tests {
             ]
         );
         assert_eq!(totals.gross_minor, 1_000 + 70 + 10_997 + 2_309);
+    }
+
+    #[test]
+    fn vat_is_rounded_once_per_rate_not_per_line() {
+        // Three lines of 0.05 at 10 %: per line 0.005 → 0.01 each (0.03 in all),
+        // per rate 0.15 × 10 % = 0.015 → 0.02.
+        let lines = [line(1_000, 5, 1_000), line(1_000, 5, 1_000), line(1_000, 5, 1_000)];
+        assert_eq!(lines[0].vat_minor(), Ok(1));
+        let totals = totals(&lines).unwrap();
+        assert_eq!(totals.vat_minor, 2);
+        assert_eq!(totals.gross_minor, 17);
     }
 
     #[test]

@@ -675,6 +675,18 @@ impl Replica {
                 domain::Address { street, city, postal_code, region: String::new(), country };
             snapshot.insert("unit_address".to_owned(), address.one_line());
         }
+        // A Leitweg-ID or the buyer's order reference goes on the e-invoice (BT-10).
+        if let Some(reference) = self
+            .conn
+            .query_row(
+                "SELECT value FROM client_settings WHERE client_id = ?1 AND key = 'buyer_reference'",
+                [&id],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()?
+        {
+            snapshot.insert("buyer_reference".to_owned(), reference);
+        }
         for (key, value) in self.company_details()? {
             snapshot.insert(format!("seller.{key}"), value);
         }
