@@ -18,7 +18,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{Row, measure, print_table, run};
+use support::{Row, env_or, measure, print_table, run};
 
 const RUNS: usize = 10;
 const TODAY: &str = "2026-11-22";
@@ -211,8 +211,4 @@ fn write_photo(path: &Path, seed: u32, exif: bool) -> u64 {
     }
     std::fs::write(path, &jpeg).unwrap();
     jpeg.len() as u64
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
 }

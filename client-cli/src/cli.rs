@@ -918,7 +918,7 @@ pub(crate) enum DemoCommand {
     /// Fill the replica with deterministic demo clients and units
     #[command(after_help = "Examples:
   kartoteka demo generate --clients 500
-  kartoteka demo generate --clients 29000 --visits 200000 --seed 7     the seed's scale (~87,000 units)")]
+  kartoteka demo generate --clients 29000 --visits 200000 --invoices 300000 --seed 7     the seed's scale (~87,000 units)")]
     Generate {
         /// Number of clients
         #[arg(long, default_value_t = 1000)]
@@ -926,7 +926,10 @@ pub(crate) enum DemoCommand {
         /// Number of visits, spread over the clients' units (the seed's scale: 200000)
         #[arg(long, default_value_t = 0)]
         visits: usize,
-        /// The date the visits lead up to (YYYY-MM-DD) [default: today]
+        /// Number of invoices with payments over the last three years (the seed's scale: 300000)
+        #[arg(long, default_value_t = 0)]
+        invoices: usize,
+        /// The date the visits and invoices lead up to (YYYY-MM-DD) [default: today]
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
         /// Seed; the same seed gives the same clients

@@ -122,3 +122,8 @@ pub(crate) fn run(home: &Path, args: &[&str]) -> Vec<u8> {
     assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     output.stdout
 }
+
+/// A scale from the environment, or the seed's.
+pub(crate) fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+}

@@ -190,7 +190,7 @@ pub(crate) fn demo(
     command: &DemoCommand,
     output: &mut Output,
 ) -> Result<()> {
-    let DemoCommand::Generate { clients, visits, seed, today } = *command else {
+    let DemoCommand::Generate { clients, visits, invoices, seed, today } = *command else {
         bail!("`demo tour` runs without a replica");
     };
     let started = Instant::now();
@@ -203,6 +203,7 @@ pub(crate) fn demo(
     let config = demo_data::DemoConfig {
         clients,
         visits,
+        invoices,
         today: today.unwrap_or_else(super::today),
         seed,
         now_ms: chrono::Utc::now().timestamp_millis(),
@@ -215,13 +216,14 @@ pub(crate) fn demo(
             "clients": report.clients,
             "units": report.units,
             "visits": report.visits,
+            "invoices": report.invoices,
             "groups": report.groups,
             "seed": seed,
             "seconds": seconds,
         }));
     }
     output.line(format!(
-        "Generated {} clients with {} units and {} visits in {} groups (seed {seed}) in {seconds:.1} s",
-        report.clients, report.units, report.visits, report.groups
+        "Generated {} clients with {} units, {} visits and {} invoices in {} groups (seed {seed}) in {seconds:.1} s",
+        report.clients, report.units, report.visits, report.invoices, report.groups
     ))
 }

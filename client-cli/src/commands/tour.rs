@@ -121,6 +121,7 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
     let config = demo_data::DemoConfig {
         clients: TOUR_CLIENTS,
         visits: TOUR_CLIENTS * 3,
+        invoices: TOUR_CLIENTS * 10,
         today: super::today(),
         seed: 2026,
         now_ms: chrono::Utc::now().timestamp_millis(),

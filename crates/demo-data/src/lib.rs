@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+mod invoices;
 mod pools;
 
 use doc_model::{AutoCommit, ClientDocMut, DocId, DocKind};
@@ -38,6 +39,9 @@ pub enum DemoError {
     /// A generated document could not be built.
     #[error(transparent)]
     Document(#[from] doc_model::DocModelError),
+    /// Invoice arithmetic failed.
+    #[error(transparent)]
+    Billing(#[from] billing::BillingError),
 }
 
 /// How much to generate.
@@ -48,7 +52,10 @@ pub struct DemoConfig {
     /// Number of visits, spread over the clients' units and the two years
     /// before `today` (the seed's scale: 200,000).
     pub visits: usize,
-    /// The date the visits lead up to; with the seed, it fixes the data.
+    /// Number of invoices with their payments, over the three years before
+    /// `today` (the seed's scale: 300,000).
+    pub invoices: usize,
+    /// The date the visits and invoices lead up to; with the seed, it fixes the data.
     pub today: chrono::NaiveDate,
     /// The seed; the same seed gives the same data.
     pub seed: u64,
@@ -65,6 +72,8 @@ pub struct DemoReport {
     pub units: usize,
     /// Visits recorded.
     pub visits: usize,
+    /// Invoices issued.
+    pub invoices: usize,
     /// Groups created.
     pub groups: usize,
 }
@@ -85,8 +94,25 @@ pub fn generate(
         })
         .collect::<Result<_, _>>()?;
     let actor = replica.meta().actor.clone();
-    let mut report = DemoReport { clients: 0, units: 0, visits: 0, groups: groups.len() };
+    let mut report =
+        DemoReport { clients: 0, units: 0, visits: 0, invoices: 0, groups: groups.len() };
+    // Invoices draw from their own generator, so adding them leaves the clients
+    // of a seed unchanged.
+    let mut invoice_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x1A_F0_1C_E5);
+    let year = chrono::Datelike::year(&config.today);
+    let series = replica.series(year)?;
+    if config.invoices > 0 && !series.configured {
+        // Registers the series, so other devices see its code as taken.
+        replica.set_series(&series.code, Some(&series.pattern), year)?;
+    }
+    let mut next_seq = std::collections::HashMap::new();
+    for past in year - 3..=year {
+        next_seq.insert(past, replica.series(past)?.next_seq);
+    }
+    let seller = replica.company_details()?;
+    let device_id = replica.meta().device_id.to_string();
     let mut batch = Vec::with_capacity(BATCH_CLIENTS);
+    let mut clients_in_batch = 0;
     for index in 0..config.clients {
         let client_id = ClientId::from_bytes(rng.random());
         let mut edits = client_edits(&mut rng, &groups);
@@ -98,15 +124,33 @@ pub fn generate(
         report.visits += n_visits;
         let mut doc = doc_model::new_document(DocId::client(client_id), DocKind::Client, &actor)?;
         apply(&mut doc, &edits, config.now_ms)?;
+        let client_name = name_of(&edits);
         batch.push((DocId::client(client_id), doc));
-        if batch.len() == BATCH_CLIENTS {
-            report.clients += batch.len();
+        clients_in_batch += 1;
+        let n_invoices = config.invoices / config.clients.max(1)
+            + usize::from(index < config.invoices % config.clients.max(1));
+        if n_invoices > 0 {
+            let mut maker = invoices::InvoiceMaker {
+                series: &series.code,
+                device_id: &device_id,
+                actor: &actor,
+                today: config.today,
+                now_ms: config.now_ms,
+                next_seq: &mut next_seq,
+                seller: &seller,
+            };
+            batch.extend(maker.documents(&mut invoice_rng, client_id, &client_name, n_invoices)?);
+            report.invoices += n_invoices;
+        }
+        if (index + 1) % BATCH_CLIENTS == 0 {
+            report.clients += clients_in_batch;
+            clients_in_batch = 0;
             replica.insert_new_documents(std::mem::take(&mut batch))?;
             progress(report.clients);
         }
     }
     if !batch.is_empty() {
-        report.clients += batch.len();
+        report.clients += clients_in_batch;
         replica.insert_new_documents(batch)?;
         progress(report.clients);
     }
@@ -336,6 +380,27 @@ fn unit_count(rng: &mut ChaCha8Rng, is_person: bool) -> usize {
         88..98 => rng.random_range(7..=12),
         _ => rng.random_range(13..=40),
     }
+}
+
+/// The display name the edits give a client.
+fn name_of(edits: &[ClientEdit]) -> String {
+    let value = |wanted: ProfileField| {
+        edits.iter().rev().find_map(|edit| match edit {
+            ClientEdit::Field(field, value) if *field == wanted => Some(value.as_str()),
+            _ => None,
+        })
+    };
+    let kind = if value(ProfileField::Kind) == Some("person") {
+        domain::ClientKind::Person
+    } else {
+        domain::ClientKind::Company
+    };
+    domain::display_name(
+        kind,
+        value(ProfileField::Name).unwrap_or_default(),
+        value(ProfileField::FirstName).unwrap_or_default(),
+        value(ProfileField::LastName).unwrap_or_default(),
+    )
 }
 
 fn field(field: ProfileField, value: &str) -> ClientEdit {

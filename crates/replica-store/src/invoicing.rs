@@ -98,6 +98,8 @@ pub struct SeriesView {
     pub configured: bool,
     /// The number the next invoice issued this year would get.
     pub next_number: String,
+    /// Its sequence number in the series and year.
+    pub next_seq: i64,
 }
 
 /// Where an invoice is and what state it is in, as the write path needs it.
@@ -437,7 +439,7 @@ impl Replica {
             stored.unwrap_or_else(|| (self.default_series_code(), DEFAULT_PATTERN.to_owned()));
         let seq = next_seq(&self.conn, &code, year)?;
         let next_number = format_number(&pattern, year, &code, seq);
-        Ok(SeriesView { code, pattern, configured, next_number })
+        Ok(SeriesView { code, pattern, configured, next_number, next_seq: seq })
     }
 
     /// Sets this device's series code and pattern. A code another device uses is

@@ -7,6 +7,7 @@
     reason = "test code: a panic is a failed test, and stderr is where a failing seed is reported"
 )]
 
+mod billing;
 mod convergence;
 mod merge;
 mod queries;
