@@ -442,6 +442,10 @@ fn dunning_climbs_one_level_at_a_time_and_payments_clear_charges_first() {
         assert!(html.contains(expected), "{expected:?} missing in\n{html}");
     }
     k.ok(&["verify"]);
+    // Letters belong to the dunning history: they are not removed.
+    let error =
+        k.fails(&["document", "remove", &client, second_letter["short_id"].as_str().unwrap()]);
+    assert!(error.contains("is kept"), "{error}");
 }
 
 #[test]

@@ -320,7 +320,7 @@ pub(crate) fn document(
         DocumentCommand::Remove { client, document } => {
             let client_id = replica.resolve_client(&client)?;
             let document_id = replica.resolve_document(client_id, &document)?;
-            replica.edit_client(client_id, &[ClientEdit::RemoveDocument(document_id)])?;
+            replica.remove_client_document(client_id, document_id)?;
             if output.json {
                 return output.json(&json!({ "removed": document_id }));
             }

@@ -4,8 +4,10 @@
 //! binary). An office fills its replica with demo clients and visits and pushes
 //! them; a technician's laptop joins the workspace and receives everything. Both
 //! then edit the same client offline (two different fields, the comments, the
-//! same field, and a visit), sync through the relay, and end with the same
-//! merged client card, the one real conflict listed on both.
+//! same field, and a visit; the laptop invoices the visit from its own number
+//! series while the office books a payment and runs dunning), sync through the
+//! relay, and end with the same merged client card, the one real conflict
+//! listed on both.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -189,6 +191,7 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
             ClientEdit::Field(ProfileField::Industry, "Hotel restaurant".to_owned()),
         ],
     )?;
+    let today = super::today();
     let now = chrono::Local::now().fixed_offset();
     let unit = laptop.client(client_id)?.units.first().map(|unit| unit.id);
     laptop.record_visit(
@@ -207,6 +210,68 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
         &[],
     )?;
 
+    // Billing offline: the laptop invoices the visit from its own number series,
+    // the office books the client's payment and runs today's dunning.
+    laptop.set_series("T03", None, chrono::Datelike::year(&today))?;
+    let invoice = laptop.create_invoice(&replica_store::InvoiceDraft {
+        client_id,
+        unit_id: unit,
+        currency: None,
+        issue_date: today,
+        terms: None,
+        note: "Breakdown visit".to_owned(),
+        lines: vec![
+            ::billing::invoice::Line::parse("Call-out=1 x 35.00 @ 21")?,
+            ::billing::invoice::Line::parse("Compressor relay=1 pcs x 24.90 @ 21")?,
+        ],
+    })?;
+    let number = laptop.issue_invoice(invoice, None)?;
+    say(output, &format!("laptop: issues invoice {number} for the visit"))?;
+    let open = office.invoices(&replica_store::InvoiceQuery {
+        client: Some(client_id),
+        unit: None,
+        state: Some(replica_store::StateFilter::Open),
+        from: None,
+        to: None,
+        sort: replica_store::InvoiceSort::Date,
+        reverse: true,
+        as_of: today,
+        limit: Some(1),
+    })?;
+    if let Some(oldest) = open.first() {
+        office.record_payment(
+            oldest.id.parse()?,
+            &replica_store::PaymentInput {
+                date: today,
+                amount: ::billing::money::Money::new(oldest.open_minor, oldest.currency.parse()?),
+                method: "transfer".to_owned(),
+                reference: "Bank statement".to_owned(),
+            },
+        )?;
+        say(output, &format!("office: books the payment of {} for {}", oldest.number, row.name))?;
+    }
+    let dunning = office.run_dunning(
+        &replica_store::DunningRun {
+            as_of: today,
+            dry_run: false,
+            language: None,
+            pay_within_days: 10,
+        },
+        &mut |letter| {
+            let html = billing_docs::letters::render(letter)?;
+            let client = letter.recipient.get("name").map_or("", String::as_str);
+            Ok((billing_docs::letters::file_name(letter, client), html.into_bytes()))
+        },
+    )?;
+    say(
+        output,
+        &format!(
+            "office: today's dunning run writes {} notices in {} letters (de, en, lv by country)",
+            dunning.notices.len(),
+            dunning.letters
+        ),
+    )?;
+
     say(output, "\n== Back online, both sync through the relay")?;
     let from_laptop = sync(&mut laptop, &laptop_remote)?;
     let to_office = sync(&mut office, &office_remote)?;
@@ -222,7 +287,6 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
         ),
     )?;
 
-    let today = super::today();
     let office_card = office.card(client_id, today)?;
     let laptop_card = laptop.card(client_id, today)?;
     anyhow::ensure!(office_card == laptop_card, "the replicas did not converge");

@@ -108,6 +108,24 @@ pub struct NoticeRecord {
     pub letter_document: String,
 }
 
+/// A dunning letter as stored: the file that carries a run's notices to one
+/// client, kept with them in the invoices document (append-only like them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterRecord {
+    /// Its id (derived from the notices it carries).
+    pub id: String,
+    /// File name.
+    pub name: String,
+    /// The run's date.
+    pub date: NaiveDate,
+    /// blake3 of the file, hex.
+    pub hash: String,
+    /// Media type.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
 /// A new invoice or credit note, as a draft.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewInvoice {
@@ -340,6 +358,24 @@ impl<'a> InvoicesDocMut<'a> {
         Ok(true)
     }
 
+    /// Records a dunning letter; returns false (and writes nothing) when it exists.
+    pub fn add_letter(&mut self, letter: &LetterRecord) -> Result<bool> {
+        let letters = container(self.doc, &["letters"])?;
+        if self.doc.get(&letters, letter.id.as_str())?.is_some() {
+            return Ok(false);
+        }
+        let value: hydrate::Value = HashMap::from([
+            ("name", letter.name.as_str().into()),
+            ("date", letter.date.to_string().as_str().into()),
+            ("hash", letter.hash.as_str().into()),
+            ("media_type", letter.media_type.as_str().into()),
+            ("size", hydrate::Value::scalar(automerge::ScalarValue::Uint(letter.size))),
+        ])
+        .into();
+        self.doc.batch_create_object(&letters, letter.id.as_str(), &value, false)?;
+        Ok(true)
+    }
+
     fn existing(&self, invoice_id: &str) -> Result<automerge::ObjId> {
         let invoices = container(self.doc, &["invoices"])?;
         match self.doc.get(&invoices, invoice_id)? {
@@ -417,6 +453,8 @@ pub struct InvoicesContent {
     pub payments: Vec<PaymentRecord>,
     /// Dunning notices, by invoice and level.
     pub notices: Vec<NoticeRecord>,
+    /// Dunning letters, by date.
+    pub letters: Vec<LetterRecord>,
 }
 
 /// Reads an invoices document from its hydrated root.
@@ -498,7 +536,21 @@ pub(crate) fn invoices_from_root(root: &hydrate::Map) -> InvoicesContent {
         })
         .collect();
     notices.sort_by(|a, b| (&a.invoice_id, a.level).cmp(&(&b.invoice_id, b.level)));
-    InvoicesContent { client_id, invoices, payments, notices }
+    let mut letters: Vec<LetterRecord> = read::entries(root, "letters")
+        .into_iter()
+        .filter_map(|(id, entry)| {
+            Some(LetterRecord {
+                id: id.to_owned(),
+                name: read::text(entry, "name"),
+                date: date_of(entry, "date")?,
+                hash: read::text(entry, "hash"),
+                media_type: read::text(entry, "media_type"),
+                size: u64::try_from(read::integer(entry, "size").unwrap_or(0)).unwrap_or(0),
+            })
+        })
+        .collect();
+    letters.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+    InvoicesContent { client_id, invoices, payments, notices, letters }
 }
 
 /// The workspace's billing settings.

@@ -43,7 +43,7 @@ mod workspace;
 
 pub use billing::{
     BillingDocMut, BillingSettings, DraftChanges, InvoiceRecord, InvoicesContent, InvoicesDocMut,
-    Issue, NewInvoice, NoticeRecord, PaymentRecord, Series,
+    Issue, LetterRecord, NewInvoice, NoticeRecord, PaymentRecord, Series,
 };
 pub use client::{ClientDocMut, hydrate_client};
 pub use client_billing::{ClientBilling, ClientBillingMut, ClientDunning, Template};

@@ -77,7 +77,7 @@ fn build_skeleton(kind: DocKind) -> Result<AutoCommit> {
             doc.put_object(ROOT, "groups", ObjType::Map)?;
         }
         DocKind::Invoices => {
-            for key in ["invoices", "payments", "notices"] {
+            for key in ["invoices", "payments", "notices", "letters"] {
                 doc.put_object(ROOT, key, ObjType::Map)?;
             }
         }
@@ -205,7 +205,7 @@ mod tests {
         "027daf951b866b6c449c58d033de97e21b982049eca6dcf5692d8762679b5e6a",
         "50bcd7b0bb039bdde95833caa03ab7e9fd832d8606b8354b3ecb255ec8f2d217",
         "8a975587c61d6ce95d59bb66781235adff3dabba6ba0ceba55d040b0a3dd22e8",
-        "a78332c70f66dd10a8b5d073b5df90e1905cd6d85ee9ba5a07b80624cf766989",
+        "939c58265109125870ff12a4e85038fce52bc6c73e19e05db79035093726542f",
         "be2509447a41bbe80f6824ec63bf5b2e7ec72ea4bc21dcceab1ef431ddf91684",
     ];
 }

@@ -19,15 +19,15 @@ use billing::letter::{DunningLetter, Language, LetterItem};
 use blob_store::BlobHash;
 use chrono::{Datelike, NaiveDate};
 use doc_model::{
-    BillingDocMut, ClientBillingMut, ClientDocMut, DocId, DocKind, InvoicesDocMut, NoticeRecord,
+    BillingDocMut, ClientBillingMut, DocId, DocKind, InvoicesDocMut, LetterRecord, NoticeRecord,
 };
-use domain::{ClientDocumentId, ClientEdit, ClientId, DocumentKind, NewClientDocument};
+use domain::ClientId;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::replica::{Creation, Replica, now_ms};
+use crate::replica::{Creation, Replica};
 
 /// The name of the policy used when none is chosen.
 pub const STANDARD_POLICY: &str = "Standard";
@@ -401,7 +401,6 @@ impl Replica {
                 StoreError::NotAllowed(format!("cannot render a letter: {error}"))
             })?;
             batch.push(LetterToStore {
-                client_id: ClientId::from_uuid(client_uuid),
                 letter_id,
                 file_name,
                 bytes,
@@ -427,61 +426,45 @@ impl Replica {
         Ok(report)
     }
 
-    /// Stores letters as blobs and client documents, and their notices in the
-    /// invoices' documents, in one transaction.
+    /// Stores letters as blobs, and each letter with its notices in the
+    /// invoices documents, in one transaction. A letter lives in the document of
+    /// its oldest invoice (every replica picks the same), beside the notices it
+    /// carries: append-only like them, and without touching the client document.
     fn store_letters(&mut self, date: NaiveDate, letters: Vec<LetterToStore>) -> Result<()> {
         let store = self.blob_store()?;
-        let mut fresh: Vec<BlobHash> = Vec::new();
-        let mut documents: BTreeMap<DocId, ClientEdit> = BTreeMap::new();
-        let mut notices: BTreeMap<DocId, Vec<NoticeRecord>> = BTreeMap::new();
-        let mut hashes = Vec::new();
-        for letter in letters {
-            let put = match store.put_bytes(&letter.bytes) {
-                Ok(put) => put,
-                Err(error) => {
-                    remove_all(&store, &fresh);
-                    return Err(error.into());
-                }
-            };
-            if put.new {
-                fresh.push(put.hash);
-            }
-            hashes.push(put.hash);
-            documents.insert(
-                DocId::client(letter.client_id),
-                ClientEdit::AddDocument(NewClientDocument {
-                    id: ClientDocumentId::from_uuid(letter.letter_id),
-                    name: letter.file_name,
-                    kind: DocumentKind::DunningLetter,
-                    date,
-                    unit_id: None,
-                    invoice_id: None,
-                    visit_id: None,
-                    hash: put.hash.to_string(),
-                    media_type: "text/html".to_owned(),
-                    size: put.size,
-                }),
-            );
+        let puts = put_all(&store, &letters)?;
+        let fresh: Vec<BlobHash> = puts.iter().filter(|put| put.new).map(|put| put.hash).collect();
+        let mut records: BTreeMap<DocId, (Vec<NoticeRecord>, Vec<LetterRecord>)> = BTreeMap::new();
+        for (letter, put) in letters.into_iter().zip(&puts) {
+            let mut home: Option<DocId> = None;
             for (doc_id, notice) in letter.notices {
                 let doc_id: DocId = doc_id.parse().map_err(|_| {
                     StoreError::NotAllowed(format!("the mirror holds a bad document id {doc_id}"))
                 })?;
-                notices.entry(doc_id).or_default().push(notice);
+                home.get_or_insert(doc_id);
+                records.entry(doc_id).or_default().0.push(notice);
             }
+            let Some(home) = home else { continue };
+            records.entry(home).or_default().1.push(LetterRecord {
+                id: letter.letter_id.to_string(),
+                name: letter.file_name,
+                date,
+                hash: put.hash.to_string(),
+                media_type: "text/html".to_owned(),
+                size: put.size,
+            });
         }
-        let docs: Vec<(DocId, Creation)> = documents
-            .keys()
-            .chain(notices.keys())
-            .map(|doc_id| (*doc_id, Creation::Existing))
-            .collect();
-        let now = now_ms();
+        let docs: Vec<(DocId, Creation)> =
+            records.keys().map(|doc_id| (*doc_id, Creation::Existing)).collect();
         let result = self.transact_all(&docs, |_, doc_id, doc| {
-            if let Some(edit) = documents.get(&doc_id) {
-                return Ok(ClientDocMut::open(doc)?.apply(edit, now)?);
-            }
             let mut invoices = InvoicesDocMut::open(doc)?;
-            for notice in notices.get(&doc_id).map(Vec::as_slice).unwrap_or_default() {
-                invoices.add_notice(notice)?;
+            if let Some((notices, letters)) = records.get(&doc_id) {
+                for notice in notices {
+                    invoices.add_notice(notice)?;
+                }
+                for letter in letters {
+                    invoices.add_letter(letter)?;
+                }
             }
             Ok(())
         });
@@ -489,8 +472,8 @@ impl Replica {
             remove_all(&store, &fresh);
             return Err(error);
         }
-        for hash in &hashes {
-            self.add_pending_upload(hash)?;
+        for put in &puts {
+            self.add_pending_upload(&put.hash)?;
         }
         Ok(())
     }
@@ -625,7 +608,6 @@ type DueNotice = (Candidate, NoticeRecord, LetterItem);
 
 /// A letter ready to store.
 struct LetterToStore {
-    client_id: ClientId,
     letter_id: Uuid,
     file_name: String,
     bytes: Vec<u8>,
@@ -710,6 +692,51 @@ fn check_block(block: Option<&Block>) -> Result<()> {
         return Err(StoreError::NotAllowed("a dunning block needs a reason".to_owned()));
     }
     Ok(())
+}
+
+/// Writes the letters' files, several at a time: each write waits for its
+/// fsync, so overlapping them keeps the disk busy instead of the process idle.
+fn put_all(
+    store: &blob_store::BlobStore,
+    letters: &[LetterToStore],
+) -> Result<Vec<blob_store::Put>> {
+    const WRITERS: usize = 4;
+    let chunk = letters.len().div_ceil(WRITERS).max(1);
+    let results: Vec<Vec<blob_store::Result<blob_store::Put>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = letters
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter().map(|letter| store.put_bytes(&letter.bytes)).collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap_or_default()).collect()
+    });
+    let results: Vec<blob_store::Result<blob_store::Put>> = results.into_iter().flatten().collect();
+    if results.len() != letters.len() {
+        // A writer thread panicked; nothing is referenced yet, so stop here.
+        let written: Vec<BlobHash> =
+            results.iter().flatten().filter(|put| put.new).map(|put| put.hash).collect();
+        remove_all(store, &written);
+        return Err(StoreError::NotAllowed("writing the letters failed".to_owned()));
+    }
+    let mut puts = Vec::with_capacity(results.len());
+    let mut failure = None;
+    for result in results {
+        match result {
+            Ok(put) => puts.push(put),
+            Err(error) => failure = Some(error),
+        }
+    }
+    if let Some(error) = failure {
+        remove_all(
+            store,
+            &puts.iter().filter(|put| put.new).map(|put| put.hash).collect::<Vec<_>>(),
+        );
+        return Err(error.into());
+    }
+    Ok(puts)
 }
 
 fn remove_all(store: &blob_store::BlobStore, hashes: &[BlobHash]) {

@@ -15,6 +15,8 @@ use domain::{
     NewGalleryItem, NewVisit, UnitId, VisitId,
 };
 
+use rusqlite::OptionalExtension;
+
 use crate::error::{Result, StoreError};
 use crate::replica::Replica;
 
@@ -176,6 +178,32 @@ impl Replica {
         });
         self.commit_with_blobs(client_id, &[edit], &store, &[imported], &fresh)?;
         Ok(id)
+    }
+
+    /// Removes a client's document. Dunning letters are refused: they are part of
+    /// the append-only dunning history, kept with the notices they carry.
+    pub fn remove_client_document(
+        &mut self,
+        client_id: ClientId,
+        document_id: ClientDocumentId,
+    ) -> Result<()> {
+        let kind: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT kind FROM client_documents WHERE id = ?1 AND doc_id <> ?2",
+                rusqlite::params![
+                    document_id.to_string(),
+                    doc_model::DocId::client(client_id).to_string()
+                ],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if kind.is_some() {
+            return Err(StoreError::NotAllowed(
+                "a dunning letter is part of its invoices' dunning history and is kept".to_owned(),
+            ));
+        }
+        self.edit_client(client_id, &[ClientEdit::RemoveDocument(document_id)])
     }
 
     /// Applies the edits; on success the new blobs wait for upload, on failure the

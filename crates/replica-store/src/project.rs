@@ -9,7 +9,7 @@
 use automerge::AutoCommit;
 use doc_model::{DocId, DocKind};
 use domain::{ChannelKind, Client, fold_for_search, sort_key};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 
@@ -141,33 +141,44 @@ fn project_client(conn: &Connection, client: &Client) -> Result<()> {
             |row| row.get(0),
         )?;
 
-    conn.prepare_cached("DELETE FROM client_search WHERE rowid = ?1")?.execute([rowid])?;
+    // Most changes (a visit, a payment's letter, a comment) leave the searchable
+    // text alone; rewriting the FTS row then would only churn its segments.
     let search = SearchText::of(client);
-    conn.prepare_cached(
-        "INSERT INTO client_search (rowid, names, codes, contacts, places, units)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        rowid,
-        search.names,
-        search.codes,
-        search.contacts,
-        search.places,
-        search.units
-    ])?;
+    let indexed: Option<[String; 5]> = conn
+        .prepare_cached(
+            "SELECT names, codes, contacts, places, units FROM client_search WHERE rowid = ?1",
+        )?
+        .query_row([rowid], |row| {
+            Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?])
+        })
+        .optional()?;
+    let wanted = [&search.names, &search.codes, &search.contacts, &search.places, &search.units];
+    let unchanged = indexed
+        .as_ref()
+        .is_some_and(|indexed| indexed.iter().zip(wanted).all(|(old, new)| old == new));
+    if !unchanged {
+        conn.prepare_cached("DELETE FROM client_search WHERE rowid = ?1")?.execute([rowid])?;
+        conn.prepare_cached(
+            "INSERT INTO client_search (rowid, names, codes, contacts, places, units)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            rowid,
+            search.names,
+            search.codes,
+            search.contacts,
+            search.places,
+            search.units
+        ])?;
+    }
 
-    for table in [
-        "units",
-        "contacts",
-        "channels",
-        "bank_accounts",
-        "client_settings",
-        "gallery",
-        "client_documents",
-    ] {
+    for table in ["units", "contacts", "channels", "bank_accounts", "client_settings", "gallery"] {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE client_id = ?1"))?
             .execute([&id])?;
     }
+    let client_doc = DocId::client(client.id).to_string();
+    conn.prepare_cached("DELETE FROM client_documents WHERE doc_id = ?1")?
+        .execute([&client_doc])?;
     conn.prepare_cached(
         "DELETE FROM visit_items WHERE visit_id IN (SELECT id FROM visits WHERE client_id = ?1)",
     )?
@@ -325,14 +336,15 @@ fn project_field_work(conn: &Connection, id: &str, client: &Client) -> Result<()
         ])?;
     }
     let mut insert_document = conn.prepare_cached(
-        "INSERT INTO client_documents (id, client_id, name, kind, date, unit_id, invoice_id, visit_id, hash,
-             media_type, size)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO client_documents (id, client_id, doc_id, name, kind, date, unit_id, invoice_id, visit_id,
+             hash, media_type, size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     for document in &client.documents {
         insert_document.execute(params![
             document.id.to_string(),
             id,
+            DocId::client(client.id).to_string(),
             document.name,
             document.kind.as_str(),
             document.date.to_string(),

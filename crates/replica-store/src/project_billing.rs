@@ -25,10 +25,28 @@ pub(crate) fn project_invoices(
         "DELETE FROM invoice_lines WHERE invoice_id IN (SELECT id FROM invoices WHERE doc_id = ?1)",
     )?
     .execute([&doc])?;
-    for table in ["invoices", "payments", "notices"] {
+    for table in ["invoices", "payments", "notices", "client_documents"] {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?.execute([&doc])?;
     }
     let client_id = &content.client_id;
+    let mut insert_letter = conn.prepare_cached(
+        "INSERT INTO client_documents (id, client_id, doc_id, name, kind, date, unit_id, invoice_id, visit_id,
+             hash, media_type, size)
+         VALUES (?1, ?2, ?3, ?4, 'dunning_letter', ?5, '', '', '', ?6, ?7, ?8)
+         ON CONFLICT (id) DO NOTHING",
+    )?;
+    for letter in &content.letters {
+        insert_letter.execute(params![
+            letter.id,
+            client_id,
+            doc,
+            letter.name,
+            letter.date.to_string(),
+            letter.hash,
+            letter.media_type,
+            i64::try_from(letter.size).unwrap_or(i64::MAX),
+        ])?;
+    }
     let mut credited: HashMap<&str, i64> = HashMap::new();
     for note in content.invoices.iter().filter(|invoice| is_issued_credit_note(invoice)) {
         *credited.entry(note.credits.as_str()).or_default() += note.gross_minor.abs();

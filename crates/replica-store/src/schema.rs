@@ -15,7 +15,7 @@ use crate::error::Result;
 
 /// Version of the mirror layout; a replica whose mirror has another version
 /// rebuilds it on open.
-pub(crate) const MIRROR_VERSION: i64 = 6;
+pub(crate) const MIRROR_VERSION: i64 = 7;
 
 /// Replica tables besides the documents (see `doc_store::DDL`): the replica's
 /// identity and settings, and per-document sync state.
@@ -268,9 +268,12 @@ CREATE INDEX gallery_unit ON gallery (client_id, unit_id, added_at);
 CREATE INDEX gallery_visit ON gallery (visit_id);
 CREATE INDEX gallery_hash ON gallery (hash);
 
+-- Files of a client: those referenced from its own document, and dunning
+-- letters kept with their notices in its invoices documents (`doc_id` says which).
 CREATE TABLE client_documents (
     id         TEXT PRIMARY KEY,
     client_id  TEXT NOT NULL,
+    doc_id     TEXT NOT NULL,
     name       TEXT NOT NULL,
     kind       TEXT NOT NULL,
     date       TEXT NOT NULL,
@@ -283,6 +286,7 @@ CREATE TABLE client_documents (
 );
 CREATE INDEX client_documents_client ON client_documents (client_id, date);
 CREATE INDEX client_documents_hash ON client_documents (hash);
+CREATE INDEX client_documents_doc ON client_documents (doc_id);
 
 -- Invoices and credit notes with what their payments, credit notes and notices
 -- make of them (see billing::settlement). Amounts are minor units of `currency`.
