@@ -136,20 +136,27 @@ pub(crate) enum ExportFormat {
     Html,
 }
 
-/// `kartoteka invoice new`
+/// Who is billed for what: shared by `invoice new` and `recurring add`.
 #[derive(Debug, Args)]
-pub(crate) struct InvoiceNewArgs {
+pub(crate) struct BilledArgs {
     /// Client id prefix or exact name
     pub(crate) client: String,
     /// Invoice line (repeatable)
     #[arg(long = "line", value_name = "LINE", required = true)]
     pub(crate) lines: Vec<String>,
-    /// The client's unit this invoice is for
+    /// The client's unit billed
     #[arg(long)]
     pub(crate) unit: Option<String>,
     /// Currency [default: the client's, else the company's, else EUR]
     #[arg(long)]
     pub(crate) currency: Option<String>,
+}
+
+/// `kartoteka invoice new`
+#[derive(Debug, Args)]
+pub(crate) struct InvoiceNewArgs {
+    #[command(flatten)]
+    pub(crate) billed: BilledArgs,
     /// Issue date [default: today]
     #[arg(long)]
     pub(crate) date: Option<NaiveDate>,
@@ -475,14 +482,8 @@ Examples:
 /// `kartoteka recurring add`
 #[derive(Debug, Args)]
 pub(crate) struct RecurringAddArgs {
-    /// Client id prefix or exact name
-    pub(crate) client: String,
-    /// An invoice line (repeatable)
-    #[arg(long = "line", value_name = "LINE", required = true)]
-    pub(crate) lines: Vec<String>,
-    /// The client's unit invoiced
-    #[arg(long)]
-    pub(crate) unit: Option<String>,
+    #[command(flatten)]
+    pub(crate) billed: BilledArgs,
     /// monthly, quarterly or yearly
     #[arg(long)]
     pub(crate) period: String,
@@ -498,9 +499,6 @@ pub(crate) struct RecurringAddArgs {
     /// Due this many days after issue [default: the client's terms]
     #[arg(long, value_name = "DAYS")]
     pub(crate) due_in: Option<u32>,
-    /// Currency [default: the client's]
-    #[arg(long)]
-    pub(crate) currency: Option<String>,
     /// Note on every invoice
     #[arg(long, default_value = "")]
     pub(crate) note: String,

@@ -11,7 +11,9 @@ use replica_store::{
 };
 use serde_json::json;
 
-use crate::cli::billing::{ExportFormat, InvoiceCommand, InvoiceSortArg, StatementArgs, TermsArgs};
+use crate::cli::billing::{
+    BilledArgs, ExportFormat, InvoiceCommand, InvoiceSortArg, StatementArgs, TermsArgs,
+};
 use crate::commands::today;
 use crate::output::Output;
 
@@ -22,20 +24,15 @@ pub(crate) fn invoice(
 ) -> Result<()> {
     match command {
         InvoiceCommand::New(args) => {
-            let client_id = replica.resolve_client(&args.client)?;
-            let unit_id = args
-                .unit
-                .as_deref()
-                .map(|unit| replica.resolve_unit(client_id, unit))
-                .transpose()?;
+            let billed = billed(replica, &args.billed)?;
             let draft = InvoiceDraft {
-                client_id,
-                unit_id,
-                currency: args.currency.as_deref().map(parse_currency).transpose()?,
+                client_id: billed.client_id,
+                unit_id: billed.unit_id,
+                currency: billed.currency,
                 issue_date: args.date.unwrap_or_else(today),
                 terms: terms(&args.terms),
                 note: args.note,
-                lines: parse_lines(&args.lines)?,
+                lines: billed.lines,
             };
             let id = replica.create_invoice(&draft)?;
             if args.issue {
@@ -339,6 +336,28 @@ fn issued_document(
 
 fn amount_or_blank(minor: i64) -> String {
     if minor == 0 { String::new() } else { format_minor(minor) }
+}
+
+/// Who is billed for what, resolved and parsed.
+pub(crate) struct Billed {
+    pub(crate) client_id: domain::ClientId,
+    pub(crate) unit_id: Option<domain::UnitId>,
+    pub(crate) currency: Option<Currency>,
+    pub(crate) lines: Vec<Line>,
+}
+
+pub(crate) fn billed(replica: &Replica, args: &BilledArgs) -> Result<Billed> {
+    let client_id = replica.resolve_client(&args.client)?;
+    Ok(Billed {
+        client_id,
+        unit_id: args
+            .unit
+            .as_deref()
+            .map(|unit| replica.resolve_unit(client_id, unit))
+            .transpose()?,
+        currency: args.currency.as_deref().map(parse_currency).transpose()?,
+        lines: parse_lines(&args.lines)?,
+    })
 }
 
 pub(crate) fn parse_currency(text: &str) -> Result<Currency> {

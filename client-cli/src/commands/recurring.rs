@@ -7,7 +7,7 @@ use replica_store::{NewTemplate, Replica};
 use serde_json::json;
 
 use crate::cli::billing::{GenerateArgs, RecurringCommand};
-use crate::commands::billing::{parse_currency, parse_lines};
+use crate::commands::billing::billed;
 use crate::commands::today;
 use crate::output::Output;
 
@@ -18,15 +18,11 @@ pub(crate) fn recurring(
 ) -> Result<()> {
     match command {
         RecurringCommand::Add(args) => {
-            let client_id = replica.resolve_client(&args.client)?;
-            let unit_id = args
-                .unit
-                .as_deref()
-                .map(|unit| replica.resolve_unit(client_id, unit))
-                .transpose()?;
+            let billed = billed(replica, &args.billed)?;
+            let client_id = billed.client_id;
             let template = NewTemplate {
                 client_id,
-                unit_id,
+                unit_id: billed.unit_id,
                 period: Period::parse(&args.period).with_context(|| {
                     format!("unknown period {:?}; use monthly, quarterly or yearly", args.period)
                 })?,
@@ -34,9 +30,9 @@ pub(crate) fn recurring(
                 start: args.start,
                 end: args.end,
                 terms_days: args.due_in,
-                currency: args.currency.as_deref().map(parse_currency).transpose()?,
+                currency: billed.currency,
                 note: args.note,
-                lines: parse_lines(&args.lines)?,
+                lines: billed.lines,
             };
             let code = replica.add_template(&template)?;
             let views = replica.templates(Some(client_id), today())?;

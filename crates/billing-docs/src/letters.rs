@@ -5,29 +5,14 @@
 //! arithmetic.
 
 use billing::letter::{DunningLetter, Language};
-use minijinja::Environment;
 use serde::Serialize;
 
-use crate::error::{DocsError, Result};
+use crate::error::Result;
 use crate::format;
-
-const TEMPLATES: [(&str, &str); 3] = [
-    ("letter.de.html", include_str!("../templates/letter.de.html")),
-    ("letter.en.html", include_str!("../templates/letter.en.html")),
-    ("letter.lv.html", include_str!("../templates/letter.lv.html")),
-];
 
 /// Renders a dunning letter as a self-contained HTML page (UTF-8).
 pub fn render(letter: &DunningLetter) -> Result<String> {
-    let name = format!("letter.{}.html", letter.language.code());
-    let failed = |source| DocsError::Template { template: name.clone(), source };
-    // Parsing one small template per letter costs microseconds; a cached
-    // environment would buy little and hide a broken template until first use.
-    let source =
-        TEMPLATES.iter().find(|(template, _)| *template == name).map_or("", |(_, source)| *source);
-    let mut environment = Environment::new();
-    environment.add_template(&name, source).map_err(failed)?;
-    environment.get_template(&name).map_err(failed)?.render(view(letter)).map_err(failed)
+    crate::templates::render(&format!("letter.{}.html", letter.language.code()), view(letter))
 }
 
 /// The file name a letter is stored under.

@@ -6,7 +6,8 @@
 //! - [`printout`]: printable invoices and credit notes (HTML) per language.
 //! - [`format`]: amounts and dates the way each language writes them.
 //!
-//! The templates are compiled into the binary, so a letter rendered today and
+//! The templates (`templates/`, one page per language and kind, sharing a
+//! stylesheet) are compiled into the binary, so a letter rendered today and
 //! the same letter rendered on another device are byte-identical: that is what
 //! lets two replicas that run dunning offline store one letter, not two.
 
@@ -17,5 +18,6 @@ mod error;
 pub mod format;
 pub mod letters;
 pub mod printout;
+mod templates;
 
 pub use error::{DocsError, Result};

@@ -3,32 +3,18 @@
 
 use billing::letter::Language;
 use billing::money::format_quantity;
-use minijinja::Environment;
 use serde::Serialize;
 
 use crate::einvoice::IssuedDocument;
-use crate::error::{DocsError, Result};
+use crate::error::Result;
 use crate::format;
-
-const TEMPLATES: [(&str, &str); 3] = [
-    ("invoice.de.html", include_str!("../templates/invoice.de.html")),
-    ("invoice.en.html", include_str!("../templates/invoice.en.html")),
-    ("invoice.lv.html", include_str!("../templates/invoice.lv.html")),
-];
 
 /// Renders an issued invoice or credit note as a self-contained HTML page.
 pub fn render(document: &IssuedDocument, language: Language) -> Result<String> {
-    let name = format!("invoice.{}.html", language.code());
-    let failed = |source| DocsError::Template { template: name.clone(), source };
-    let source =
-        TEMPLATES.iter().find(|(template, _)| *template == name).map_or("", |(_, source)| *source);
-    let mut environment = Environment::new();
-    environment.add_template(&name, source).map_err(failed)?;
-    environment
-        .get_template(&name)
-        .map_err(failed)?
-        .render(view(document, language)?)
-        .map_err(failed)
+    crate::templates::render(
+        &format!("invoice.{}.html", language.code()),
+        view(document, language)?,
+    )
 }
 
 #[derive(Serialize)]
