@@ -353,6 +353,7 @@ impl Replica {
         let mut batch: Vec<LetterToStore> = Vec::new();
         for ((client_id, currency), mut entries) in groups {
             entries.sort_by(|a, b| (a.0.due_date, &a.0.number).cmp(&(b.0.due_date, &b.0.number)));
+            // A group exists only once its first notice was pushed into it.
             let first = &entries[0].0;
             let language = run
                 .language
@@ -623,6 +624,7 @@ fn notice_for(
     as_of: NaiveDate,
     rates: &[BaseRate],
 ) -> Result<(NoticeRecord, LetterItem)> {
+    // `next_level` only returns indexes of existing levels.
     let step = &policy.levels[level];
     let debtor = if candidate.business { Debtor::Business } else { Debtor::Consumer };
     // Interest runs from the day after the last claim (or the due date) to the run.
