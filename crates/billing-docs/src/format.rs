@@ -4,21 +4,34 @@
 
 use billing::letter::Language;
 use chrono::NaiveDate;
+use num_format::{Buffer, Locale};
 
-/// An amount in minor units of `currency` as `language` writes it.
+/// An amount in minor units of `currency` as `language` writes it, with the
+/// language's separators from CLDR.
 pub fn money(minor: i64, currency: &str, language: Language) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
+    let locale = locale(language);
+    let sign = if minor < 0 { locale.minus_sign() } else { "" };
     let absolute = minor.unsigned_abs();
-    let (group, decimal) = match language {
-        Language::De => ('.', ','),
-        Language::Lv => ('\u{a0}', ','),
-        Language::En => (',', '.'),
-    };
-    let whole = grouped(absolute / 100, group);
-    let number = format!("{sign}{whole}{decimal}{:02}", absolute % 100);
+    let mut whole = Buffer::default();
+    whole.write_formatted(&(absolute / 100), &locale);
+    let number = format!("{sign}{whole}{}{:02}", locale.decimal(), absolute % 100);
     match language {
         Language::En => format!("{currency}\u{a0}{number}"),
         Language::De | Language::Lv => format!("{number}\u{a0}{currency}"),
+    }
+}
+
+/// A rate in basis points as `language` writes a percentage, without the sign:
+/// 1900 → "19,00" (de, lv), "19.00" (en).
+pub fn percent(basis_points: u32, language: Language) -> String {
+    format!("{}{}{:02}", basis_points / 100, locale(language).decimal(), basis_points % 100)
+}
+
+const fn locale(language: Language) -> Locale {
+    match language {
+        Language::De => Locale::de,
+        Language::En => Locale::en,
+        Language::Lv => Locale::lv,
     }
 }
 
@@ -31,27 +44,6 @@ pub fn date(date: NaiveDate, language: Language) -> String {
     }
 }
 
-fn grouped(mut value: u64, separator: char) -> String {
-    let mut groups = Vec::new();
-    loop {
-        groups.push(value % 1000);
-        value /= 1000;
-        if value == 0 {
-            break;
-        }
-    }
-    let mut text = String::new();
-    for (index, group) in groups.iter().rev().enumerate() {
-        if index == 0 {
-            text.push_str(&group.to_string());
-        } else {
-            text.push(separator);
-            text.push_str(&format!("{group:03}"));
-        }
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +54,8 @@ mod tests {
         assert_eq!(money(123_456_789, "EUR", Language::Lv), "1\u{a0}234\u{a0}567,89\u{a0}EUR");
         assert_eq!(money(-5, "USD", Language::En), "USD\u{a0}-0.05");
         assert_eq!(money(100_000, "EUR", Language::En), "EUR\u{a0}1,000.00");
+        assert_eq!(percent(1_900, Language::De), "19,00");
+        assert_eq!(percent(750, Language::En), "7.50");
         let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default();
         assert_eq!(date(day, Language::De), "02.11.2026");
         assert_eq!(date(day, Language::Lv), "02.11.2026.");

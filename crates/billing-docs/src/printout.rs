@@ -56,10 +56,7 @@ struct RateView {
 fn view(document: &IssuedDocument, language: Language) -> Result<PrintView<'_>> {
     let money = |minor| format::money(minor, &document.currency, language);
     let date = |day| format::date(day, language);
-    let percent = |bp: u32| {
-        let text = format::money(i64::from(bp), "", language);
-        text.trim_end_matches(['\u{a0}', ' ']).trim_start_matches(['\u{a0}', ' ']).to_owned()
-    };
+    let percent = |bp: u32| format::percent(bp, language);
     let lines = document
         .lines
         .iter()
