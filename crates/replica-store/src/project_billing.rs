@@ -6,6 +6,7 @@
 //! settled) without reading any other document.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use billing::settlement::{NoticeClaim, Received, settle};
 use chrono::Datelike;
@@ -14,20 +15,139 @@ use rusqlite::{Connection, params};
 
 use crate::error::Result;
 
-/// Replaces the rows of one invoices document.
+/// Upserts that write a row only when it differs from the stored one.
+static INSERT_INVOICE_SQL: LazyLock<String> = LazyLock::new(|| {
+    upsert_sql(
+        "invoices",
+        &[
+            "id",
+            "doc_id",
+            "client_id",
+            "unit_id",
+            "kind",
+            "credits",
+            "status",
+            "number",
+            "series",
+            "number_year",
+            "seq",
+            "currency",
+            "issue_date",
+            "due_date",
+            "net_minor",
+            "vat_minor",
+            "gross_minor",
+            "credited_minor",
+            "paid_minor",
+            "open_minor",
+            "costs_open_minor",
+            "interest_open_minor",
+            "credit_minor",
+            "settled_on",
+            "notices",
+            "last_notice_date",
+            "interest_until",
+            "lump_sum_charged",
+            "block_reason",
+            "block_until",
+            "template_id",
+            "created_by",
+            "note",
+            "snapshot",
+        ],
+        &["id"],
+    )
+});
+static INSERT_LINE_SQL: LazyLock<String> = LazyLock::new(|| {
+    upsert_sql(
+        "invoice_lines",
+        &[
+            "invoice_id",
+            "position",
+            "description",
+            "quantity_milli",
+            "unit",
+            "unit_price_minor",
+            "vat_bp",
+            "net_minor",
+            "vat_minor",
+        ],
+        &["invoice_id", "position"],
+    )
+});
+static INSERT_PAYMENT_SQL: LazyLock<String> = LazyLock::new(|| {
+    upsert_sql(
+        "payments",
+        &[
+            "id",
+            "doc_id",
+            "invoice_id",
+            "client_id",
+            "date",
+            "amount_minor",
+            "currency",
+            "method",
+            "reference",
+            "costs_minor",
+            "interest_minor",
+            "principal_minor",
+            "credit_minor",
+        ],
+        &["id"],
+    )
+});
+static INSERT_NOTICE_SQL: LazyLock<String> = LazyLock::new(|| {
+    upsert_sql(
+        "notices",
+        &[
+            "id",
+            "doc_id",
+            "invoice_id",
+            "client_id",
+            "level",
+            "name",
+            "date",
+            "fee_minor",
+            "lump_sum_minor",
+            "interest_minor",
+            "letter_document",
+        ],
+        &["id"],
+    )
+});
+
+/// `INSERT INTO table (columns) VALUES (?1, …) ON CONFLICT (key) DO UPDATE SET …`
+/// with a `WHERE` that skips the update when nothing differs, so an unchanged
+/// row costs a lookup and no write.
+fn upsert_sql(table: &str, columns: &[&str], key: &[&str]) -> String {
+    let values: Vec<String> = (1..=columns.len()).map(|n| format!("?{n}")).collect();
+    let rest: Vec<&str> = columns.iter().copied().filter(|column| !key.contains(column)).collect();
+    let sets: Vec<String> =
+        rest.iter().map(|column| format!("{column} = excluded.{column}")).collect();
+    let fresh: Vec<String> = rest.iter().map(|column| format!("excluded.{column}")).collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {} WHERE ({}) IS NOT ({})",
+        columns.join(", "),
+        values.join(", "),
+        key.join(", "),
+        sets.join(", "),
+        rest.join(", "),
+        fresh.join(", ")
+    )
+}
+
+/// Brings the rows of one invoices document up to date.
 pub(crate) fn project_invoices(
     conn: &Connection,
     doc_id: DocId,
     content: &InvoicesContent,
 ) -> Result<()> {
     let doc = doc_id.to_string();
-    conn.prepare_cached(
-        "DELETE FROM invoice_lines WHERE invoice_id IN (SELECT id FROM invoices WHERE doc_id = ?1)",
-    )?
-    .execute([&doc])?;
-    for table in ["invoices", "payments", "notices", "client_documents"] {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?.execute([&doc])?;
-    }
+    // Rows are upserted and only written when they changed, then rows the
+    // document no longer has are deleted: a dunning notice rewrites one invoice
+    // row and adds one notice, instead of every row of the document and every
+    // index entry of those rows.
+    remove_stale(conn, &doc, content)?;
     let client_id = &content.client_id;
     let mut insert_letter = conn.prepare_cached(
         "INSERT INTO client_documents (id, client_id, doc_id, name, kind, date, unit_id, invoice_id, visit_id,
@@ -52,33 +172,10 @@ pub(crate) fn project_invoices(
         *credited.entry(note.credits.as_str()).or_default() += note.gross_minor.abs();
     }
 
-    let mut insert_invoice = conn.prepare_cached(
-        "INSERT INTO invoices (id, doc_id, client_id, unit_id, kind, credits, status, number, series,
-             number_year, seq, currency, issue_date, due_date, net_minor, vat_minor, gross_minor,
-             credited_minor, paid_minor, open_minor, costs_open_minor, interest_open_minor,
-             credit_minor, settled_on, notices, last_notice_date, interest_until, lump_sum_charged,
-             block_reason, block_until, template_id, created_by, note, snapshot)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)
-         ON CONFLICT (id) DO NOTHING",
-    )?;
-    let mut insert_line = conn.prepare_cached(
-        "INSERT OR IGNORE INTO invoice_lines (invoice_id, position, description, quantity_milli, unit,
-             unit_price_minor, vat_bp, net_minor, vat_minor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
-    let mut insert_payment = conn.prepare_cached(
-        "INSERT INTO payments (id, doc_id, invoice_id, client_id, date, amount_minor, currency, method,
-             reference, costs_minor, interest_minor, principal_minor, credit_minor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-         ON CONFLICT (id) DO NOTHING",
-    )?;
-    let mut insert_notice = conn.prepare_cached(
-        "INSERT INTO notices (id, doc_id, invoice_id, client_id, level, name, date, fee_minor,
-             lump_sum_minor, interest_minor, letter_document)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (id) DO NOTHING",
-    )?;
+    let mut insert_invoice = conn.prepare_cached(&INSERT_INVOICE_SQL)?;
+    let mut insert_line = conn.prepare_cached(&INSERT_LINE_SQL)?;
+    let mut insert_payment = conn.prepare_cached(&INSERT_PAYMENT_SQL)?;
+    let mut insert_notice = conn.prepare_cached(&INSERT_NOTICE_SQL)?;
 
     for invoice in &content.invoices {
         let totals =
@@ -218,6 +315,40 @@ pub(crate) fn project_invoices(
                 notice.interest_minor,
                 notice.letter_document,
             ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the rows of `doc` that its current content no longer has: discarded
+/// drafts and their lines, lines removed from a draft, and anything else gone.
+fn remove_stale(conn: &Connection, doc: &str, content: &InvoicesContent) -> Result<()> {
+    let lines: HashMap<&str, usize> =
+        content.invoices.iter().map(|invoice| (invoice.id.as_str(), invoice.lines.len())).collect();
+    let existing: Vec<String> = conn
+        .prepare_cached("SELECT id FROM invoices WHERE doc_id = ?1")?
+        .query_map([doc], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &existing {
+        let kept = lines.get(id.as_str()).copied().unwrap_or(0);
+        conn.prepare_cached("DELETE FROM invoice_lines WHERE invoice_id = ?1 AND position >= ?2")?
+            .execute(params![id, i64::try_from(kept).unwrap_or(i64::MAX)])?;
+        if !lines.contains_key(id.as_str()) {
+            conn.prepare_cached("DELETE FROM invoices WHERE id = ?1")?.execute([id])?;
+        }
+    }
+    let kept: [(&str, Vec<&str>); 3] = [
+        ("payments", content.payments.iter().map(|payment| payment.id.as_str()).collect()),
+        ("notices", content.notices.iter().map(|notice| notice.id.as_str()).collect()),
+        ("client_documents", content.letters.iter().map(|letter| letter.id.as_str()).collect()),
+    ];
+    for (table, ids) in kept {
+        let existing: Vec<String> = conn
+            .prepare_cached(&format!("SELECT id FROM {table} WHERE doc_id = ?1"))?
+            .query_map([doc], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in existing.iter().filter(|id| !ids.contains(&id.as_str())) {
+            conn.prepare_cached(&format!("DELETE FROM {table} WHERE id = ?1"))?.execute([id])?;
         }
     }
     Ok(())

@@ -321,7 +321,7 @@ impl Replica {
             "SELECT d.id, d.name, d.kind, d.date, COALESCE(u.name, ''), d.invoice_id, d.visit_id, d.media_type,
                     d.size, d.hash
              FROM client_documents d LEFT JOIN units u ON u.id = d.unit_id
-             WHERE d.client_id = ?1 ORDER BY d.date DESC, d.name",
+             WHERE d.client_id = ?1 ORDER BY d.date DESC, d.name, d.id",
         )?;
         let rows = statement.query_map([&client], |row| {
             let id: String = row.get(0)?;
