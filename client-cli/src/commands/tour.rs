@@ -118,7 +118,9 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
 
     say(
         output,
-        &format!("\n== The office generates {TOUR_CLIENTS} clients with their units and visits"),
+        &format!(
+            "\n== The office generates {TOUR_CLIENTS} clients with their units, visits and invoices"
+        ),
     )?;
     let config = demo_data::DemoConfig {
         clients: TOUR_CLIENTS,
@@ -133,10 +135,11 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
     say(
         output,
         &format!(
-            "{} clients, {} units, {} visits; pushed {} documents ({:.1} MB) in {:.1} s",
+            "{} clients, {} units, {} visits, {} invoices; pushed {} documents ({:.1} MB) in {:.1} s",
             generated.clients,
             generated.units,
             generated.visits,
+            generated.invoices,
             pushed.documents_synced,
             (pushed.bytes_sent + pushed.bytes_received) as f64 / 1e6,
             pushed.seconds
