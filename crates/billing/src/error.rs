@@ -47,7 +47,7 @@ pub enum BillingError {
     InvalidSeriesCode(String),
     /// Not a usable number pattern.
     #[error(
-        "'{0}' is not a number pattern: it needs {{year}}, {{series}} and {{seq}} or {{seq:N}} (e.g. {{year}}-{{series}}-{{seq:4}})"
+        "'{0}' is not a number pattern: it needs {{year}}, {{series}} set off by separators, and {{seq}} or {{seq:N}} (e.g. {{year}}-{{series}}-{{seq:4}})"
     )]
     InvalidNumberPattern(String),
     /// Not a usable dunning policy.

@@ -114,9 +114,19 @@ pub fn totals(lines: &[Line]) -> Result<Totals> {
             round_half_away(i128::from(total.net_minor) * i128::from(total.vat_bp), 10_000)?;
     }
     by_rate.sort_by_key(|total| total.vat_bp);
-    let net_minor: i64 = by_rate.iter().map(|total| total.net_minor).sum();
-    let vat_minor: i64 = by_rate.iter().map(|total| total.vat_minor).sum();
-    Ok(Totals { net_minor, vat_minor, gross_minor: net_minor + vat_minor, by_rate })
+    let net_minor = checked_sum(by_rate.iter().map(|total| total.net_minor))?;
+    let vat_minor = checked_sum(by_rate.iter().map(|total| total.vat_minor))?;
+    let gross_minor = net_minor.checked_add(vat_minor).ok_or(BillingError::Overflow)?;
+    Ok(Totals { net_minor, vat_minor, gross_minor, by_rate })
+}
+
+/// The sum of some amounts, or `Overflow` instead of wrapping.
+fn checked_sum(amounts: impl Iterator<Item = i64>) -> Result<i64> {
+    let mut sum = 0_i64;
+    for amount in amounts {
+        sum = sum.checked_add(amount).ok_or(BillingError::Overflow)?;
+    }
+    Ok(sum)
 }
 
 /// When an invoice falls due.
@@ -224,6 +234,14 @@ mod tests {
             ]
         );
         assert_eq!(totals.gross_minor, 1_000 + 70 + 10_997 + 2_309);
+    }
+
+    #[test]
+    fn totals_too_large_for_the_books_are_an_error_not_a_wrap() {
+        let huge = [line(1_000, 9_000_000_000_000_000_000, 1_900)];
+        assert!(matches!(totals(&huge), Err(BillingError::Overflow)));
+        let two_rates = [line(1_000, i64::MAX / 2, 0), line(1_000, i64::MAX / 2, 700)];
+        assert!(matches!(totals(&two_rates), Err(BillingError::Overflow)));
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub fn validate_code(code: &str) -> Result<()> {
 }
 
 /// Checks a pattern: it must contain `{year}`, `{series}` and `{seq}` (or
-/// `{seq:N}` for N digits), or two series or years could produce one number.
+/// `{seq:N}` for N digits), with `{series}` set off by separators (or the
+/// pattern's start or end), or two series or years could produce one number.
 pub fn validate_pattern(pattern: &str) -> Result<()> {
     let invalid = || BillingError::InvalidNumberPattern(pattern.to_owned());
     if !pattern.contains("{year}") || !pattern.contains("{series}") {
@@ -43,7 +44,19 @@ pub fn validate_pattern(pattern: &str) -> Result<()> {
         }
         rest = &rest[end + 1..];
     }
-    if seq_found { Ok(()) } else { Err(invalid()) }
+    if !seq_found {
+        return Err(invalid());
+    }
+    // Codes are letters and digits: without a separator around the code, series
+    // "A1" at 23 and series "A12" at 3 would both read "2026A123".
+    let (before, after) = pattern.split_once("{series}").ok_or_else(invalid)?;
+    let delimited = |next: Option<char>| {
+        next.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '}' && c != '{')
+    };
+    if !delimited(before.chars().next_back()) || !delimited(after.chars().next()) {
+        return Err(invalid());
+    }
+    Ok(())
 }
 
 /// Fills a (validated) pattern.
@@ -98,6 +111,10 @@ mod tests {
         assert!(validate_pattern("{year}-{series}").is_err(), "no sequence");
         assert!(validate_pattern("{year}-{series}-{seq:x}").is_err());
         assert!(validate_pattern("{year}-{series}-{seq").is_err());
+        assert!(validate_pattern("{year}{series}{seq}").is_err(), "code runs into the numbers");
+        assert!(validate_pattern("{year}/{series}{seq:4}").is_err(), "code runs into the sequence");
+        assert!(validate_pattern("RE{series}-{year}-{seq}").is_err(), "letters run into the code");
+        assert!(validate_pattern("{series}/{year}/{seq:5}").is_ok());
         assert!(validate_code("T03").is_ok());
         assert!(validate_code("T 03").is_err());
         assert!(validate_code("").is_err());

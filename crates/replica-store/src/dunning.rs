@@ -351,6 +351,8 @@ impl Replica {
         };
         let seller = self.company_details()?;
         let mut batch: Vec<LetterToStore> = Vec::new();
+        // Letters are stored in batches; a failure keeps the batches before it.
+        let mut stored = 0_usize;
         for ((client_id, currency), mut entries) in groups {
             entries.sort_by(|a, b| (a.0.due_date, &a.0.number).cmp(&(b.0.due_date, &b.0.number)));
             // A group exists only once its first notice was pushed into it.
@@ -386,7 +388,9 @@ impl Replica {
             if run.dry_run {
                 continue;
             }
-            let snapshot = self.issue_snapshot(ClientId::from_uuid(client_uuid), "")?;
+            let snapshot = self
+                .issue_snapshot(ClientId::from_uuid(client_uuid), "")
+                .map_err(|error| partly_stored(error, stored))?;
             let recipient =
                 snapshot.into_iter().filter(|(key, _)| !key.starts_with("seller.")).collect();
             let letter = DunningLetter {
@@ -399,7 +403,10 @@ impl Replica {
                 items: entries.iter().map(|(_, _, item)| item.clone()).collect(),
             };
             let (file_name, bytes) = render(&letter).map_err(|error| {
-                StoreError::NotAllowed(format!("cannot render a letter: {error}"))
+                partly_stored(
+                    StoreError::NotAllowed(format!("cannot render a letter: {error}")),
+                    stored,
+                )
             })?;
             batch.push(LetterToStore {
                 letter_id,
@@ -411,11 +418,14 @@ impl Replica {
                     .collect(),
             });
             if batch.len() >= LETTERS_PER_BATCH {
-                self.store_letters(run.as_of, std::mem::take(&mut batch))?;
+                let letters = batch.len();
+                self.store_letters(run.as_of, std::mem::take(&mut batch))
+                    .map_err(|error| partly_stored(error, stored))?;
+                stored += letters;
             }
         }
         if !batch.is_empty() {
-            self.store_letters(run.as_of, batch)?;
+            self.store_letters(run.as_of, batch).map_err(|error| partly_stored(error, stored))?;
         }
         tracing::info!(
             as_of = %run.as_of,
@@ -685,6 +695,18 @@ fn letter_id<'a>(client: Uuid, notice_ids: impl Iterator<Item = &'a str>) -> Uui
     let mut ids: Vec<&str> = notice_ids.collect();
     ids.sort_unstable();
     Uuid::new_v5(&client, format!("kartoteka/dunning-letter/{}", ids.join(",")).as_bytes())
+}
+
+/// An error after some batches of a run were stored says so: those letters and
+/// notices are kept, and running again for the same day continues from there.
+fn partly_stored(error: StoreError, stored: usize) -> StoreError {
+    if stored == 0 {
+        return error;
+    }
+    tracing::warn!(stored, %error, "dunning run stopped part way");
+    StoreError::NotAllowed(format!(
+        "{error} (the run had stored {stored} letters with their notices; run it again for the same day to continue)"
+    ))
 }
 
 fn check_block(block: Option<&Block>) -> Result<()> {

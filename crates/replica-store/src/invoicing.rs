@@ -463,7 +463,17 @@ impl Replica {
                 |row| row.get(0),
             )
             .optional()?;
-        if let Some(other) = taken_by {
+        // A code another device used before (and gave up) is taken too: its
+        // numbers exist, and this device would count them again from 1.
+        let used_by: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT created_by FROM invoices WHERE series = ?1 AND created_by <> ?2 LIMIT 1",
+                params![code, device_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(other) = taken_by.or(used_by) {
             let device = self.device_name(&other)?;
             return Err(StoreError::NotAllowed(format!(
                 "series {code} belongs to {device}; every device needs its own series"

@@ -153,7 +153,10 @@ pub(crate) fn project_invoices(
         "INSERT INTO client_documents (id, client_id, doc_id, name, kind, date, unit_id, invoice_id, visit_id,
              hash, media_type, size)
          VALUES (?1, ?2, ?3, ?4, 'dunning_letter', ?5, '', '', '', ?6, ?7, ?8)
-         ON CONFLICT (id) DO NOTHING",
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, date = excluded.date,
+             hash = excluded.hash, media_type = excluded.media_type, size = excluded.size
+         WHERE (name, date, hash, media_type, size)
+             IS NOT (excluded.name, excluded.date, excluded.hash, excluded.media_type, excluded.size)"
     )?;
     for letter in &content.letters {
         insert_letter.execute(params![
