@@ -665,6 +665,13 @@ fn recurring_templates_issue_each_period_once() {
     assert_eq!(invoice["due_date"], "2028-02-14");
     assert_eq!(invoice["unit_name"], "Filiale Mitte");
     assert_eq!(invoice["template_code"], "B01R2");
+    // A unit is found by the start of a word of its name, as clients are.
+    let at_unit = k.json(&["invoice", "list", "--client", &client, "--unit", "mitte"]);
+    assert_eq!(at_unit.as_array().unwrap().len(), 1, "{at_unit:#}");
+    assert!(
+        k.fails(&["invoice", "list", "--client", &client, "--unit", "nord"])
+            .contains("no unit matches")
+    );
 
     // An ended template stops; the quarterly one ends by itself after June.
     k.ok(&["recurring", "end", "B01R1", "--on", "2028-04-30"]);

@@ -90,8 +90,37 @@ impl Replica {
             Some(&client_id.to_string()),
             reference,
         )?;
+        let matches =
+            if matches.is_empty() { self.units_by_words(client_id, reference)? } else { matches };
         let id = pick("unit", reference, matches, "; the client card lists its units")?;
         id.parse().map_err(|_| not_found("unit", reference, ""))
+    }
+
+    /// A client's units whose name has words starting with every word typed, as
+    /// the catalog matches clients ("vecr" finds "Restorāns Vecrīga").
+    fn units_by_words(
+        &self,
+        client_id: ClientId,
+        reference: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let typed = domain::fold_for_search(reference);
+        let typed: Vec<&str> = typed.split_whitespace().collect();
+        if typed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let units: Vec<(String, String)> = self
+            .conn
+            .prepare_cached("SELECT id, name FROM units WHERE client_id = ?1")?
+            .query_map([client_id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(units
+            .into_iter()
+            .filter(|(_, name)| {
+                let folded = domain::fold_for_search(name);
+                let words: Vec<&str> = folded.split(|c: char| !c.is_alphanumeric()).collect();
+                typed.iter().all(|word| words.iter().any(|candidate| candidate.starts_with(word)))
+            })
+            .collect())
     }
 
     /// Finds an entry of a client's list by id prefix or by its value (a phone
