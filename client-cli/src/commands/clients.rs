@@ -32,7 +32,7 @@ pub(crate) fn catalog(replica: &Replica, args: &CatalogArgs, output: &mut Output
         },
         descending: args.desc,
         limit: args.limit,
-        as_of: args.as_of,
+        as_of: Some(args.as_of.unwrap_or_else(super::today)),
     };
     if output.json {
         /// Serialized straight from the rows: a `json!` value would copy all of them.

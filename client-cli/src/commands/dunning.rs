@@ -109,7 +109,7 @@ pub(crate) fn run(
             let mut table = output.table(&["FROM", "RATE %", "SOURCE"])?;
             for rate in &rates {
                 table.row([
-                    rate.from.clone(),
+                    rate.from.to_string(),
                     format_minor(i64::from(rate.rate_bp)),
                     rate.source.to_owned(),
                 ])?;

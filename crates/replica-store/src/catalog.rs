@@ -5,7 +5,7 @@ use domain::{GroupId, fold_for_search};
 use rusqlite::{ToSql, params_from_iter};
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::replica::Replica;
 
 /// Which clients the catalog shows by archive state.
@@ -56,7 +56,8 @@ pub struct CatalogQuery {
     pub descending: bool,
     /// At most this many rows.
     pub limit: Option<usize>,
-    /// The day turnover and overdue balances are computed for [default: today].
+    /// The day turnover and overdue balances are computed for; required by those
+    /// two sorts (the library never reads the clock).
     pub as_of: Option<NaiveDate>,
 }
 
@@ -118,12 +119,18 @@ impl Replica {
         let mut params: Vec<Box<dyn ToSql>> = Vec::new();
         // Money columns only when sorting by them: one currency (the workspace's),
         // aggregated per client in one pass over the invoices.
-        let as_of = query.as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
-        let currency = match query.sort {
-            CatalogSort::Turnover | CatalogSort::Overdue => {
-                Some(self.default_currency("")?.to_string())
+        let (currency, as_of) = match (query.sort, query.as_of) {
+            (CatalogSort::Turnover | CatalogSort::Overdue, Some(day)) => {
+                (Some(self.default_currency("")?.to_string()), day)
             }
-            _ => None,
+            (CatalogSort::Turnover | CatalogSort::Overdue, None) => {
+                return Err(StoreError::NotAllowed(
+                    "sorting by turnover or overdue balance needs the day to compute them for"
+                        .to_owned(),
+                ));
+            }
+            // Unused by the other sorts.
+            (_, day) => (None, day.unwrap_or_default()),
         };
         let (money_column, money_join) = match query.sort {
             CatalogSort::Turnover => {

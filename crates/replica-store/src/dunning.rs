@@ -126,7 +126,7 @@ pub struct PolicyView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BaseRateView {
     /// First day.
-    pub from: String,
+    pub from: NaiveDate,
     /// Basis points.
     pub rate_bp: i32,
     /// "shipped" or "entered".
@@ -213,11 +213,7 @@ impl Replica {
         }
         Ok(rates
             .into_iter()
-            .map(|(from, (rate_bp, source))| BaseRateView {
-                from: from.to_string(),
-                rate_bp,
-                source,
-            })
+            .map(|(from, (rate_bp, source))| BaseRateView { from, rate_bp, source })
             .collect())
     }
 
@@ -304,9 +300,7 @@ impl Replica {
         let rates: Vec<BaseRate> = self
             .base_rates()?
             .iter()
-            .filter_map(|view| {
-                Some(BaseRate { from: view.from.parse().ok()?, rate_bp: view.rate_bp })
-            })
+            .map(|view| BaseRate { from: view.from, rate_bp: view.rate_bp })
             .collect();
         let candidates = self.overdue_candidates(run.as_of)?;
         let overdue = candidates.len();

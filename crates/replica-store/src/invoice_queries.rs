@@ -402,21 +402,13 @@ impl Replica {
             .prepare_cached("SELECT id FROM invoices WHERE number = ?1 LIMIT 2")?
             .query_map([reference], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        let ids = if by_number.is_empty() {
-            let hex: String =
-                reference.chars().filter(|c| *c != '-').collect::<String>().to_lowercase();
-            if hex.len() < 4 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                Vec::new()
-            } else {
-                self.conn
-                    .prepare_cached("SELECT id FROM invoices WHERE id GLOB ?1 LIMIT 6")?
-                    .query_map([format!("{}*", crate::lookup::hyphenated_prefix(&hex))], |row| {
-                        row.get(0)
-                    })?
-                    .collect::<Result<_, _>>()?
-            }
-        } else {
-            by_number
+        let ids = match (by_number.is_empty(), crate::lookup::id_glob(reference)) {
+            (true, Some(pattern)) => self
+                .conn
+                .prepare_cached("SELECT id FROM invoices WHERE id GLOB ?1 LIMIT 6")?
+                .query_map([pattern], |row| row.get(0))?
+                .collect::<Result<_, _>>()?,
+            _ => by_number,
         };
         match ids.as_slice() {
             [id] => id.parse().map_err(|_| not_found(reference)),

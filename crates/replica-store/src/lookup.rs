@@ -223,9 +223,6 @@ impl Replica {
         reference: &str,
     ) -> Result<Vec<(String, String)>> {
         let reference = reference.trim();
-        let hex: String =
-            reference.chars().filter(|c| *c != '-').collect::<String>().to_lowercase();
-        let is_id_prefix = hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit());
         let run = |sql: &str, first: &str| -> Result<Vec<(String, String)>> {
             let mut statement = self.conn.prepare_cached(sql)?;
             let parameter_count = statement.parameter_count();
@@ -244,12 +241,8 @@ impl Replica {
             };
             Ok(rows)
         };
-        if is_id_prefix {
-            // Ids are stored hyphenated (8-4-4-4-12); laying the typed hex out the
-            // same way turns the lookup into a range scan of the id index.
-            // A bound pattern with a literal prefix lets SQLite use the index (the
-            // LIKE/GLOB optimization); `?1 || '*'` would scan every row.
-            let found = run(by_id, &format!("{}*", hyphenated_prefix(&hex)))?;
+        if let Some(pattern) = id_glob(reference) {
+            let found = run(by_id, &pattern)?;
             if !found.is_empty() {
                 return Ok(found);
             }
@@ -258,16 +251,26 @@ impl Replica {
     }
 }
 
-/// `0192e4c87b1a` → `0192e4c8-7b1a`: a hex prefix laid out like a hyphenated UUID.
-pub(crate) fn hyphenated_prefix(hex: &str) -> String {
-    let mut prefix = String::with_capacity(hex.len() + 4);
+/// A GLOB pattern for an id typed as a hex prefix (`0192e4c87b1a` →
+/// `0192e4c8-7b1a*`), or `None` if the text cannot be one (under 4 or over 32
+/// hex digits). Ids are stored hyphenated (8-4-4-4-12); laying the typed hex out
+/// the same way, bound as a parameter with a literal prefix, lets SQLite scan the
+/// id index (`?1 || '*'` would scan every row).
+pub(crate) fn id_glob(reference: &str) -> Option<String> {
+    let hex: String =
+        reference.trim().chars().filter(|c| *c != '-').collect::<String>().to_lowercase();
+    if hex.len() < 4 || hex.len() > 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut pattern = String::with_capacity(hex.len() + 5);
     for (index, c) in hex.chars().enumerate() {
         if matches!(index, 8 | 12 | 16 | 20) {
-            prefix.push('-');
+            pattern.push('-');
         }
-        prefix.push(c);
+        pattern.push(c);
     }
-    prefix
+    pattern.push('*');
+    Some(pattern)
 }
 
 fn pick(

@@ -428,7 +428,8 @@ impl Replica {
 
     /// Finds a visit by id prefix; returns its client and id.
     pub fn resolve_visit(&self, reference: &str) -> Result<(ClientId, VisitId)> {
-        let pattern = id_pattern(reference).ok_or_else(|| not_found("visit", reference))?;
+        let pattern =
+            crate::lookup::id_glob(reference).ok_or_else(|| not_found("visit", reference))?;
         let mut statement = self
             .conn
             .prepare_cached("SELECT client_id, id FROM visits WHERE id GLOB ?1 LIMIT 6")?;
@@ -482,7 +483,7 @@ impl Replica {
         what: &'static str,
         reference: &str,
     ) -> Result<String> {
-        let pattern = id_pattern(reference).unwrap_or_else(|| "-".to_owned());
+        let pattern = crate::lookup::id_glob(reference).unwrap_or_else(|| "-".to_owned());
         let mut statement = self.conn.prepare_cached(sql)?;
         let matches: Vec<(String, String)> = statement
             .query_map(params![client_id.to_string(), pattern, reference.trim()], |row| {
@@ -515,24 +516,6 @@ fn visit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
         notes: row.get(11)?,
         files: row.get(12)?,
     })
-}
-
-/// A GLOB pattern for an id prefix of at least four hex digits.
-fn id_pattern(reference: &str) -> Option<String> {
-    let hex: String =
-        reference.trim().chars().filter(|c| *c != '-').collect::<String>().to_lowercase();
-    if hex.len() < 4 || hex.len() > 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut pattern = String::new();
-    for (index, c) in hex.chars().enumerate() {
-        if matches!(index, 8 | 12 | 16 | 20) {
-            pattern.push('-');
-        }
-        pattern.push(c);
-    }
-    pattern.push('*');
-    Some(pattern)
 }
 
 fn not_found(what: &'static str, reference: &str) -> StoreError {
