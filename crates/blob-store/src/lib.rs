@@ -184,6 +184,89 @@ impl BlobStore {
         self.put_reader(bytes, u64::MAX)
     }
 
+    /// Stores many byte strings at once and returns one [`Put`] per item, in
+    /// order. For a batch the disk is synced twice in all, not once per blob:
+    /// every new blob is written to staging, the file system is synced, the files
+    /// are moved to their names, and the moves are synced. Writing 200 dunning
+    /// letters this way took a tenth of the time of 200 [`Self::put_bytes`]
+    /// (BENCHMARKS.md). On error nothing this call added remains.
+    pub fn put_many(&self, items: &[&[u8]]) -> Result<Vec<Put>> {
+        let mut puts = Vec::with_capacity(items.len());
+        let mut staged: Vec<(PathBuf, BlobHash)> = Vec::new();
+        let mut batch_hashes = std::collections::HashSet::new();
+        let staging_result = (|| {
+            for bytes in items {
+                let hash = BlobHash::of(bytes);
+                let new = !self.contains(&hash) && batch_hashes.insert(hash);
+                if new {
+                    let staging =
+                        self.root.join(".staging").join(format!("put-{}", unique_suffix()));
+                    staged.push((staging.clone(), hash));
+                    fs::write(&staging, bytes)
+                        .map_err(|source| BlobError::Io { path: staging, source })?;
+                }
+                puts.push(Put { hash, size: bytes.len() as u64, new });
+            }
+            self.sync_files(&staged.iter().map(|(path, _)| path.as_path()).collect::<Vec<_>>())
+        })();
+        if let Err(error) = staging_result {
+            for (path, _) in &staged {
+                let _ = fs::remove_file(path);
+            }
+            return Err(error);
+        }
+        let mut published: Vec<BlobHash> = Vec::new();
+        let mut publishing = staged.iter();
+        let publish_result = (|| {
+            for (path, hash) in publishing.by_ref() {
+                if self.publish(path, hash)? {
+                    published.push(*hash);
+                } else if let Some(put) = puts.iter_mut().find(|put| put.hash == *hash) {
+                    // Another writer stored the same blob meanwhile: it is not ours to remove.
+                    put.new = false;
+                }
+            }
+            let targets: Vec<PathBuf> = published.iter().map(|hash| self.path_of(hash)).collect();
+            self.sync_files(&targets.iter().map(PathBuf::as_path).collect::<Vec<_>>())
+        })();
+        if let Err(error) = publish_result {
+            for (path, _) in publishing {
+                let _ = fs::remove_file(path);
+            }
+            for hash in &published {
+                let _ = self.remove(hash);
+            }
+            return Err(error);
+        }
+        Ok(puts)
+    }
+
+    /// Makes written files, and the names they were given, durable. Linux syncs
+    /// the store's file system in one call (which also waits for whatever else
+    /// is being written to that file system); elsewhere each file is synced, and
+    /// a rename is as durable as with [`Self::put_bytes`].
+    fn sync_files(&self, paths: &[&Path]) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = paths;
+            let root = File::open(&self.root)
+                .map_err(|source| BlobError::Io { path: self.root.clone(), source })?;
+            rustix::fs::syncfs(&root).map_err(|errno| BlobError::Io {
+                path: self.root.clone(),
+                source: io::Error::from(errno),
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            for path in paths {
+                File::open(path)
+                    .and_then(|file| file.sync_all())
+                    .map_err(|source| BlobError::Io { path: path.to_owned(), source })?;
+            }
+            Ok(())
+        }
+    }
+
     fn put_reader(&self, mut reader: impl Read, max_bytes: u64) -> Result<Put> {
         let staging = self.root.join(".staging").join(format!("put-{}", unique_suffix()));
         let io_error = |path: &Path, source| BlobError::Io { path: path.to_owned(), source };
@@ -386,6 +469,27 @@ mod tests {
         let export = dir.path().join("export.jpg");
         store.copy_to(&first, &export).unwrap();
         assert_eq!(fs::read(export).unwrap(), b"not really a jpeg");
+    }
+
+    #[test]
+    fn a_batch_is_stored_in_order_once_per_content_and_leaves_no_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let earlier = store.put_bytes(b"letter to A").unwrap().hash;
+        let items: [&[u8]; 4] = [b"letter to A", b"letter to B", b"letter to C", b"letter to B"];
+        let puts = store.put_many(&items).unwrap();
+        assert_eq!(puts.len(), 4);
+        assert_eq!(puts[0].hash, earlier);
+        // Already stored, new, new, and a repeat within the batch.
+        assert_eq!(puts.iter().map(|put| put.new).collect::<Vec<_>>(), [false, true, true, false]);
+        assert_eq!(puts[1].hash, puts[3].hash);
+        for (put, bytes) in puts.iter().zip(items) {
+            assert_eq!(put.hash, BlobHash::of(bytes));
+            assert_eq!(put.size, bytes.len() as u64);
+            assert_eq!(store.read(&put.hash).unwrap(), bytes);
+        }
+        assert_eq!(fs::read_dir(dir.path().join(".staging")).unwrap().count(), 0);
+        assert!(store.put_many(&[]).unwrap().is_empty());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! blobs the documents reference, and which still have to be uploaded.
 
 use blob_store::{BlobHash, BlobStore};
+use rusqlite::Connection;
 
 use crate::error::Result;
 use crate::replica::Replica;
@@ -68,10 +69,7 @@ impl Replica {
 
     /// Records that a blob must be uploaded on the next sync.
     pub fn add_pending_upload(&self, hash: &BlobHash) -> Result<()> {
-        self.conn
-            .prepare_cached("INSERT OR IGNORE INTO pending_uploads (hash) VALUES (?1)")?
-            .execute([hash.to_string()])?;
-        Ok(())
+        queue_uploads(&self.conn, [hash])
     }
 
     /// Records that the relay has a blob.
@@ -81,4 +79,20 @@ impl Replica {
             .execute([hash.to_string()])?;
         Ok(())
     }
+}
+
+/// Records blobs for upload on `conn`, which may be inside the transaction that
+/// stores the documents referencing them: then a crash between the two cannot
+/// leave a referenced blob that is never uploaded, and a run writing thousands of
+/// blobs commits (and syncs the disk) once, not once per blob.
+pub(crate) fn queue_uploads<'a>(
+    conn: &Connection,
+    hashes: impl IntoIterator<Item = &'a BlobHash>,
+) -> Result<()> {
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO pending_uploads (hash) VALUES (?1)")?;
+    for hash in hashes {
+        insert.execute([hash.to_string()])?;
+    }
+    Ok(())
 }

@@ -2,9 +2,11 @@
 //! details, and conflict resolution. Each call is one Automerge change and one
 //! SQLite transaction.
 
+use blob_store::BlobHash;
 use doc_model::{ClientDocMut, DocId, DocKind, GroupsDocMut, Resolution, WorkspaceDocMut};
 use domain::{Client, ClientEdit, ClientId, DomainError, GroupId};
 
+use crate::blobs::queue_uploads;
 use crate::error::{Result, StoreError};
 use crate::replica::{Creation, Replica, now_ms};
 
@@ -41,8 +43,21 @@ impl Replica {
 
     /// Applies edits to a client in one change; all or nothing.
     pub fn edit_client(&mut self, client_id: ClientId, edits: &[ClientEdit]) -> Result<()> {
+        self.edit_client_with_uploads(client_id, edits, &[])
+    }
+
+    /// Applies edits that reference new blobs, and queues those blobs for upload
+    /// in the same transaction.
+    pub(crate) fn edit_client_with_uploads(
+        &mut self,
+        client_id: ClientId,
+        edits: &[ClientEdit],
+        uploads: &[BlobHash],
+    ) -> Result<()> {
         let now = now_ms();
-        let result = self.transact(DocId::client(client_id), Creation::Existing, |doc| {
+        let docs = [(DocId::client(client_id), Creation::Existing)];
+        let result = self.transact_all(&docs, |tx, _, doc| {
+            queue_uploads(tx, uploads)?;
             let mut client = ClientDocMut::open(doc)?;
             for edit in edits {
                 client.apply(edit, now)?;
@@ -51,7 +66,8 @@ impl Replica {
         });
         match result {
             Err(StoreError::UnknownDocument(_)) => Err(unknown_client(client_id)),
-            other => other,
+            Err(error) => Err(error),
+            Ok(_) => Ok(()),
         }
     }
 

@@ -26,6 +26,7 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::blobs::queue_uploads;
 use crate::error::{Result, StoreError};
 use crate::replica::{Creation, Replica};
 
@@ -437,7 +438,8 @@ impl Replica {
     /// carries: append-only like them, and without touching the client document.
     fn store_letters(&mut self, date: NaiveDate, letters: Vec<LetterToStore>) -> Result<()> {
         let store = self.blob_store()?;
-        let puts = put_all(&store, &letters)?;
+        let puts = store
+            .put_many(&letters.iter().map(|letter| letter.bytes.as_slice()).collect::<Vec<_>>())?;
         let fresh: Vec<BlobHash> = puts.iter().filter(|put| put.new).map(|put| put.hash).collect();
         let mut records: BTreeMap<DocId, (Vec<NoticeRecord>, Vec<LetterRecord>)> = BTreeMap::new();
         for (letter, put) in letters.into_iter().zip(&puts) {
@@ -461,7 +463,12 @@ impl Replica {
         }
         let docs: Vec<(DocId, Creation)> =
             records.keys().map(|doc_id| (*doc_id, Creation::Existing)).collect();
-        let result = self.transact_all(&docs, |_, doc_id, doc| {
+        let mut uploads_queued = false;
+        let result = self.transact_all(&docs, |tx, doc_id, doc| {
+            if !uploads_queued {
+                queue_uploads(tx, puts.iter().map(|put| &put.hash))?;
+                uploads_queued = true;
+            }
             let mut invoices = InvoicesDocMut::open(doc)?;
             if let Some((notices, letters)) = records.get(&doc_id) {
                 for notice in notices {
@@ -476,9 +483,6 @@ impl Replica {
         if let Err(error) = result {
             remove_all(&store, &fresh);
             return Err(error);
-        }
-        for put in &puts {
-            self.add_pending_upload(&put.hash)?;
         }
         Ok(())
     }
@@ -710,51 +714,6 @@ fn check_block(block: Option<&Block>) -> Result<()> {
         return Err(StoreError::NotAllowed("a dunning block needs a reason".to_owned()));
     }
     Ok(())
-}
-
-/// Writes the letters' files, several at a time: each write waits for its
-/// fsync, so overlapping them keeps the disk busy instead of the process idle.
-fn put_all(
-    store: &blob_store::BlobStore,
-    letters: &[LetterToStore],
-) -> Result<Vec<blob_store::Put>> {
-    const WRITERS: usize = 4;
-    let chunk = letters.len().div_ceil(WRITERS).max(1);
-    let results: Vec<Vec<blob_store::Result<blob_store::Put>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = letters
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter().map(|letter| store.put_bytes(&letter.bytes)).collect()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|handle| handle.join().unwrap_or_default()).collect()
-    });
-    let results: Vec<blob_store::Result<blob_store::Put>> = results.into_iter().flatten().collect();
-    if results.len() != letters.len() {
-        // A writer thread panicked; nothing is referenced yet, so stop here.
-        let written: Vec<BlobHash> =
-            results.iter().flatten().filter(|put| put.new).map(|put| put.hash).collect();
-        remove_all(store, &written);
-        return Err(StoreError::NotAllowed("writing the letters failed".to_owned()));
-    }
-    let mut puts = Vec::with_capacity(results.len());
-    let mut failure = None;
-    for result in results {
-        match result {
-            Ok(put) => puts.push(put),
-            Err(error) => failure = Some(error),
-        }
-    }
-    if let Some(error) = failure {
-        remove_all(
-            store,
-            &puts.iter().filter(|put| put.new).map(|put| put.hash).collect::<Vec<_>>(),
-        );
-        return Err(error.into());
-    }
-    Ok(puts)
 }
 
 fn remove_all(store: &blob_store::BlobStore, hashes: &[BlobHash]) {

@@ -216,17 +216,15 @@ impl Replica {
         imported: &[ImportedFile],
         fresh: &[BlobHash],
     ) -> Result<()> {
-        if let Err(error) = self.edit_client(client_id, edits) {
+        let uploads: Vec<BlobHash> = imported
+            .iter()
+            .flat_map(|file| std::iter::once(file.hash).chain(file.thumb_hash))
+            .collect();
+        if let Err(error) = self.edit_client_with_uploads(client_id, edits, &uploads) {
             for hash in fresh {
                 let _ = store.remove(hash);
             }
             return Err(error);
-        }
-        for file in imported {
-            self.add_pending_upload(&file.hash)?;
-            if let Some(thumb) = &file.thumb_hash {
-                self.add_pending_upload(thumb)?;
-            }
         }
         Ok(())
     }
