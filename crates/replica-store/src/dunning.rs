@@ -12,11 +12,12 @@
 //! (§367 BGB).
 
 use std::collections::BTreeMap;
+use std::thread::{Scope, ScopedJoinHandle};
 
 use billing::dunning::{Block, LUMP_SUM_MINOR, Policy, blocked, next_level, notice_id};
 use billing::interest::{BaseRate, Debtor, default_interest, known_base_rates};
 use billing::letter::{DunningLetter, Language, LetterItem};
-use blob_store::BlobHash;
+use blob_store::{BlobHash, BlobStore, Put};
 use chrono::{Datelike, NaiveDate};
 use doc_model::{
     BillingDocMut, ClientBillingMut, DocId, DocKind, InvoicesDocMut, LetterRecord, NoticeRecord,
@@ -345,83 +346,103 @@ impl Replica {
             letters: groups.len(),
         };
         let seller = self.company_details()?;
-        let mut batch: Vec<LetterToStore> = Vec::new();
+        let store = self.blob_store()?;
         // Letters are stored in batches; a failure keeps the batches before it.
-        let mut stored = 0_usize;
-        for ((client_id, currency), mut entries) in groups {
-            entries.sort_by(|a, b| (a.0.due_date, &a.0.number).cmp(&(b.0.due_date, &b.0.number)));
-            // A group exists only once its first notice was pushed into it.
-            let first = &entries[0].0;
-            let language = run
-                .language
-                .or_else(|| first.language.parse().ok())
-                .unwrap_or_else(|| Language::for_country(&first.country));
-            let client_uuid: Uuid = client_id.parse().map_err(|_| {
-                StoreError::NotAllowed(format!("the mirror holds a bad client id {client_id}"))
-            })?;
-            let letter_id =
-                letter_id(client_uuid, entries.iter().map(|(_, notice, _)| notice.id.as_str()));
-            for (candidate, notice, item) in &mut entries {
-                notice.letter_document = letter_id.to_string();
-                report.notices.push(PlannedNotice {
-                    id: notice.id.clone(),
-                    invoice_id: candidate.invoice_id.clone(),
-                    number: candidate.number.clone(),
-                    client_id: client_id.clone(),
-                    client_name: candidate.client_name.clone(),
-                    currency: currency.clone(),
-                    level: item.level + 1,
-                    level_name: item.level_name.clone(),
-                    open_minor: item.open_minor,
-                    fee_minor: item.fee_minor,
-                    interest_minor: item.interest_minor,
-                    lump_sum_minor: item.lump_sum_minor,
-                    letter_document: letter_id.to_string(),
-                    language,
-                });
-            }
-            if run.dry_run {
-                continue;
-            }
-            let snapshot = self
-                .issue_snapshot(ClientId::from_uuid(client_uuid), "")
-                .map_err(|error| partly_stored(error, stored))?;
-            let recipient =
-                snapshot.into_iter().filter(|(key, _)| !key.starts_with("seller.")).collect();
-            let letter = DunningLetter {
-                language,
-                date: run.as_of,
-                pay_by: run.as_of + chrono::Days::new(u64::from(run.pay_within_days)),
-                seller: seller.clone(),
-                recipient,
-                currency: currency.clone(),
-                items: entries.iter().map(|(_, _, item)| item.clone()).collect(),
-            };
-            let (file_name, bytes) = render(&letter).map_err(|error| {
-                partly_stored(
-                    StoreError::NotAllowed(format!("cannot render a letter: {error}")),
-                    stored,
-                )
-            })?;
-            batch.push(LetterToStore {
-                letter_id,
-                file_name,
-                bytes,
-                notices: entries
-                    .into_iter()
-                    .map(|(candidate, notice, _)| (candidate.doc_id, notice))
-                    .collect(),
-            });
-            if batch.len() >= LETTERS_PER_BATCH {
-                let letters = batch.len();
-                self.store_letters(run.as_of, std::mem::take(&mut batch))
+        // While one batch is recorded in the replica, the files of the next are
+        // written on a second thread (the two use different disks' worth of
+        // waiting: SQLite's commit and the file system's sync).
+        std::thread::scope(|scope| -> Result<()> {
+            let mut batch: Vec<LetterToStore> = Vec::new();
+            let mut writing: Option<LetterFiles<'_>> = None;
+            let mut stored = 0_usize;
+            for ((client_id, currency), mut entries) in groups {
+                entries
+                    .sort_by(|a, b| (a.0.due_date, &a.0.number).cmp(&(b.0.due_date, &b.0.number)));
+                // A group exists only once its first notice was pushed into it.
+                let first = &entries[0].0;
+                let language = run
+                    .language
+                    .or_else(|| first.language.parse().ok())
+                    .unwrap_or_else(|| Language::for_country(&first.country));
+                let client_uuid: Uuid = client_id.parse().map_err(|_| {
+                    StoreError::NotAllowed(format!("the mirror holds a bad client id {client_id}"))
+                })?;
+                let letter_id =
+                    letter_id(client_uuid, entries.iter().map(|(_, notice, _)| notice.id.as_str()));
+                for (candidate, notice, item) in &mut entries {
+                    notice.letter_document = letter_id.to_string();
+                    report.notices.push(PlannedNotice {
+                        id: notice.id.clone(),
+                        invoice_id: candidate.invoice_id.clone(),
+                        number: candidate.number.clone(),
+                        client_id: client_id.clone(),
+                        client_name: candidate.client_name.clone(),
+                        currency: currency.clone(),
+                        level: item.level + 1,
+                        level_name: item.level_name.clone(),
+                        open_minor: item.open_minor,
+                        fee_minor: item.fee_minor,
+                        interest_minor: item.interest_minor,
+                        lump_sum_minor: item.lump_sum_minor,
+                        letter_document: letter_id.to_string(),
+                        language,
+                    });
+                }
+                if run.dry_run {
+                    continue;
+                }
+                let snapshot = self
+                    .issue_snapshot(ClientId::from_uuid(client_uuid), "")
                     .map_err(|error| partly_stored(error, stored))?;
-                stored += letters;
+                let recipient =
+                    snapshot.into_iter().filter(|(key, _)| !key.starts_with("seller.")).collect();
+                let letter = DunningLetter {
+                    language,
+                    date: run.as_of,
+                    pay_by: run.as_of + chrono::Days::new(u64::from(run.pay_within_days)),
+                    seller: seller.clone(),
+                    recipient,
+                    currency: currency.clone(),
+                    items: entries.iter().map(|(_, _, item)| item.clone()).collect(),
+                };
+                let (file_name, bytes) = render(&letter).map_err(|error| {
+                    partly_stored(
+                        StoreError::NotAllowed(format!("cannot render a letter: {error}")),
+                        stored,
+                    )
+                })?;
+                batch.push(LetterToStore {
+                    letter_id,
+                    file_name,
+                    bytes,
+                    notices: entries
+                        .into_iter()
+                        .map(|(candidate, notice, _)| (candidate.doc_id, notice))
+                        .collect(),
+                });
+                if batch.len() >= LETTERS_PER_BATCH {
+                    let next = LetterFiles::start(scope, &store, std::mem::take(&mut batch));
+                    if let Some(previous) = writing.replace(next) {
+                        stored += self
+                            .record_letters(run.as_of, &store, previous)
+                            .map_err(|error| partly_stored(error, stored))?;
+                    }
+                }
             }
-        }
-        if !batch.is_empty() {
-            self.store_letters(run.as_of, batch).map_err(|error| partly_stored(error, stored))?;
-        }
+            if !batch.is_empty() {
+                let next = LetterFiles::start(scope, &store, batch);
+                if let Some(previous) = writing.replace(next) {
+                    stored += self
+                        .record_letters(run.as_of, &store, previous)
+                        .map_err(|error| partly_stored(error, stored))?;
+                }
+            }
+            if let Some(last) = writing.take() {
+                self.record_letters(run.as_of, &store, last)
+                    .map_err(|error| partly_stored(error, stored))?;
+            }
+            Ok(())
+        })?;
         tracing::info!(
             as_of = %run.as_of,
             notices = report.notices.len(),
@@ -432,17 +453,36 @@ impl Replica {
         Ok(report)
     }
 
-    /// Stores letters as blobs, and each letter with its notices in the
-    /// invoices documents, in one transaction. A letter lives in the document of
-    /// its oldest invoice (every replica picks the same), beside the notices it
-    /// carries: append-only like them, and without touching the client document.
-    fn store_letters(&mut self, date: NaiveDate, letters: Vec<LetterToStore>) -> Result<()> {
-        let store = self.blob_store()?;
-        let puts = store
-            .put_many(&letters.iter().map(|letter| letter.bytes.as_slice()).collect::<Vec<_>>())?;
+    /// Waits for a batch's files, then records each letter with its notices
+    /// in the invoices documents, in one transaction; returns the number of
+    /// letters. A letter lives in the document of its oldest invoice (every
+    /// replica picks the same), beside the notices it carries: append-only like
+    /// them, and without touching the client document. On error the batch's new
+    /// files are removed again.
+    fn record_letters(
+        &mut self,
+        date: NaiveDate,
+        store: &BlobStore,
+        files: LetterFiles<'_>,
+    ) -> Result<usize> {
+        let (letters, puts) = files.finish()?;
+        let count = letters.len();
         let fresh: Vec<BlobHash> = puts.iter().filter(|put| put.new).map(|put| put.hash).collect();
+        let result = self.record_written_letters(date, letters, &puts);
+        if result.is_err() {
+            remove_all(store, &fresh);
+        }
+        result.map(|()| count)
+    }
+
+    fn record_written_letters(
+        &mut self,
+        date: NaiveDate,
+        letters: Vec<LetterToStore>,
+        puts: &[Put],
+    ) -> Result<()> {
         let mut records: BTreeMap<DocId, (Vec<NoticeRecord>, Vec<LetterRecord>)> = BTreeMap::new();
-        for (letter, put) in letters.into_iter().zip(&puts) {
+        for (letter, put) in letters.into_iter().zip(puts) {
             let mut home: Option<DocId> = None;
             for (doc_id, notice) in letter.notices {
                 let doc_id: DocId = doc_id.parse().map_err(|_| {
@@ -464,7 +504,7 @@ impl Replica {
         let docs: Vec<(DocId, Creation)> =
             records.keys().map(|doc_id| (*doc_id, Creation::Existing)).collect();
         let mut uploads_queued = false;
-        let result = self.transact_all(&docs, |tx, doc_id, doc| {
+        self.transact_all(&docs, |tx, doc_id, doc| {
             if !uploads_queued {
                 queue_uploads(tx, puts.iter().map(|put| &put.hash))?;
                 uploads_queued = true;
@@ -479,11 +519,7 @@ impl Replica {
                 }
             }
             Ok(())
-        });
-        if let Err(error) = result {
-            remove_all(&store, &fresh);
-            return Err(error);
-        }
+        })?;
         Ok(())
     }
 
@@ -622,6 +658,55 @@ struct LetterToStore {
     bytes: Vec<u8>,
     /// (invoices document id, notice)
     notices: Vec<(String, NoticeRecord)>,
+}
+
+/// A batch of letters whose files are being written on another thread.
+/// Dropped unfinished (the run failed before recording the batch), it waits
+/// for the writer and removes the files the batch added.
+struct LetterFiles<'scope> {
+    store: &'scope BlobStore,
+    writing: Option<ScopedJoinHandle<'scope, WrittenLetters>>,
+}
+
+/// The letters, and where their files went.
+type WrittenLetters = (Vec<LetterToStore>, blob_store::Result<Vec<Put>>);
+
+impl<'scope> LetterFiles<'scope> {
+    fn start(
+        scope: &'scope Scope<'scope, '_>,
+        store: &'scope BlobStore,
+        letters: Vec<LetterToStore>,
+    ) -> Self {
+        let writing = scope.spawn(move || {
+            let files: Vec<&[u8]> = letters.iter().map(|letter| letter.bytes.as_slice()).collect();
+            let puts = store.put_many(&files);
+            (letters, puts)
+        });
+        Self { store, writing: Some(writing) }
+    }
+
+    /// Waits for the files: the letters, each with its stored file.
+    fn finish(mut self) -> Result<(Vec<LetterToStore>, Vec<Put>)> {
+        let joined = self.writing.take().map(ScopedJoinHandle::join);
+        match joined {
+            Some(Ok((letters, Ok(puts)))) => Ok((letters, puts)),
+            // put_many removed what it had added.
+            Some(Ok((_, Err(error)))) => Err(error.into()),
+            Some(Err(_)) | None => {
+                Err(StoreError::NotAllowed("writing the letters' files failed".to_owned()))
+            }
+        }
+    }
+}
+
+impl Drop for LetterFiles<'_> {
+    fn drop(&mut self) {
+        if let Some(Ok((_, Ok(puts)))) = self.writing.take().map(ScopedJoinHandle::join) {
+            let fresh: Vec<BlobHash> =
+                puts.iter().filter(|put| put.new).map(|put| put.hash).collect();
+            remove_all(self.store, &fresh);
+        }
+    }
 }
 
 /// The notice of `level` for an invoice, with its fee, interest and lump sum.

@@ -11,7 +11,7 @@ use replica_store::{
 };
 use uuid::Uuid;
 
-use crate::support::{name, replica, send_all, visible};
+use crate::support::{TestReplica, name, replica, send_all, visible};
 
 fn day(year: i32, month: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, day).unwrap()
@@ -126,4 +126,65 @@ fn offline_billing_on_two_replicas_merges_into_one_account() {
     // The same run after the merge finds everything sent already.
     assert_eq!(dun(&mut anna, day(2026, 10, 1)), 0);
     assert_eq!(dun(&mut otto, day(2026, 10, 1)), 0);
+}
+
+#[test]
+fn a_dunning_run_that_fails_part_way_keeps_whole_batches_and_continues_when_repeated() {
+    // 450 clients with one overdue invoice each: letters are stored 200 at a
+    // time, the files of one batch written while the batch before is recorded.
+    let mut office = replica(Uuid::new_v4(), "office");
+    for index in 0..450 {
+        let client = office.create_client(&[name(&format!("Klients {index:03}"))]).unwrap();
+        let id =
+            office.create_invoice(&draft(client, day(2026, 9, 1), "Visit=1 x 80 @ 21")).unwrap();
+        office.issue_invoice(id, None).unwrap();
+    }
+    let run =
+        DunningRun { as_of: day(2026, 11, 1), dry_run: false, language: None, pay_within_days: 10 };
+    // The renderer fails on the 430th letter: the first batch is recorded, the
+    // second is written but not yet recorded, the third is being rendered.
+    let mut rendered = 0;
+    let error = office
+        .run_dunning(&run, &mut |letter| {
+            rendered += 1;
+            if rendered == 430 {
+                return Err("the printer template is broken".into());
+            }
+            Ok((
+                billing_docs::letters::file_name(letter, "client"),
+                billing_docs::letters::render(letter)?.into_bytes(),
+            ))
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("the printer template is broken"), "{error}");
+    assert!(error.contains("stored 200 letters"), "{error}");
+    let letter_files = |office: &TestReplica| {
+        walk_files(&office.dir.path().join("blobs"))
+            .into_iter()
+            .filter(|path| !path.components().any(|part| part.as_os_str() == ".staging"))
+            .count()
+    };
+    // Only the recorded batch's files are left, and they wait for upload.
+    assert_eq!(letter_files(&office), 200);
+    assert_eq!(office.pending_uploads().unwrap().len(), 200);
+
+    // Run again for the same day: the rest is sent, nothing twice.
+    assert_eq!(dun(&mut office, day(2026, 11, 1)), 250);
+    assert_eq!(letter_files(&office), 450);
+    assert_eq!(office.pending_uploads().unwrap().len(), 450);
+    assert_eq!(dun(&mut office, day(2026, 11, 1)), 0);
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
