@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::blobs::queue_uploads;
 use crate::error::{Result, StoreError};
-use crate::replica::{Creation, Replica};
+use crate::replica::{Creation, DocumentReader, Preloaded, Replica};
 
 /// The name of the policy used when none is chosen.
 pub const STANDARD_POLICY: &str = "Standard";
@@ -348,12 +348,13 @@ impl Replica {
         let seller = self.company_details()?;
         let store = self.blob_store()?;
         // Letters are stored in batches; a failure keeps the batches before it.
-        // While one batch is recorded in the replica, the files of the next are
-        // written on a second thread (the two use different disks' worth of
-        // waiting: SQLite's commit and the file system's sync).
+        // While one batch is recorded in the replica, a second thread writes the
+        // files of the next and loads the documents it will change, so the
+        // second core and the file system's syncs overlap the recording.
+        let reader = if run.dry_run { None } else { Some(self.document_reader()?) };
         std::thread::scope(|scope| -> Result<()> {
+            let mut pipeline = LetterPipeline { scope, store: &store, preparing: None, reader };
             let mut batch: Vec<LetterToStore> = Vec::new();
-            let mut writing: Option<LetterFiles<'_>> = None;
             let mut stored = 0_usize;
             for ((client_id, currency), mut entries) in groups {
                 entries
@@ -421,26 +422,19 @@ impl Replica {
                         .collect(),
                 });
                 if batch.len() >= LETTERS_PER_BATCH {
-                    let next = LetterFiles::start(scope, &store, std::mem::take(&mut batch));
-                    if let Some(previous) = writing.replace(next) {
-                        stored += self
-                            .record_letters(run.as_of, &store, previous)
-                            .map_err(|error| partly_stored(error, stored))?;
-                    }
-                }
-            }
-            if !batch.is_empty() {
-                let next = LetterFiles::start(scope, &store, batch);
-                if let Some(previous) = writing.replace(next) {
+                    let next = std::mem::take(&mut batch);
                     stored += self
-                        .record_letters(run.as_of, &store, previous)
+                        .advance(&mut pipeline, run.as_of, Some(next))
                         .map_err(|error| partly_stored(error, stored))?;
                 }
             }
-            if let Some(last) = writing.take() {
-                self.record_letters(run.as_of, &store, last)
+            if !batch.is_empty() {
+                stored += self
+                    .advance(&mut pipeline, run.as_of, Some(batch))
                     .map_err(|error| partly_stored(error, stored))?;
             }
+            self.advance(&mut pipeline, run.as_of, None)
+                .map_err(|error| partly_stored(error, stored))?;
             Ok(())
         })?;
         tracing::info!(
@@ -453,36 +447,58 @@ impl Replica {
         Ok(report)
     }
 
-    /// Waits for a batch's files, then records each letter with its notices
-    /// in the invoices documents, in one transaction; returns the number of
-    /// letters. A letter lives in the document of its oldest invoice (every
-    /// replica picks the same), beside the notices it carries: append-only like
-    /// them, and without touching the client document. On error the batch's new
-    /// files are removed again.
+    /// Waits for the batch being prepared, starts preparing `next`, and records
+    /// the batch that was ready; returns the number of letters recorded.
+    fn advance(
+        &mut self,
+        pipeline: &mut LetterPipeline<'_, '_>,
+        date: NaiveDate,
+        next: Option<Vec<LetterToStore>>,
+    ) -> Result<usize> {
+        let ready = match pipeline.preparing.take() {
+            Some(preparing) => Some(preparing.finish(&mut pipeline.reader)?),
+            None => None,
+        };
+        if let Some(next) = next {
+            pipeline.preparing = Some(PreparingBatch::start(
+                pipeline.scope,
+                pipeline.store,
+                pipeline.reader.take(),
+                next,
+            ));
+        }
+        match ready {
+            Some(ready) => self.record_letters(pipeline.store, date, ready),
+            None => Ok(0),
+        }
+    }
+
+    /// Records each letter of a prepared batch with its notices in the invoices
+    /// documents, in one transaction; returns the number of letters. A letter
+    /// lives in the document of its oldest invoice (every replica picks the
+    /// same), beside the notices it carries: append-only like them, and without
+    /// touching the client document. On error the batch's new files are removed
+    /// again.
     fn record_letters(
         &mut self,
-        date: NaiveDate,
         store: &BlobStore,
-        files: LetterFiles<'_>,
+        date: NaiveDate,
+        batch: PreparedBatch,
     ) -> Result<usize> {
-        let (letters, puts) = files.finish()?;
-        let count = letters.len();
-        let fresh: Vec<BlobHash> = puts.iter().filter(|put| put.new).map(|put| put.hash).collect();
-        let result = self.record_written_letters(date, letters, &puts);
+        let count = batch.letters.len();
+        let fresh: Vec<BlobHash> =
+            batch.puts.iter().filter(|put| put.new).map(|put| put.hash).collect();
+        let result = self.record_prepared(date, batch);
         if result.is_err() {
             remove_all(store, &fresh);
         }
         result.map(|()| count)
     }
 
-    fn record_written_letters(
-        &mut self,
-        date: NaiveDate,
-        letters: Vec<LetterToStore>,
-        puts: &[Put],
-    ) -> Result<()> {
+    fn record_prepared(&mut self, date: NaiveDate, batch: PreparedBatch) -> Result<()> {
+        let PreparedBatch { letters, puts, documents } = batch;
         let mut records: BTreeMap<DocId, (Vec<NoticeRecord>, Vec<LetterRecord>)> = BTreeMap::new();
-        for (letter, put) in letters.into_iter().zip(puts) {
+        for (letter, put) in letters.into_iter().zip(&puts) {
             let mut home: Option<DocId> = None;
             for (doc_id, notice) in letter.notices {
                 let doc_id: DocId = doc_id.parse().map_err(|_| {
@@ -504,7 +520,7 @@ impl Replica {
         let docs: Vec<(DocId, Creation)> =
             records.keys().map(|doc_id| (*doc_id, Creation::Existing)).collect();
         let mut uploads_queued = false;
-        self.transact_all(&docs, |tx, doc_id, doc| {
+        self.transact_all_preloaded(&docs, documents, |tx, doc_id, doc| {
             if !uploads_queued {
                 queue_uploads(tx, puts.iter().map(|put| &put.hash))?;
                 uploads_queued = true;
@@ -660,48 +676,83 @@ struct LetterToStore {
     notices: Vec<(String, NoticeRecord)>,
 }
 
-/// A batch of letters whose files are being written on another thread.
-/// Dropped unfinished (the run failed before recording the batch), it waits
-/// for the writer and removes the files the batch added.
-struct LetterFiles<'scope> {
+/// Batches of letters on their way into the replica: at most one is being
+/// prepared on a second thread while the one before is recorded.
+struct LetterPipeline<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
     store: &'scope BlobStore,
-    writing: Option<ScopedJoinHandle<'scope, WrittenLetters>>,
+    preparing: Option<PreparingBatch<'scope>>,
+    /// With the preparing thread while a batch is being prepared.
+    reader: Option<DocumentReader>,
 }
 
-/// The letters, and where their files went.
-type WrittenLetters = (Vec<LetterToStore>, blob_store::Result<Vec<Put>>);
+/// A batch of letters being prepared on another thread: their files are
+/// written and the invoices documents they go into are loaded. Dropped
+/// unfinished (the run failed before recording the batch), it waits for the
+/// thread and removes the files the batch added.
+struct PreparingBatch<'scope> {
+    store: &'scope BlobStore,
+    thread: Option<ScopedJoinHandle<'scope, Preparation>>,
+}
 
-impl<'scope> LetterFiles<'scope> {
+/// What the preparing thread hands back.
+struct Preparation {
+    letters: Vec<LetterToStore>,
+    puts: blob_store::Result<Vec<Put>>,
+    documents: Preloaded,
+    reader: Option<DocumentReader>,
+}
+
+/// A batch ready to record: each letter with its stored file, and the
+/// documents loaded for it.
+struct PreparedBatch {
+    letters: Vec<LetterToStore>,
+    puts: Vec<Put>,
+    documents: Preloaded,
+}
+
+impl<'scope> PreparingBatch<'scope> {
     fn start(
         scope: &'scope Scope<'scope, '_>,
         store: &'scope BlobStore,
+        mut reader: Option<DocumentReader>,
         letters: Vec<LetterToStore>,
     ) -> Self {
-        let writing = scope.spawn(move || {
+        let thread = scope.spawn(move || {
             let files: Vec<&[u8]> = letters.iter().map(|letter| letter.bytes.as_slice()).collect();
             let puts = store.put_many(&files);
-            (letters, puts)
+            let documents = match &mut reader {
+                Some(reader) => reader.load(
+                    letters
+                        .iter()
+                        .flat_map(|letter| &letter.notices)
+                        .filter_map(|(doc_id, _)| doc_id.parse().ok()),
+                ),
+                None => Preloaded::new(),
+            };
+            Preparation { letters, puts, documents, reader }
         });
-        Self { store, writing: Some(writing) }
+        Self { store, thread: Some(thread) }
     }
 
-    /// Waits for the files: the letters, each with its stored file.
-    fn finish(mut self) -> Result<(Vec<LetterToStore>, Vec<Put>)> {
-        let joined = self.writing.take().map(ScopedJoinHandle::join);
-        match joined {
-            Some(Ok((letters, Ok(puts)))) => Ok((letters, puts)),
-            // put_many removed what it had added.
-            Some(Ok((_, Err(error)))) => Err(error.into()),
-            Some(Err(_)) | None => {
-                Err(StoreError::NotAllowed("writing the letters' files failed".to_owned()))
-            }
-        }
+    /// Waits for the thread; hands its document reader back for the next batch.
+    fn finish(mut self, reader: &mut Option<DocumentReader>) -> Result<PreparedBatch> {
+        let joined = self.thread.take().map(ScopedJoinHandle::join);
+        let Some(Ok(preparation)) = joined else {
+            return Err(StoreError::NotAllowed("preparing the letters failed".to_owned()));
+        };
+        *reader = preparation.reader;
+        // put_many removed what it had added when it failed.
+        let puts = preparation.puts?;
+        Ok(PreparedBatch { letters: preparation.letters, puts, documents: preparation.documents })
     }
 }
 
-impl Drop for LetterFiles<'_> {
+impl Drop for PreparingBatch<'_> {
     fn drop(&mut self) {
-        if let Some(Ok((_, Ok(puts)))) = self.writing.take().map(ScopedJoinHandle::join) {
+        if let Some(Ok(Preparation { puts: Ok(puts), .. })) =
+            self.thread.take().map(ScopedJoinHandle::join)
+        {
             let fresh: Vec<BlobHash> =
                 puts.iter().filter(|put| put.new).map(|put| put.hash).collect();
             remove_all(self.store, &fresh);

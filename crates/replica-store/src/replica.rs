@@ -1,5 +1,6 @@
 //! The replica: one SQLite file holding a workspace's documents and their mirror.
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -251,9 +252,13 @@ impl Replica {
     ) -> Result<Vec<Result<R>>> {
         let docs: Vec<(DocId, Creation)> =
             doc_ids.iter().map(|doc_id| (*doc_id, creation)).collect();
-        self.transact_docs(&docs, origin, Failure::PerDocument, |_, doc_id, doc| {
-            change(doc_id, doc)
-        })
+        self.transact_docs(
+            &docs,
+            Preloaded::new(),
+            origin,
+            Failure::PerDocument,
+            |_, doc_id, doc| change(doc_id, doc),
+        )
     }
 
     /// Changes several documents as one: if any change fails, nothing is stored.
@@ -265,12 +270,27 @@ impl Replica {
         docs: &[(DocId, Creation)],
         change: impl FnMut(&Connection, DocId, &mut AutoCommit) -> Result<R>,
     ) -> Result<Vec<R>> {
-        self.transact_docs(docs, Origin::Local, Failure::Whole, change)?.into_iter().collect()
+        self.transact_all_preloaded(docs, Preloaded::new(), change)
+    }
+
+    /// [`Self::transact_all`] with documents loaded beforehand by a
+    /// [`DocumentReader`] (on another thread); a preloaded copy is used only if
+    /// it is still the stored version, else the document is loaded again.
+    pub(crate) fn transact_all_preloaded<R>(
+        &mut self,
+        docs: &[(DocId, Creation)],
+        preloaded: Preloaded,
+        change: impl FnMut(&Connection, DocId, &mut AutoCommit) -> Result<R>,
+    ) -> Result<Vec<R>> {
+        self.transact_docs(docs, preloaded, Origin::Local, Failure::Whole, change)?
+            .into_iter()
+            .collect()
     }
 
     fn transact_docs<R>(
         &mut self,
         docs: &[(DocId, Creation)],
+        mut preloaded: Preloaded,
         origin: Origin,
         failure: Failure,
         mut change: impl FnMut(&Connection, DocId, &mut AutoCommit) -> Result<R>,
@@ -280,10 +300,15 @@ impl Replica {
         let mut written: Vec<(DocId, StoredDoc)> = Vec::new();
         for &(doc_id, creation) in docs {
             let stored_version = doc_store::version(&tx, doc_id.as_bytes())?;
-            let current = match (self.cache.pop(&doc_id), stored_version) {
-                (Some(cached), Some(version)) if cached.version == version => Some(cached),
-                (_, Some(_)) => doc_store::load(&tx, doc_id.as_bytes())?,
-                (_, None) => None,
+            let copies = [self.cache.pop(&doc_id), preloaded.remove(&doc_id)];
+            let current = match stored_version {
+                Some(version) => {
+                    match copies.into_iter().flatten().find(|c| c.version == version) {
+                        Some(current) => Some(current),
+                        None => doc_store::load(&tx, doc_id.as_bytes())?,
+                    }
+                }
+                None => None,
             };
             let created = current.is_none();
             let mut entry = match (current, creation) {
@@ -487,6 +512,47 @@ fn check_identity(doc_id: DocId, previous_kind: &str, doc: &AutoCommit) -> Resul
     Ok(kind)
 }
 
+/// Documents loaded ahead of a transaction, by id.
+pub(crate) type Preloaded = HashMap<DocId, StoredDoc>;
+
+/// Loads documents on another thread, through its own read-only connection, to
+/// hand them to a later transaction of the replica (see
+/// [`Replica::transact_all_preloaded`]).
+pub(crate) struct DocumentReader {
+    conn: Connection,
+}
+
+impl DocumentReader {
+    /// Loads the documents as of one moment; one that cannot be loaded is left
+    /// out (the transaction then loads it itself and reports what is wrong).
+    pub(crate) fn load(&mut self, doc_ids: impl IntoIterator<Item = DocId>) -> Preloaded {
+        let mut loaded = Preloaded::new();
+        let Ok(tx) = self.conn.transaction() else { return loaded };
+        for doc_id in doc_ids {
+            match doc_store::load(&tx, doc_id.as_bytes()) {
+                Ok(Some(stored)) => {
+                    loaded.insert(doc_id, stored);
+                }
+                Ok(None) => {}
+                Err(error) => tracing::debug!(%doc_id, %error, "not preloaded"),
+            }
+        }
+        loaded
+    }
+}
+
+impl Replica {
+    /// A reader of this replica's documents for another thread.
+    pub(crate) fn document_reader(&self) -> Result<DocumentReader> {
+        let conn = Connection::open_with_flags(
+            self.home.join(DATABASE_FILE),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(DocumentReader { conn })
+    }
+}
+
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -523,4 +589,43 @@ fn read_meta(conn: &Connection) -> Result<ReplicaMeta> {
 /// entries were added), never for a computation that depends on today's date.
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{ClientEdit, ProfileField};
+
+    use super::*;
+
+    #[test]
+    fn a_preloaded_copy_that_another_writer_overtook_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = InitOptions {
+            workspace_name: Some("Serviss SIA".to_owned()),
+            device_name: "office".to_owned(),
+            workspace_id: None,
+        };
+        let mut replica = Replica::create(dir.path(), &options).unwrap();
+        let field = |field, value: &str| ClientEdit::Field(field, value.to_owned());
+        let client = replica.create_client(&[field(ProfileField::Name, "Ozols SIA")]).unwrap();
+        let doc_id = DocId::client(client);
+        let preloaded = replica.document_reader().unwrap().load([doc_id]);
+        assert!(preloaded.contains_key(&doc_id));
+
+        // Another process renames the client after the copy was loaded.
+        Replica::open(dir.path())
+            .unwrap()
+            .edit_client(client, &[field(ProfileField::Name, "Ozols un Bērzs SIA")])
+            .unwrap();
+        replica
+            .transact_all_preloaded(&[(doc_id, Creation::Existing)], preloaded, |_, _, doc| {
+                let now = now_ms();
+                Ok(doc_model::ClientDocMut::open(doc)?
+                    .apply(&field(ProfileField::RegNo, "40003000001"), now)?)
+            })
+            .unwrap();
+        let stored = replica.client(client).unwrap();
+        assert_eq!(stored.profile.name, "Ozols un Bērzs SIA");
+        assert_eq!(stored.profile.reg_no, "40003000001");
+    }
 }
