@@ -523,12 +523,15 @@ pub(crate) struct DocumentReader {
 }
 
 impl DocumentReader {
-    /// Loads the documents as of one moment; one that cannot be loaded is left
-    /// out (the transaction then loads it itself and reports what is wrong).
+    /// Loads the documents as of one moment, each once however often it is
+    /// named; one that cannot be loaded is left out (the transaction then loads it itself and reports what is wrong).
     pub(crate) fn load(&mut self, doc_ids: impl IntoIterator<Item = DocId>) -> Preloaded {
         let mut loaded = Preloaded::new();
         let Ok(tx) = self.conn.transaction() else { return loaded };
         for doc_id in doc_ids {
+            if loaded.contains_key(&doc_id) {
+                continue;
+            }
             match doc_store::load(&tx, doc_id.as_bytes()) {
                 Ok(Some(stored)) => {
                     loaded.insert(doc_id, stored);
