@@ -216,9 +216,8 @@ impl BlobStore {
             return Err(error);
         }
         let mut published: Vec<BlobHash> = Vec::new();
-        let mut publishing = staged.iter();
         let publish_result = (|| {
-            for (path, hash) in publishing.by_ref() {
+            for (path, hash) in &staged {
                 if self.publish(path, hash)? {
                     published.push(*hash);
                 } else if let Some(put) = puts.iter_mut().find(|put| put.hash == *hash) {
@@ -230,7 +229,9 @@ impl BlobStore {
             self.sync_files(&targets.iter().map(PathBuf::as_path).collect::<Vec<_>>())
         })();
         if let Err(error) = publish_result {
-            for (path, _) in publishing {
+            // Staging files already moved are gone from staging; the rest,
+            // including one whose move failed, are removed here.
+            for (path, _) in &staged {
                 let _ = fs::remove_file(path);
             }
             for hash in &published {
