@@ -67,11 +67,6 @@ impl Replica {
         Ok(hashes)
     }
 
-    /// Records that a blob must be uploaded on the next sync.
-    pub fn add_pending_upload(&self, hash: &BlobHash) -> Result<()> {
-        queue_uploads(&self.conn, [hash])
-    }
-
     /// Records that the relay has a blob.
     pub fn mark_uploaded(&self, hash: &BlobHash) -> Result<()> {
         self.conn
@@ -83,8 +78,8 @@ impl Replica {
 
 /// Records blobs for upload on `conn`, which may be inside the transaction that
 /// stores the documents referencing them: then a crash between the two cannot
-/// leave a referenced blob that is never uploaded, and a run writing thousands of
-/// blobs commits (and syncs the disk) once, not once per blob.
+/// leave a referenced blob that is never uploaded, and a dunning run commits
+/// (and syncs the disk) once per batch of letters, not once per letter.
 pub(crate) fn queue_uploads<'a>(
     conn: &Connection,
     hashes: impl IntoIterator<Item = &'a BlobHash>,

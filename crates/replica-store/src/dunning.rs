@@ -34,8 +34,9 @@ use crate::replica::{Creation, DocumentReader, Preloaded, Replica};
 /// The name of the policy used when none is chosen.
 pub const STANDARD_POLICY: &str = "Standard";
 
-/// Letters per write transaction: bounds memory and the work lost to a crash,
-/// and spreads the fsync over many letters.
+/// Letters per write transaction: bounds memory (a run holds at most three
+/// batches: one being recorded, one being prepared, one being rendered) and the
+/// work lost to a crash, and spreads each sync over many letters.
 const LETTERS_PER_BATCH: usize = 200;
 
 /// A rendered letter: file name and bytes.
@@ -365,9 +366,12 @@ impl Replica {
                     .language
                     .or_else(|| first.language.parse().ok())
                     .unwrap_or_else(|| Language::for_country(&first.country));
-                let client_uuid: Uuid = client_id.parse().map_err(|_| {
-                    StoreError::NotAllowed(format!("the mirror holds a bad client id {client_id}"))
-                })?;
+                let Ok(client_uuid) = client_id.parse::<Uuid>() else {
+                    let error = StoreError::NotAllowed(format!(
+                        "the mirror holds a bad client id {client_id}"
+                    ));
+                    return Err(self.stop_run(&mut pipeline, run.as_of, error, stored));
+                };
                 let letter_id =
                     letter_id(client_uuid, entries.iter().map(|(_, notice, _)| notice.id.as_str()));
                 for (candidate, notice, item) in &mut entries {
@@ -392,9 +396,12 @@ impl Replica {
                 if run.dry_run {
                     continue;
                 }
-                let snapshot = self
-                    .issue_snapshot(ClientId::from_uuid(client_uuid), "")
-                    .map_err(|error| partly_stored(error, stored))?;
+                let snapshot = match self.issue_snapshot(ClientId::from_uuid(client_uuid), "") {
+                    Ok(snapshot) => snapshot,
+                    Err(error) => {
+                        return Err(self.stop_run(&mut pipeline, run.as_of, error, stored));
+                    }
+                };
                 let recipient =
                     snapshot.into_iter().filter(|(key, _)| !key.starts_with("seller.")).collect();
                 let letter = DunningLetter {
@@ -406,12 +413,14 @@ impl Replica {
                     currency: currency.clone(),
                     items: entries.iter().map(|(_, _, item)| item.clone()).collect(),
                 };
-                let (file_name, bytes) = render(&letter).map_err(|error| {
-                    partly_stored(
-                        StoreError::NotAllowed(format!("cannot render a letter: {error}")),
-                        stored,
-                    )
-                })?;
+                let (file_name, bytes) = match render(&letter) {
+                    Ok(rendered) => rendered,
+                    Err(error) => {
+                        let error =
+                            StoreError::NotAllowed(format!("cannot render a letter: {error}"));
+                        return Err(self.stop_run(&mut pipeline, run.as_of, error, stored));
+                    }
+                };
                 batch.push(LetterToStore {
                     letter_id,
                     file_name,
@@ -445,6 +454,25 @@ impl Replica {
             "dunning run"
         );
         Ok(report)
+    }
+
+    /// Ends a run that failed before its end: the batch being prepared is still
+    /// recorded (its letters were complete), then the error says how many
+    /// letters are stored.
+    fn stop_run(
+        &mut self,
+        pipeline: &mut LetterPipeline<'_, '_>,
+        date: NaiveDate,
+        error: StoreError,
+        stored: usize,
+    ) -> StoreError {
+        match self.advance(pipeline, date, None) {
+            Ok(recorded) => partly_stored(error, stored + recorded),
+            Err(also) => {
+                tracing::warn!(error = %also, "the last prepared batch of a failed run was not stored");
+                partly_stored(error, stored)
+            }
+        }
     }
 
     /// Waits for the batch being prepared, starts preparing `next`, and records
@@ -721,15 +749,22 @@ impl<'scope> PreparingBatch<'scope> {
         let thread = scope.spawn(move || {
             let files: Vec<&[u8]> = letters.iter().map(|letter| letter.bytes.as_slice()).collect();
             let puts = store.put_many(&files);
-            let documents = match &mut reader {
-                Some(reader) => reader.load(
-                    letters
-                        .iter()
-                        .flat_map(|letter| &letter.notices)
-                        .filter_map(|(doc_id, _)| doc_id.parse().ok()),
-                ),
-                None => Preloaded::new(),
-            };
+            // Preloading only saves time: should it panic, the batch goes on
+            // without it (the transaction loads the documents), so the files
+            // just written are still recorded or removed.
+            let preloaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let documents = match &mut reader {
+                    Some(reader) => reader.load(
+                        letters
+                            .iter()
+                            .flat_map(|letter| &letter.notices)
+                            .filter_map(|(doc_id, _)| doc_id.parse().ok()),
+                    ),
+                    None => Preloaded::new(),
+                };
+                (documents, reader)
+            }));
+            let (documents, reader) = preloaded.unwrap_or_else(|_| (Preloaded::new(), None));
             Preparation { letters, puts, documents, reader }
         });
         Self { store, thread: Some(thread) }

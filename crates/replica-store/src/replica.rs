@@ -524,7 +524,8 @@ pub(crate) struct DocumentReader {
 
 impl DocumentReader {
     /// Loads the documents as of one moment, each once however often it is
-    /// named; one that cannot be loaded is left out (the transaction then loads it itself and reports what is wrong).
+    /// named; one that cannot be loaded is left out (the transaction then loads
+    /// it itself and reports what is wrong).
     pub(crate) fn load(&mut self, doc_ids: impl IntoIterator<Item = DocId>) -> Preloaded {
         let mut loaded = Preloaded::new();
         let Ok(tx) = self.conn.transaction() else { return loaded };

@@ -129,7 +129,7 @@ fn offline_billing_on_two_replicas_merges_into_one_account() {
 }
 
 #[test]
-fn a_dunning_run_that_fails_part_way_keeps_whole_batches_and_continues_when_repeated() {
+fn a_dunning_run_that_fails_part_way_keeps_complete_batches_and_continues_when_repeated() {
     // 450 clients with one overdue invoice each: letters are stored 200 at a
     // time, the files of one batch written while the batch before is recorded.
     let mut office = replica(Uuid::new_v4(), "office");
@@ -142,7 +142,8 @@ fn a_dunning_run_that_fails_part_way_keeps_whole_batches_and_continues_when_repe
     let run =
         DunningRun { as_of: day(2026, 11, 1), dry_run: false, language: None, pay_within_days: 10 };
     // The renderer fails on the 430th letter: the first batch is recorded, the
-    // second is written but not yet recorded, the third is being rendered.
+    // second is being prepared (complete, so it is recorded before the run
+    // stops), the third, incomplete, is dropped.
     let mut rendered = 0;
     let error = office
         .run_dunning(&run, &mut |letter| {
@@ -158,19 +159,21 @@ fn a_dunning_run_that_fails_part_way_keeps_whole_batches_and_continues_when_repe
         .unwrap_err()
         .to_string();
     assert!(error.contains("the printer template is broken"), "{error}");
-    assert!(error.contains("stored 200 letters"), "{error}");
+    assert!(error.contains("stored 400 letters"), "{error}");
     let letter_files = |office: &TestReplica| {
         walk_files(&office.dir.path().join("blobs"))
             .into_iter()
             .filter(|path| !path.components().any(|part| part.as_os_str() == ".staging"))
             .count()
     };
-    // Only the recorded batch's files are left, and they wait for upload.
-    assert_eq!(letter_files(&office), 200);
-    assert_eq!(office.pending_uploads().unwrap().len(), 200);
+    // Only the recorded batches' files are left, and they wait for upload.
+    assert_eq!(letter_files(&office), 400);
+    assert_eq!(office.pending_uploads().unwrap().len(), 400);
+    let staging = office.dir.path().join("blobs").join(".staging");
+    assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0);
 
     // Run again for the same day: the rest is sent, nothing twice.
-    assert_eq!(dun(&mut office, day(2026, 11, 1)), 250);
+    assert_eq!(dun(&mut office, day(2026, 11, 1)), 50);
     assert_eq!(letter_files(&office), 450);
     assert_eq!(office.pending_uploads().unwrap().len(), 450);
     assert_eq!(dun(&mut office, day(2026, 11, 1)), 0);
