@@ -200,8 +200,7 @@ impl BlobStore {
                 let hash = BlobHash::of(bytes);
                 let new = !self.contains(&hash) && batch_hashes.insert(hash);
                 if new {
-                    let staging =
-                        self.root.join(".staging").join(format!("put-{}", unique_suffix()));
+                    let staging = self.new_staging_path();
                     staged.push((staging.clone(), hash));
                     write_staged(&staging, bytes)
                         .map_err(|source| BlobError::Io { path: staging, source })?;
@@ -261,8 +260,13 @@ impl BlobStore {
         Ok(())
     }
 
+    /// A fresh name in staging for a blob being written.
+    fn new_staging_path(&self) -> PathBuf {
+        self.root.join(".staging").join(format!("put-{}", unique_suffix()))
+    }
+
     fn put_reader(&self, mut reader: impl Read, max_bytes: u64) -> Result<Put> {
-        let staging = self.root.join(".staging").join(format!("put-{}", unique_suffix()));
+        let staging = self.new_staging_path();
         let io_error = |path: &Path, source| BlobError::Io { path: path.to_owned(), source };
         let mut file = File::create(&staging).map_err(|e| io_error(&staging, e))?;
         let mut hasher = blake3::Hasher::new();

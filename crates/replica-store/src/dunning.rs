@@ -514,8 +514,7 @@ impl Replica {
         batch: PreparedBatch,
     ) -> Result<usize> {
         let count = batch.letters.len();
-        let fresh: Vec<BlobHash> =
-            batch.puts.iter().filter(|put| put.new).map(|put| put.hash).collect();
+        let fresh = added_files(&batch.puts);
         let result = self.record_prepared(date, batch);
         if result.is_err() {
             remove_all(store, &fresh);
@@ -525,7 +524,7 @@ impl Replica {
 
     fn record_prepared(&mut self, date: NaiveDate, batch: PreparedBatch) -> Result<()> {
         let PreparedBatch { letters, puts, documents } = batch;
-        let mut records: BTreeMap<DocId, (Vec<NoticeRecord>, Vec<LetterRecord>)> = BTreeMap::new();
+        let mut records: BTreeMap<DocId, DocumentRecords> = BTreeMap::new();
         for (letter, put) in letters.into_iter().zip(&puts) {
             let mut home: Option<DocId> = None;
             for (doc_id, notice) in letter.notices {
@@ -533,34 +532,32 @@ impl Replica {
                     StoreError::NotAllowed(format!("the mirror holds a bad document id {doc_id}"))
                 })?;
                 home.get_or_insert(doc_id);
-                records.entry(doc_id).or_default().0.push(notice);
+                records.entry(doc_id).or_default().notices.push(notice);
             }
             let Some(home) = home else { continue };
-            records.entry(home).or_default().1.push(LetterRecord {
+            let record = LetterRecord {
                 id: letter.letter_id.to_string(),
                 name: letter.file_name,
                 date,
                 hash: put.hash.to_string(),
                 media_type: "text/html".to_owned(),
                 size: put.size,
-            });
+            };
+            records.entry(home).or_default().letters.push((record, put.hash));
         }
         let docs: Vec<(DocId, Creation)> =
             records.keys().map(|doc_id| (*doc_id, Creation::Existing)).collect();
-        let mut uploads_queued = false;
         self.transact_all_preloaded(&docs, documents, |tx, doc_id, doc| {
-            if !uploads_queued {
-                queue_uploads(tx, puts.iter().map(|put| &put.hash))?;
-                uploads_queued = true;
-            }
             let mut invoices = InvoicesDocMut::open(doc)?;
-            if let Some((notices, letters)) = records.get(&doc_id) {
+            if let Some(DocumentRecords { notices, letters }) = records.get(&doc_id) {
                 for notice in notices {
                     invoices.add_notice(notice)?;
                 }
-                for letter in letters {
+                for (letter, _) in letters {
                     invoices.add_letter(letter)?;
                 }
+                // A letter's file waits for upload from the transaction that stores it.
+                queue_uploads(tx, letters.iter().map(|(_, hash)| hash))?;
             }
             Ok(())
         })?;
@@ -704,6 +701,14 @@ struct LetterToStore {
     notices: Vec<(String, NoticeRecord)>,
 }
 
+/// What one invoices document gets from a batch: notices, and the letters it
+/// keeps, each with its file.
+#[derive(Default)]
+struct DocumentRecords {
+    notices: Vec<NoticeRecord>,
+    letters: Vec<(LetterRecord, BlobHash)>,
+}
+
 /// Batches of letters on their way into the replica: at most one is being
 /// prepared on a second thread while the one before is recorded.
 struct LetterPipeline<'scope, 'env> {
@@ -788,9 +793,7 @@ impl Drop for PreparingBatch<'_> {
         if let Some(Ok(Preparation { puts: Ok(puts), .. })) =
             self.thread.take().map(ScopedJoinHandle::join)
         {
-            let fresh: Vec<BlobHash> =
-                puts.iter().filter(|put| put.new).map(|put| put.hash).collect();
-            remove_all(self.store, &fresh);
+            remove_all(self.store, &added_files(&puts));
         }
     }
 }
@@ -885,6 +888,11 @@ fn check_block(block: Option<&Block>) -> Result<()> {
         return Err(StoreError::NotAllowed("a dunning block needs a reason".to_owned()));
     }
     Ok(())
+}
+
+/// The files a batch added to the store (not those it found there already).
+fn added_files(puts: &[Put]) -> Vec<BlobHash> {
+    puts.iter().filter(|put| put.new).map(|put| put.hash).collect()
 }
 
 fn remove_all(store: &blob_store::BlobStore, hashes: &[BlobHash]) {
