@@ -22,18 +22,36 @@ fn main() -> ExitCode {
         Err(error) => {
             // A closed pipe (`kartoteka catalog | head`) is how the reader says
             // "enough", not an error (the Unix convention ripgrep follows too).
-            let broken_pipe = error.chain().any(|cause| {
-                cause
-                    .downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            });
-            if broken_pipe {
+            // Only a failed write of our own output counts: a broken pipe deeper
+            // in the chain (a relay connection that broke) is a real failure.
+            let stdout_closed = error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+            if stdout_closed {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each said once: a library error that quotes its
+/// cause in its own message (`replica database error: file is not a database`)
+/// is not followed by the cause again.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let said = cause.to_string();
+        if text.contains(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
 }
 
 /// Logs go to stderr so that stdout stays one table or one JSON document.
@@ -50,4 +68,43 @@ fn init_tracing(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that quotes its cause, as the libraries' `{0}` messages do.
+    #[derive(Debug)]
+    struct Quoting(std::io::Error);
+
+    impl std::fmt::Display for Quoting {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "replica database error: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Quoting {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_cause_quoted_by_its_error_is_said_once() {
+        let error = anyhow::Error::new(Quoting(std::io::Error::other("file is not a database")))
+            .context("cannot open the replica");
+        assert_eq!(
+            describe(&error),
+            "cannot open the replica: replica database error: file is not a database"
+        );
+    }
+
+    #[test]
+    fn a_broken_relay_connection_is_not_mistaken_for_a_closed_stdout() {
+        let deep = anyhow::Error::new(Quoting(std::io::ErrorKind::BrokenPipe.into()));
+        assert!(deep.downcast_ref::<std::io::Error>().is_none());
+        let direct = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(direct.downcast_ref::<std::io::Error>().is_some());
+    }
 }

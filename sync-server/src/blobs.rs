@@ -2,14 +2,16 @@
 //! per workspace, with the same token as the websocket.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use blob_store::{BlobError, BlobHash, BlobStore};
 use futures_util::StreamExt;
-use relay_core::Metrics;
+use relay_core::{Metrics, RelayStore};
 use sync_protocol::blobs::{UPLOAD_LENGTH, UPLOAD_OFFSET};
 use tokio::io::AsyncWriteExt;
 
@@ -18,11 +20,12 @@ use crate::server::{AppState, authenticate, refuse};
 /// Finds the workspace's blob store after checking the token and the hash.
 async fn open(
     state: &AppState,
+    remote: SocketAddr,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     hash: &str,
 ) -> Result<(relay_core::Grant, BlobStore, BlobHash), Response> {
-    let grant = authenticate(state, headers, query).await?;
+    let grant = authenticate(state, remote, headers, query).await?;
     let Ok(hash) = hash.parse::<BlobHash>() else {
         return Err(refuse(StatusCode::BAD_REQUEST, "not a blob hash (64 hex digits)"));
     };
@@ -33,18 +36,47 @@ async fn open(
     Ok((grant, store, hash))
 }
 
-/// `HEAD`: whether the relay has the blob, or how much of an upload it has.
+/// Whether the stored blob still has its hash. A damaged one is moved to
+/// quarantine and counts as absent, so that `HEAD` answers 404 and the uploader
+/// sends it again, and no replica is served bytes it would refuse.
+async fn verified_size(state: &AppState, store: &BlobStore, hash: BlobHash) -> Option<u64> {
+    store.size(&hash)?;
+    let checking = store.clone();
+    let checked = tokio::task::spawn_blocking(move || checking.verify(&hash)).await.ok()?;
+    match checked {
+        Ok(size) => Some(size),
+        Err(BlobError::Corrupt(_)) => {
+            Metrics::add(&state.metrics.blobs_quarantined, 1);
+            match store.quarantine(&hash) {
+                Ok(moved) => {
+                    tracing::error!(%hash, to = %moved.display(), "a stored blob was damaged; quarantined it")
+                }
+                Err(error) => {
+                    tracing::error!(%hash, %error, "a stored blob is damaged and cannot be quarantined")
+                }
+            }
+            None
+        }
+        Err(error) => {
+            tracing::error!(%hash, %error, "cannot verify a stored blob");
+            None
+        }
+    }
+}
+
+/// `HEAD`: whether the relay has the blob (intact), or how much of an upload it has.
 pub(crate) async fn status(
     State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
     Path(hash): Path<String>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (_, store, hash) = match open(&state, &headers, &query, &hash).await {
+    let (_, store, hash) = match open(&state, remote, &headers, &query, &hash).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    match store.size(&hash) {
+    match verified_size(&state, &store, hash).await {
         Some(size) => {
             (StatusCode::OK, [(header::CONTENT_LENGTH, size.to_string())]).into_response()
         }
@@ -53,17 +85,22 @@ pub(crate) async fn status(
     }
 }
 
-/// `GET`: the blob's bytes. The replica verifies the hash before using them.
+/// `GET`: the blob's bytes, verified before they are sent (the replica verifies
+/// them again before using them).
 pub(crate) async fn download(
     State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
     Path(hash): Path<String>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (_, store, hash) = match open(&state, &headers, &query, &hash).await {
+    let (_, store, hash) = match open(&state, remote, &headers, &query, &hash).await {
         Ok(found) => found,
         Err(response) => return response,
     };
+    if verified_size(&state, &store, hash).await.is_none() {
+        return refuse(StatusCode::NOT_FOUND, "no such blob");
+    }
     let Ok(file) = tokio::fs::File::open(store.path_of(&hash)).await else {
         return refuse(StatusCode::NOT_FOUND, "no such blob");
     };
@@ -85,12 +122,13 @@ pub(crate) async fn download(
 /// only if its bytes hash to its name.
 pub(crate) async fn upload(
     State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
     Path(hash): Path<String>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> Response {
-    let (grant, store, hash) = match open(&state, &headers, &query, &hash).await {
+    let (grant, store, hash) = match open(&state, remote, &headers, &query, &hash).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -140,6 +178,23 @@ async fn receive(
 ) -> Response {
     if offset > length {
         return refuse(StatusCode::BAD_REQUEST, "upload-offset beyond upload-length");
+    }
+    // The bytes this request may add count against the workspace's quota of
+    // unfinished uploads before any is read.
+    let staged = match store.staged_upload_bytes() {
+        Ok(staged) => staged,
+        Err(error) => {
+            tracing::error!(%error, "cannot measure unfinished uploads");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "blob storage failed");
+        }
+    };
+    let this_upload = store.staged_len(hash);
+    if staged.saturating_sub(this_upload).saturating_add(length) > state.config.max_staged_bytes {
+        Metrics::add(&state.metrics.refusals, 1);
+        return refuse(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "this workspace's unfinished uploads are at the relay's quota; finish or wait for them to expire",
+        );
     }
     let file = match store.append_upload(hash, offset) {
         Ok(file) => file,
@@ -197,4 +252,25 @@ fn with_offset(status: StatusCode, offset: u64) -> Response {
         response.headers_mut().insert(UPLOAD_OFFSET, value);
     }
     response
+}
+
+/// Removes unfinished uploads of every workspace whose last byte arrived more
+/// than `lifetime` ago; returns how many.
+pub(crate) fn expire_uploads(store: &RelayStore, lifetime: Duration) -> anyhow::Result<usize> {
+    let cutoff = SystemTime::now() - lifetime;
+    let root = store.data_dir().join("blobs");
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(&root) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error.into()),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let Some(workspace) = entry.file_name().to_str().and_then(|name| name.parse().ok()) else {
+            continue;
+        };
+        removed += store.blob_store(workspace)?.expire_uploads(cutoff)?;
+    }
+    Ok(removed)
 }

@@ -1,6 +1,8 @@
 //! One websocket connection: the automerge-repo handshake, then frames in and
 //! out until either side closes, a heartbeat is missed, or the relay shuts down.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
@@ -9,25 +11,22 @@ use relay_core::hub::{SEND_QUEUE, close};
 use relay_core::{ConnectionGrant, Grant, HubCommand, Metrics, Outgoing, RELAY_PEER_ID};
 use sync_protocol::limits::{DEAD_PEER_TIMEOUT, HEARTBEAT_INTERVAL};
 use sync_protocol::{Message, PROTOCOL_VERSION, PeerMetadata};
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use crate::connection_limits::ConnectionPlace;
 use crate::server::AppState;
 
-/// The peer must send `join` this soon after the upgrade.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The peer must send `join` this soon after the upgrade. Its connection place is
+/// held meanwhile; an honest peer sends `join` in its first round trip.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A frame that cannot be written within this long means the peer stopped
 /// reading; the connection is closed rather than letting the socket buffer grow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs a connection to its end.
-pub(crate) async fn run(
-    socket: WebSocket,
-    grant: Grant,
-    state: AppState,
-    _permit: OwnedSemaphorePermit,
-) {
+pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place: ConnectionPlace) {
     Metrics::add(&state.metrics.connections, 1);
     let conn = state.hub.next_conn_id();
     let (mut sink, mut stream) = socket.split();
@@ -35,30 +34,45 @@ pub(crate) async fn run(
         let peer_id = handshake(&mut sink, &mut stream, &grant, &state).await?;
         let (outbox, mut queue) = mpsc::channel(SEND_QUEUE);
         let (kick, mut kicked) = oneshot::channel();
-        let connection = ConnectionGrant { grant: grant.clone(), outbox, kick };
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let connection = ConnectionGrant {
+            grant: grant.clone(),
+            outbox,
+            kick,
+            queued_bytes: queued_bytes.clone(),
+        };
+        let budget = state.budget.connection();
         state.hub.send(HubCommand::Connect { conn, connection }).await.ok()?;
         tracing::debug!(conn, %peer_id, "connection open");
         let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
         let mut last_heard = Instant::now();
+        // A decoded message waiting for a place in this connection's share of the
+        // hub's queue; meanwhile nothing more is read from the peer (TCP
+        // backpressure), but replies are still sent.
+        let mut waiting: Option<(Message, usize)> = None;
         loop {
+            let waiting_bytes = waiting.as_ref().map_or(0, |(_, bytes)| *bytes);
             tokio::select! {
-                frame = stream.next() => {
+                admission = budget.admit(waiting_bytes), if waiting.is_some() => {
+                    let (Ok(admission), Some((message, _))) = (admission, waiting.take()) else { break };
+                    let command = HubCommand::Message { conn, message, admission: Some(admission) };
+                    if state.hub.send(command).await.is_err() {
+                        close_with(&mut sink, &mut stream, close::GOING_AWAY, "relay shutting down").await;
+                        break;
+                    }
+                }
+                frame = stream.next(), if waiting.is_none() => {
                     last_heard = Instant::now();
                     match frame {
                         Some(Ok(WsMessage::Binary(bytes))) => {
                             Metrics::add(&state.metrics.bytes_in, bytes.len() as u64);
                             Metrics::add(&state.metrics.messages_in, 1);
                             match Message::decode(&bytes) {
-                                Ok(message) => {
-                                    if state.hub.send(HubCommand::Message { conn, message }).await.is_err() {
-                                        close_with(&mut sink, &mut stream, close::GOING_AWAY, "relay shutting down").await;
-                                        break;
-                                    }
-                                }
+                                Ok(message) => waiting = Some((message, bytes.len())),
                                 Err(error) => {
                                     tracing::info!(conn, %error, "malformed frame");
                                     Metrics::add(&state.metrics.refusals, 1);
-                                    refuse(&mut sink, &mut stream, close::INVALID_DATA, "malformed message").await;
+                                    refuse(&mut sink, &mut stream, close::INVALID_DATA, &format!("malformed message: {error}")).await;
                                     break;
                                 }
                             }
@@ -79,9 +93,11 @@ pub(crate) async fn run(
                 }
                 outgoing = queue.recv() => match outgoing {
                     Some(Outgoing::Frame(bytes)) => {
-                        let size = bytes.len() as u64;
-                        match tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Binary(bytes.into()))).await {
-                            Ok(Ok(())) => Metrics::add(&state.metrics.bytes_out, size),
+                        let size = bytes.len();
+                        let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Binary(bytes.into()))).await;
+                        queued_bytes.fetch_sub(size, Ordering::AcqRel);
+                        match sent {
+                            Ok(Ok(())) => Metrics::add(&state.metrics.bytes_out, size as u64),
                             _ => break,
                         }
                     }

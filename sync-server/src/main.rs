@@ -13,7 +13,10 @@
 
 mod blobs;
 mod connection;
+mod connection_limits;
+mod listener;
 mod server;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -72,6 +75,16 @@ struct ServeArgs {
     /// Websocket connections served at once
     #[arg(long, default_value_t = server::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Websocket connections one workspace may have at once
+    #[arg(long, default_value_t = connection_limits::DEFAULT_PER_WORKSPACE)]
+    max_connections_per_workspace: usize,
+    /// Bytes of unfinished blob uploads one workspace may keep
+    #[arg(long, default_value_t = server::DEFAULT_MAX_STAGED_BYTES)]
+    max_staged_bytes: u64,
+    /// Seconds an unfinished blob upload is kept after its last byte arrived
+    /// (expired uploads are removed at start and every minute)
+    #[arg(long, default_value_t = 24 * 3_600)]
+    staged_upload_seconds: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +150,9 @@ fn run(cli: Cli) -> Result<()> {
             let config = server::ServerConfig {
                 max_blob_bytes: args.max_blob_bytes,
                 max_connections: args.max_connections,
+                max_connections_per_workspace: args.max_connections_per_workspace,
+                max_staged_bytes: args.max_staged_bytes,
+                staged_upload_lifetime: std::time::Duration::from_secs(args.staged_upload_seconds),
             };
             runtime.block_on(server::serve(store, args.listen, config))
         }

@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
-use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use relay_core::tokens::{AuthErrorOr, Grant};
-use relay_core::{Hub, HubCommand, HubHandle, Metrics, RelayStore};
+use relay_core::{Hub, HubCommand, HubHandle, Metrics, RelayBudget, RelayStore};
 use sync_protocol::limits::{FEED_PAGE_ENTRIES, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+
+use crate::connection_limits::{ConnectionLimits, ConnectionPlace, LimitHit};
+use crate::throttle::AuthThrottle;
 
 /// Default cap on a blob upload: a phone photo is 2–8 MB, a scanned contract
 /// rarely more than 20 MB; 100 MiB leaves room while bounding the disk a single
@@ -26,6 +28,11 @@ pub(crate) const DEFAULT_MAX_BLOB_BYTES: u64 = 100 * 1024 * 1024;
 /// sync states); the 200-device benchmark fits five times over.
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
 
+/// Default cap on the bytes of unfinished uploads one workspace keeps: a
+/// technician's day of photos (a few hundred of 2–8 MB) may be interrupted at
+/// once, and abandoned uploads cannot fill the relay's disk.
+pub(crate) const DEFAULT_MAX_STAGED_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
 /// Requests handled at once, authenticated or not. Token checks are cheap, but an
 /// unbounded flood of them would still take the relay's threads.
 const MAX_IN_FLIGHT_REQUESTS: usize = 2_048;
@@ -33,11 +40,22 @@ const MAX_IN_FLIGHT_REQUESTS: usize = 2_048;
 /// How often live connections are checked against revoked tokens.
 const REVOCATION_SWEEP: Duration = Duration::from_secs(5);
 
+/// How often idle rate-limit state is forgotten and expired uploads removed.
+const HOUSEKEEPING: Duration = Duration::from_secs(60);
+
+/// What a client waits before retrying when the relay is full.
+const RETRY_WHEN_FULL: Duration = Duration::from_secs(5);
+
 /// Settings of a running relay.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ServerConfig {
     pub(crate) max_blob_bytes: u64,
     pub(crate) max_connections: usize,
+    pub(crate) max_connections_per_workspace: usize,
+    /// Bytes of unfinished uploads one workspace may keep staged.
+    pub(crate) max_staged_bytes: u64,
+    /// How long an unfinished upload is kept after its last byte arrived.
+    pub(crate) staged_upload_lifetime: Duration,
 }
 
 /// What every handler can reach.
@@ -49,7 +67,10 @@ pub(crate) struct AppState {
     pub(crate) hub: HubHandle,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) config: ServerConfig,
-    pub(crate) connections: Arc<Semaphore>,
+    pub(crate) connection_limits: Arc<ConnectionLimits>,
+    /// How much of the hub's queue each connection may occupy.
+    pub(crate) budget: RelayBudget,
+    pub(crate) throttle: Arc<AuthThrottle>,
     pub(crate) shutdown: CancellationToken,
     /// Blob uploads in progress, so two uploads of one blob cannot interleave.
     pub(crate) uploads: Arc<Mutex<std::collections::HashSet<(uuid::Uuid, blob_store::BlobHash)>>>,
@@ -70,7 +91,12 @@ pub(crate) async fn serve(
         hub: hub.clone(),
         metrics,
         config,
-        connections: Arc::new(Semaphore::new(config.max_connections)),
+        connection_limits: ConnectionLimits::new(
+            config.max_connections,
+            config.max_connections_per_workspace,
+        ),
+        budget: RelayBudget::default(),
+        throttle: Arc::default(),
         shutdown: CancellationToken::new(),
         uploads: Arc::default(),
     };
@@ -96,16 +122,17 @@ pub(crate) async fn serve(
             }
         }
     });
+    let housekeeper = tokio::spawn(housekeeping(state.clone()));
 
     let shutdown = state.shutdown.clone();
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: closing connections, flushing the hub");
-            shutdown.cancel();
-        })
-        .await?;
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing connections, flushing the hub");
+        shutdown.cancel();
+    });
+    crate::listener::serve(listener, app, state.shutdown.clone()).await;
     sweeper.abort();
+    housekeeper.abort();
     hub.shutdown().await;
     let _ = tokio::task::spawn_blocking(move || hub_thread.join()).await;
     tracing::info!("relay stopped");
@@ -149,8 +176,36 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-async fn health() -> &'static str {
-    "ok\n"
+/// Periodic clean-up: forgets idle rate-limit state, removes expired uploads.
+async fn housekeeping(state: AppState) {
+    let mut interval = tokio::time::interval(HOUSEKEEPING);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = state.shutdown.cancelled() => break,
+        }
+        state.throttle.forget_idle();
+        let store = state.store.clone();
+        let lifetime = state.config.staged_upload_lifetime;
+        let removed =
+            tokio::task::spawn_blocking(move || crate::blobs::expire_uploads(&store, lifetime))
+                .await;
+        match removed {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => tracing::info!(removed, "removed expired unfinished uploads"),
+            Ok(Err(error)) => tracing::warn!(%error, "cannot remove expired uploads"),
+            Err(_) => {}
+        }
+    }
+}
+
+/// 200 while the hub is processing; 503 with the reason when its thread has
+/// ended or one batch has run too long.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.hub.health() {
+        Ok(()) => "ok\n".into_response(),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response(),
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -162,13 +217,34 @@ pub(crate) fn refuse(status: StatusCode, message: &'static str) -> Response {
     (status, format!("{message}\n")).into_response()
 }
 
+/// A refusal that tells the client when to try again.
+fn retry_later(status: StatusCode, message: &'static str, after: Duration) -> Response {
+    let mut response = refuse(status, message);
+    // Whole seconds, rounded up: "Retry-After: 0" would invite an immediate retry.
+    let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
 /// Checks the token from `Authorization: Bearer` or the `token` query parameter.
-/// Every way of being wrong is the same 401.
+/// Every way of being wrong is the same 401; an address that keeps presenting
+/// wrong tokens gets 429 (see [`AuthThrottle`]).
 pub(crate) async fn authenticate(
     state: &AppState,
+    remote: SocketAddr,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
 ) -> Result<Grant, Response> {
+    if let Some(wait) = state.throttle.retry_after(remote.ip()) {
+        Metrics::add(&state.metrics.auth_throttled, 1);
+        return Err(retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed token checks from this address",
+            wait,
+        ));
+    }
     let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -185,8 +261,13 @@ pub(crate) async fn authenticate(
     match checked {
         Ok(Ok(Ok(grant))) => Ok(grant),
         Ok(Ok(Err(AuthErrorOr::Refused(reason)))) => {
-            tracing::info!(%reason, "refused a request");
+            tracing::debug!(%reason, %remote, "refused a token");
             Metrics::add(&state.metrics.refusals, 1);
+            Metrics::add(&state.metrics.auth_failures, 1);
+            if let Some(wait) = state.throttle.failed(remote.ip()) {
+                // Logged once per burst: the address is refused unchecked from now on.
+                tracing::info!(address = %remote.ip(), ?wait, "throttling an address after repeated failed token checks");
+            }
             Err(refuse(StatusCode::UNAUTHORIZED, "invalid or missing token"))
         }
         Ok(Ok(Err(AuthErrorOr::Relay(error)))) => {
@@ -199,25 +280,41 @@ pub(crate) async fn authenticate(
 
 async fn sync_socket(
     State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let grant = match authenticate(&state, &headers, &query).await {
+    let grant = match authenticate(&state, remote, &headers, &query).await {
         Ok(grant) => grant,
         Err(response) => return response,
     };
-    let Ok(permit) = state.connections.clone().try_acquire_owned() else {
-        Metrics::add(&state.metrics.refusals, 1);
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the relay is at its connection limit; retry later",
-        );
+    let place: ConnectionPlace = match state.connection_limits.enter(&grant) {
+        Ok(place) => place,
+        Err(hit) => {
+            Metrics::add(&state.metrics.refusals, 1);
+            tracing::debug!(?hit, token = %grant.token_id, "refused a connection at a limit");
+            let (status, message) = match hit {
+                LimitHit::Relay => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the relay is at its connection limit; retry later",
+                ),
+                LimitHit::Workspace => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "this workspace has as many connections as the relay allows; retry later",
+                ),
+                LimitHit::Token => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "this device already has as many connections as the relay allows",
+                ),
+            };
+            return retry_later(status, message, RETRY_WHEN_FULL);
+        }
     };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| crate::connection::run(socket, grant, state, permit))
+        .on_upgrade(move |socket| crate::connection::run(socket, grant, state, place))
 }
 
 #[derive(serde::Deserialize)]
@@ -229,10 +326,11 @@ struct FeedQuery {
 
 async fn changes(
     State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let grant = match authenticate(&state, &headers, &query).await {
+    let grant = match authenticate(&state, remote, &headers, &query).await {
         Ok(grant) => grant,
         Err(response) => return response,
     };

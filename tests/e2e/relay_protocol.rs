@@ -2,70 +2,17 @@
 //! HTTP: each gets a clear refusal, the relay keeps serving others, and nothing
 //! is stored.
 
-use std::time::Duration;
-
 use automerge::sync::SyncDoc;
 use automerge::transaction::Transactable;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use kartoteka_e2e::{Kartoteka, Relay};
 use sync_protocol::{DocumentId, Message};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-const WORKSPACE: &str = "0192e4c8-7b1a-4c3e-9f00-3d2a1b4c5d6e";
-const OTHER_WORKSPACE: &str = "0192e4c8-7b1a-4c3e-9f00-000000000002";
-
-fn ws_url(relay: &Relay) -> String {
-    format!("{}{}", relay.url.replace("http://", "ws://"), sync_protocol::SYNC_PATH)
-}
-
-/// Opens a websocket with the token in the query (as browsers must) and joins.
-async fn join(relay: &Relay, token: &str, peer: &str) -> Socket {
-    let url = format!("{}?token={token}", ws_url(relay));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let join = Message::Join {
-        sender_id: peer.to_owned(),
-        supported_protocol_versions: vec!["1".to_owned()],
-        peer_metadata: None,
-    };
-    socket.send(WsMessage::Binary(join.encode().into())).await.unwrap();
-    match next_message(&mut socket).await {
-        Some(Message::Peer { selected_protocol_version, .. }) => {
-            assert_eq!(selected_protocol_version, "1")
-        }
-        other => panic!("expected peer, got {other:?}"),
-    }
-    socket
-}
-
-async fn next_message(socket: &mut Socket) -> Option<Message> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.ok()?? {
-            Ok(WsMessage::Binary(bytes)) => return Some(Message::decode(&bytes).unwrap()),
-            Ok(WsMessage::Close(_)) | Err(_) => return None,
-            Ok(_) => {}
-        }
-    }
-}
-
-/// Reads until the relay closes; returns the `error` message it sent, if any.
-async fn refusal(socket: &mut Socket) -> Option<String> {
-    let mut reason = None;
-    while let Some(message) = next_message(socket).await {
-        if let Message::Error { message } = message {
-            reason = Some(message);
-        }
-    }
-    reason
-}
-
-fn empty_doc_sync_message() -> Vec<u8> {
-    let mut state = automerge::sync::State::new();
-    automerge::AutoCommit::new().sync().generate_sync_message(&mut state).unwrap().encode()
-}
+use crate::raw_peer::{
+    OTHER_WORKSPACE, WORKSPACE, empty_doc_sync_message, join, next_message, refusal, ws_url,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_without_a_valid_token_get_401_and_no_upgrade() {
@@ -145,7 +92,7 @@ async fn malformed_and_oversized_input_closes_only_that_connection() {
 
     let mut socket = join(&relay, &token, "laptop").await;
     socket.send(WsMessage::Binary(b"\xff\x00not cbor".to_vec().into())).await.unwrap();
-    assert_eq!(refusal(&mut socket).await.as_deref(), Some("malformed message"));
+    assert!(refusal(&mut socket).await.unwrap().starts_with("malformed message"));
 
     let mut socket = join(&relay, &token, "laptop").await;
     let bad_sync = Message::sync(

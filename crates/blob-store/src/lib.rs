@@ -434,6 +434,64 @@ impl BlobStore {
     pub fn discard_upload(&self, hash: &BlobHash) {
         let _ = fs::remove_file(self.upload_path(hash));
     }
+
+    /// Bytes held by unfinished uploads (what a quota on them counts).
+    pub fn staged_upload_bytes(&self) -> Result<u64> {
+        Ok(self.staged_uploads()?.iter().map(|(_, metadata)| metadata.len()).sum())
+    }
+
+    /// Removes unfinished uploads whose last byte arrived before `cutoff`;
+    /// returns how many were removed.
+    pub fn expire_uploads(&self, cutoff: std::time::SystemTime) -> Result<usize> {
+        let mut removed = 0;
+        for (path, metadata) in self.staged_uploads()? {
+            let written = metadata
+                .modified()
+                .map_err(|source| BlobError::Io { path: path.clone(), source })?;
+            if written < cutoff {
+                match fs::remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                    Err(source) => return Err(BlobError::Io { path, source }),
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The staging files of resumable uploads (not those of [`Self::put_many`],
+    /// which live only for the duration of a call).
+    fn staged_uploads(&self) -> Result<Vec<(PathBuf, fs::Metadata)>> {
+        let staging = self.root.join(".staging");
+        let io_error = |source| BlobError::Io { path: staging.clone(), source };
+        let mut uploads = Vec::new();
+        for entry in fs::read_dir(&staging).map_err(io_error)? {
+            let entry = entry.map_err(io_error)?;
+            let path = entry.path();
+            if path.extension().is_some_and(|extension| extension == "upload") {
+                match entry.metadata() {
+                    Ok(metadata) => uploads.push((path, metadata)),
+                    // Finished or removed by another request meanwhile.
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                    Err(source) => return Err(BlobError::Io { path, source }),
+                }
+            }
+        }
+        Ok(uploads)
+    }
+
+    /// Moves a blob whose bytes no longer match its hash to `.quarantine/` (for an
+    /// operator to inspect), so that it is neither served nor counted as stored
+    /// and the next upload of the right bytes replaces it.
+    pub fn quarantine(&self, hash: &BlobHash) -> Result<PathBuf> {
+        let quarantine = self.root.join(".quarantine");
+        fs::create_dir_all(&quarantine)
+            .map_err(|source| BlobError::Io { path: quarantine.clone(), source })?;
+        let target = quarantine.join(format!("{hash}-{}", unique_suffix()));
+        let path = self.path_of(hash);
+        fs::rename(&path, &target).map_err(|source| BlobError::Io { path, source })?;
+        Ok(target)
+    }
 }
 
 /// Writes a staging file of [`BlobStore::put_many`]; off Linux it is synced
@@ -548,5 +606,29 @@ mod tests {
         ));
         assert!(store.put_file(dir.path(), 1000).is_err());
         assert!(store.put_file(&dir.path().join("missing"), 1000).is_err());
+    }
+
+    #[test]
+    fn unfinished_uploads_are_counted_and_expire_and_damaged_blobs_are_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let hash = BlobHash::of(b"a photo");
+        let mut upload = store.append_upload(&hash, 0).unwrap();
+        upload.write_all(&[1; 1000]).unwrap();
+        drop(upload);
+        store.put_bytes(b"stored").unwrap();
+        assert_eq!(store.staged_upload_bytes().unwrap(), 1000);
+        let before = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        assert_eq!(store.expire_uploads(before).unwrap(), 0, "a recent upload is kept");
+        let after = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
+        assert_eq!(store.expire_uploads(after).unwrap(), 1);
+        assert_eq!(store.staged_upload_bytes().unwrap(), 0);
+
+        let stored = BlobHash::of(b"stored");
+        fs::write(store.path_of(&stored), b"damaged").unwrap();
+        assert!(matches!(store.verify(&stored), Err(BlobError::Corrupt(_))));
+        let moved = store.quarantine(&stored).unwrap();
+        assert!(!store.contains(&stored));
+        assert_eq!(fs::read(moved).unwrap(), b"damaged");
     }
 }

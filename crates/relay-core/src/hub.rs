@@ -9,17 +9,19 @@
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 use lru::LruCache;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use sync_protocol::{DocumentId, Message};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::RELAY_PEER_ID;
+use crate::admission::Admission;
 use crate::error::{RelayError, Result};
 use crate::metrics::Metrics;
 use crate::store::{RelayStore, document_key, log_change};
@@ -38,6 +40,27 @@ pub const DOCUMENT_CACHE: usize = 2_048;
 /// cannot keep up is disconnected and resyncs when it returns, instead of the
 /// relay buffering without bound or silently dropping messages.
 pub const SEND_QUEUE: usize = 1_024;
+
+/// Bytes queued for one connection before it counts as too slow. A frame larger
+/// than this is still sent when the queue is empty (a large document's reply).
+pub const SEND_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Sync states one connection keeps (one per document it talked about, and one per
+/// document of its workspace that changed while it was connected). The least
+/// recently used is forgotten beyond this; the next message for that document
+/// starts afresh, as after a reconnect, so nothing is lost.
+pub const SYNC_STATES: usize = 4_096;
+
+/// Estimated bytes of one connection's sync states (hashes and Bloom filters),
+/// bounded like [`SYNC_STATES`].
+pub const SYNC_STATE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest `ephemeral` payload relayed. Presence (a cursor, a name) is tens of
+/// bytes; everything the relay relays is copied to each of the workspace's peers.
+pub const MAX_EPHEMERAL_BYTES: usize = 64 * 1024;
+
+/// A batch running longer than this means the hub is stuck: `/health` says so.
+pub const STALLED_AFTER: Duration = Duration::from_secs(10);
 
 /// Commands waiting for the hub; connection tasks wait (backpressure) beyond it.
 pub const COMMAND_QUEUE: usize = 4_096;
@@ -85,6 +108,9 @@ pub struct ConnectionGrant {
     /// Fired when the hub wants the connection closed at once (its queue is full,
     /// its token was revoked, another connection replaced it).
     pub kick: oneshot::Sender<(u16, String)>,
+    /// Bytes in the send queue: the hub adds each frame's size, the connection
+    /// task subtracts it once the frame is written.
+    pub queued_bytes: Arc<AtomicUsize>,
 }
 
 /// What connection tasks and the server ask of the hub.
@@ -103,6 +129,8 @@ pub enum HubCommand {
         conn: ConnId,
         /// What.
         message: Message,
+        /// Its place in the connection's budget, given back once it is handled.
+        admission: Option<Admission>,
     },
     /// A connection ended.
     Disconnect {
@@ -123,6 +151,8 @@ pub enum HubCommand {
 pub struct HubHandle {
     commands: mpsc::Sender<HubCommand>,
     next_conn: Arc<AtomicU64>,
+    /// When the batch being handled started (`None` between batches).
+    batch_started: Arc<Mutex<Option<Instant>>>,
 }
 
 impl HubHandle {
@@ -134,6 +164,21 @@ impl HubHandle {
     /// A fresh connection id.
     pub fn next_conn_id(&self) -> ConnId {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether the hub is processing: `Err` says why not (its thread ended, or
+    /// one batch has run longer than [`STALLED_AFTER`]).
+    pub fn health(&self) -> std::result::Result<(), &'static str> {
+        if self.commands.is_closed() {
+            return Err("the relay hub has stopped");
+        }
+        let started = *self.batch_started.lock().map_err(|_| "the relay hub has stopped")?;
+        match started {
+            Some(started) if started.elapsed() > STALLED_AFTER => {
+                Err("the relay hub is stalled on one batch")
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Asks the hub to stop and waits until it has.
@@ -150,23 +195,86 @@ impl HubHandle {
 pub struct Hub {
     db: Connection,
     state: HubState,
+    batch_started: Arc<Mutex<Option<Instant>>>,
 }
 
 struct Conn {
     grant: Grant,
     outbox: mpsc::Sender<Outgoing>,
     kick: Option<oneshot::Sender<(u16, String)>>,
+    queued_bytes: Arc<AtomicUsize>,
     /// Automerge sync state per document this connection has talked about.
-    states: HashMap<DocumentId, sync::State>,
+    states: SyncStates,
 }
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Conn")
             .field("peer_id", &self.grant.peer_id)
-            .field("documents", &self.states.len())
+            .field("documents", &self.states.states.len())
+            .field("state_bytes", &self.states.bytes)
             .finish()
     }
+}
+
+/// A connection's sync states, least recently used first out, bounded in number
+/// and in estimated bytes.
+struct SyncStates {
+    states: LruCache<DocumentId, (sync::State, usize)>,
+    bytes: usize,
+}
+
+impl SyncStates {
+    fn new() -> Self {
+        Self { states: LruCache::unbounded(), bytes: 0 }
+    }
+
+    /// Takes a document's state out (a fresh one if there is none); give it back
+    /// with [`Self::put`].
+    fn take(&mut self, document: DocumentId) -> sync::State {
+        match self.states.pop(&document) {
+            Some((state, bytes)) => {
+                self.bytes -= bytes;
+                state
+            }
+            None => sync::State::new(),
+        }
+    }
+
+    fn put(&mut self, document: DocumentId, state: sync::State) {
+        let bytes = estimated_bytes(&state);
+        self.bytes += bytes;
+        if let Some((_, replaced)) = self.states.put(document, (state, bytes)) {
+            self.bytes -= replaced;
+        }
+        while self.states.len() > SYNC_STATES || self.bytes > SYNC_STATE_BYTES {
+            match self.states.pop_lru() {
+                Some((_, (_, bytes))) => self.bytes -= bytes,
+                None => break,
+            }
+        }
+    }
+
+    fn remove(&mut self, document: DocumentId) {
+        if let Some((_, bytes)) = self.states.pop(&document) {
+            self.bytes -= bytes;
+        }
+    }
+}
+
+/// What a sync state holds, roughly: its hashes, the peer's Bloom filters, and a
+/// fixed part for the struct and the cache entry.
+fn estimated_bytes(state: &sync::State) -> usize {
+    const HASH: usize = 32;
+    let hashes = state.shared_heads.len()
+        + state.last_sent_heads.len()
+        + state.their_heads.as_ref().map_or(0, Vec::len)
+        + state.their_need.as_ref().map_or(0, Vec::len)
+        + state.sent_hashes.len();
+    let filters: usize = state.their_have.as_ref().map_or(0, |haves| {
+        haves.iter().map(|have| have.last_sync.len() * HASH + have.bloom.to_bytes().len()).sum()
+    });
+    256 + hashes * HASH + filters
 }
 
 struct HubState {
@@ -193,7 +301,22 @@ struct Effects {
     written: HashSet<[u8; 32]>,
 }
 
+/// How far a command got in [`Effects`], to undo what a panicking one added.
+struct EffectsMark {
+    frames: usize,
+    kicks: usize,
+}
+
 impl Effects {
+    fn mark(&self) -> EffectsMark {
+        EffectsMark { frames: self.frames.len(), kicks: self.kicks.len() }
+    }
+
+    fn undo_to(&mut self, mark: &EffectsMark) {
+        self.frames.truncate(mark.frames);
+        self.kicks.truncate(mark.kicks);
+    }
+
     fn send(&mut self, conn: ConnId, message: &Message) {
         self.frames.push((conn, Outgoing::Frame(message.encode())));
     }
@@ -214,37 +337,56 @@ impl Hub {
         let db = store.connect()?;
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let capacity = NonZeroUsize::new(DOCUMENT_CACHE).unwrap_or(NonZeroUsize::MIN);
+        let batch_started = Arc::new(Mutex::new(None));
         let hub = Self {
             db,
             state: HubState { docs: LruCache::new(capacity), conns: HashMap::new(), metrics },
+            batch_started: batch_started.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("relay-hub".to_owned())
             .spawn(move || hub.run(receiver))
             .map_err(|source| RelayError::Io { path: "relay-hub thread".into(), source })?;
-        Ok((HubHandle { commands, next_conn: Arc::new(AtomicU64::new(1)) }, thread))
+        Ok((HubHandle { commands, next_conn: Arc::new(AtomicU64::new(1)), batch_started }, thread))
+    }
+
+    fn set_batch_started(&self, started: Option<Instant>) {
+        if let Ok(mut slot) = self.batch_started.lock() {
+            *slot = started;
+        }
     }
 
     fn run(mut self, mut receiver: mpsc::Receiver<HubCommand>) {
-        while let Some(first) = receiver.blocking_recv() {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
+        let mut lanes = Lanes::default();
+        loop {
+            if lanes.is_empty() {
+                match receiver.blocking_recv() {
+                    Some(command) => lanes.push(command),
+                    None => break,
+                }
+            }
+            // Everything already waiting joins its connection's lane (what it can
+            // hold is bounded by the connections' budgets and the channel).
+            for _ in 0..COMMAND_QUEUE {
                 match receiver.try_recv() {
-                    Ok(command) => batch.push(command),
+                    Ok(command) => lanes.push(command),
                     Err(_) => break,
                 }
             }
+            let batch = lanes.take_batch(MAX_BATCH);
+            self.set_batch_started(Some(Instant::now()));
             let mut shutdown = None;
             let mut effects = Effects::default();
+            let state = &mut self.state;
             let outcome = self
                 .db
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(RelayError::from)
-                .and_then(|tx| {
+                .and_then(|mut tx| {
                     for command in batch {
                         match command {
                             HubCommand::Shutdown { done } => shutdown = Some(done),
-                            command => self.state.handle(&tx, command, &mut effects)?,
+                            command => state.handle_isolated(&mut tx, command, &mut effects)?,
                         }
                     }
                     tx.commit()?;
@@ -270,10 +412,14 @@ impl Hub {
                 }
             }
             self.state.deliver(effects);
+            self.set_batch_started(None);
             self.state
                 .metrics
                 .documents_loaded
                 .store(self.state.docs.len() as u64, Ordering::Relaxed);
+            let states: usize =
+                self.state.conns.values().map(|conn| conn.states.states.len()).sum();
+            self.state.metrics.sync_states.store(states as u64, Ordering::Relaxed);
             if let Some(done) = shutdown {
                 self.state.close_all();
                 let _ = done.send(());
@@ -284,16 +430,122 @@ impl Hub {
     }
 }
 
+/// Commands waiting for the hub, one lane per connection, taken in turn.
+///
+/// A batch takes one command from each connection that has any, round after
+/// round, so a connection that sent a thousand messages gets no more of a batch
+/// than one that sent a single message: the honest peer's message is handled
+/// in the next batch, not after the flood. A connection's own commands keep their
+/// order (its `Connect` before its messages, its `Disconnect` last).
+#[derive(Default)]
+struct Lanes {
+    lanes: HashMap<ConnId, std::collections::VecDeque<HubCommand>>,
+    /// Connections with waiting commands, in turn order.
+    turns: std::collections::VecDeque<ConnId>,
+}
+
+/// The lane of commands that belong to no connection (sweeps, shutdown).
+const RELAY_LANE: ConnId = 0;
+
+impl Lanes {
+    fn is_empty(&self) -> bool {
+        self.turns.is_empty()
+    }
+
+    fn push(&mut self, command: HubCommand) {
+        let lane = match &command {
+            HubCommand::Connect { conn, .. }
+            | HubCommand::Message { conn, .. }
+            | HubCommand::Disconnect { conn } => *conn,
+            HubCommand::Sweep | HubCommand::Shutdown { .. } => RELAY_LANE,
+        };
+        let queue = self.lanes.entry(lane).or_default();
+        if queue.is_empty() {
+            self.turns.push_back(lane);
+        }
+        queue.push_back(command);
+    }
+
+    fn take_batch(&mut self, size: usize) -> Vec<HubCommand> {
+        let mut batch = Vec::with_capacity(size.min(64));
+        while batch.len() < size {
+            let Some(lane) = self.turns.pop_front() else { break };
+            let Some(queue) = self.lanes.get_mut(&lane) else { continue };
+            if let Some(command) = queue.pop_front() {
+                batch.push(command);
+            }
+            if queue.is_empty() {
+                self.lanes.remove(&lane);
+            } else {
+                self.turns.push_back(lane);
+            }
+        }
+        batch
+    }
+}
+
 impl HubState {
+    /// Handles one command inside a savepoint of the batch's transaction. A panic
+    /// (Automerge on hostile input, or a bug here) rolls back what this command
+    /// wrote, undoes the replies it queued, closes the connection that sent it and
+    /// leaves every other command of the batch, and the hub, running.
+    fn handle_isolated(
+        &mut self,
+        tx: &mut rusqlite::Transaction<'_>,
+        command: HubCommand,
+        effects: &mut Effects,
+    ) -> Result<()> {
+        let sender = match &command {
+            HubCommand::Message { conn, message, .. } => {
+                Some((*conn, message.document_id().and_then(std::result::Result::ok)))
+            }
+            _ => None,
+        };
+        let savepoint = tx.savepoint()?;
+        let mark = effects.mark();
+        let handled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.handle(&savepoint, command, effects)
+        }));
+        match handled {
+            Ok(Ok(())) => {
+                savepoint.commit()?;
+                Ok(())
+            }
+            Ok(Err(error)) => Err(error),
+            Err(_) => {
+                // Dropping the savepoint rolls back what the command wrote.
+                drop(savepoint);
+                effects.undo_to(&mark);
+                Metrics::add(&self.metrics.panics, 1);
+                tracing::error!(?sender, "handling a message panicked; closing its connection");
+                if let Some((conn, document)) = sender {
+                    if let Some(document) = document {
+                        // Its cached copy may hold part of what the command did.
+                        let workspace = self.conns.get(&conn).map(|entry| entry.grant.workspace);
+                        if let Some(workspace) = workspace {
+                            self.docs.pop(&document_key(workspace, document));
+                        }
+                    }
+                    effects.refuse(
+                        conn,
+                        close::INTERNAL,
+                        "the relay could not process this message",
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
     fn handle(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         command: HubCommand,
         effects: &mut Effects,
     ) -> Result<()> {
         match command {
             HubCommand::Connect { conn, connection } => {
-                let ConnectionGrant { grant, outbox, kick } = connection;
+                let ConnectionGrant { grant, outbox, kick, queued_bytes } = connection;
                 // One live connection per device: a reconnecting device replaces its
                 // old (probably half-open) connection.
                 let replaced: Vec<ConnId> = self
@@ -313,16 +565,24 @@ impl HubState {
                     ));
                 }
                 tracing::info!(conn, peer = %grant.peer_id, workspace = %grant.workspace, "peer connected");
-                self.conns
-                    .insert(conn, Conn { grant, outbox, kick: Some(kick), states: HashMap::new() });
+                let entry = Conn {
+                    grant,
+                    outbox,
+                    kick: Some(kick),
+                    queued_bytes,
+                    states: SyncStates::new(),
+                };
+                self.conns.insert(conn, entry);
             }
             HubCommand::Disconnect { conn } => {
                 if let Some(gone) = self.conns.remove(&conn) {
                     tracing::info!(conn, peer = %gone.grant.peer_id, "peer disconnected");
                 }
             }
-            HubCommand::Message { conn, message } => {
-                self.handle_message(tx, conn, message, effects)?
+            HubCommand::Message { conn, message, admission } => {
+                self.handle_message(tx, conn, message, effects)?;
+                // The connection may send its next message.
+                drop(admission);
             }
             HubCommand::Sweep => {
                 for (conn, entry) in &self.conns {
@@ -338,7 +598,7 @@ impl HubState {
 
     fn handle_message(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         conn: ConnId,
         message: Message,
         effects: &mut Effects,
@@ -362,10 +622,22 @@ impl HubState {
                     Incoming { document_id: &document_id, data: &data, kind: SyncKind::Sync };
                 self.handle_sync(tx, conn, &grant, incoming, effects)
             }
-            Message::Ephemeral { ref document_id, .. } => {
+            Message::Ephemeral { ref document_id, ref data, .. } => {
                 // Presence is relayed to the workspace's other peers, never stored.
                 if document_id.parse::<DocumentId>().is_err() {
                     effects.refuse(conn, close::INVALID_DATA, "malformed documentId");
+                    return Ok(());
+                }
+                if data.len() > MAX_EPHEMERAL_BYTES {
+                    Metrics::add(&self.metrics.refusals, 1);
+                    effects.refuse(conn, close::POLICY, "ephemeral message larger than 64 KiB");
+                    return Ok(());
+                }
+                if grant.read_only {
+                    // A read-only device may watch but not announce: what it sends
+                    // would be copied to every peer of the workspace.
+                    tracing::debug!(conn, peer = %grant.peer_id, "dropped an ephemeral message from a read-only token");
+                    Metrics::add(&self.metrics.refusals, 1);
                     return Ok(());
                 }
                 for (other, other_entry) in &self.conns {
@@ -405,7 +677,7 @@ impl HubState {
 
     fn handle_sync(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         conn: ConnId,
         grant: &Grant,
         incoming: Incoming<'_>,
@@ -420,6 +692,12 @@ impl HubState {
             effects.refuse(conn, close::INVALID_DATA, "malformed automerge sync message");
             return Ok(());
         };
+        if let Err(error) = sync_protocol::sync_message::check(&sync_message) {
+            tracing::info!(conn, peer = %grant.peer_id, %document, %error, "refused a sync message");
+            Metrics::add(&self.metrics.refusals, 1);
+            effects.refuse(conn, close::INVALID_DATA, &error.to_string());
+            return Ok(());
+        }
         if grant.read_only && !sync_message.changes.is_empty() {
             tracing::warn!(conn, peer = %grant.peer_id, %document, "refused changes from a read-only token");
             Metrics::add(&self.metrics.refusals, 1);
@@ -441,25 +719,24 @@ impl HubState {
         };
         let heads_before = doc.get_heads();
         let Some(entry) = self.conns.get_mut(&conn) else { return Ok(()) };
-        let state = entry.states.entry(document).or_default();
+        let mut state = entry.states.take(document);
         // Automerge is fuzzed upstream, but this is hostile input reaching a shared
         // process: a panic must cost one connection, not the relay.
         let received = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            doc.sync().receive_sync_message(state, sync_message)
+            doc.sync().receive_sync_message(&mut state, sync_message)
         }));
         match received {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => entry.states.put(document, state),
             Ok(Err(error)) => {
                 tracing::info!(conn, %document, %error, "rejected a sync message");
                 effects.refuse(conn, close::INVALID_DATA, "invalid automerge sync message");
-                entry.states.remove(&document);
                 // The document may hold part of what was rejected: reload it next time.
                 return Ok(());
             }
             Err(_) => {
                 tracing::error!(conn, %document, "automerge panicked on a sync message");
+                Metrics::add(&self.metrics.panics, 1);
                 effects.refuse(conn, close::INTERNAL, "the relay could not process this document");
-                entry.states.remove(&document);
                 return Ok(());
             }
         }
@@ -485,7 +762,7 @@ impl HubState {
                 },
             );
             if let Some(entry) = self.conns.get_mut(&conn) {
-                entry.states.remove(&document);
+                entry.states.remove(document);
             }
             return Ok(());
         }
@@ -496,15 +773,34 @@ impl HubState {
             if other_entry.grant.workspace != grant.workspace || (*other != conn && !changed) {
                 continue;
             }
-            let state = other_entry.states.entry(document).or_default();
-            if let Some(reply) = doc.sync().generate_sync_message(state) {
-                let message = Message::sync(
-                    RELAY_PEER_ID,
-                    &other_entry.grant.peer_id,
-                    document,
-                    reply.encode(),
-                );
-                effects.send(*other, &message);
+            let mut state = other_entry.states.take(document);
+            // The state holds what this peer sent (its Bloom filters); should
+            // Automerge still panic on it, only this peer's connection pays.
+            let generated = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                doc.sync().generate_sync_message(&mut state)
+            }));
+            match generated {
+                Ok(reply) => {
+                    other_entry.states.put(document, state);
+                    if let Some(reply) = reply {
+                        let message = Message::sync(
+                            RELAY_PEER_ID,
+                            &other_entry.grant.peer_id,
+                            document,
+                            reply.encode(),
+                        );
+                        effects.send(*other, &message);
+                    }
+                }
+                Err(_) => {
+                    tracing::error!(conn = *other, %document, "automerge panicked generating a sync message");
+                    Metrics::add(&self.metrics.panics, 1);
+                    effects.refuse(
+                        *other,
+                        close::INTERNAL,
+                        "the relay could not process this document",
+                    );
+                }
             }
         }
         self.docs.put(key, doc);
@@ -520,11 +816,26 @@ impl HubState {
             if slow.contains(&conn) || gone.contains(&conn) {
                 continue;
             }
+            let size = match &outgoing {
+                Outgoing::Frame(bytes) => bytes.len(),
+                Outgoing::Close { .. } => 0,
+            };
+            let queued = entry.queued_bytes.load(Ordering::Acquire);
+            if queued > 0 && queued + size > SEND_QUEUE_BYTES {
+                slow.push(conn);
+                continue;
+            }
+            entry.queued_bytes.fetch_add(size, Ordering::AcqRel);
             match entry.outbox.try_send(outgoing) {
                 Ok(()) => Metrics::add(&self.metrics.messages_out, 1),
-                Err(mpsc::error::TrySendError::Full(_)) => slow.push(conn),
-                // The connection ended; its Disconnect is on its way.
-                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(conn),
+                Err(refused) => {
+                    entry.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+                    match refused {
+                        mpsc::error::TrySendError::Full(_) => slow.push(conn),
+                        // The connection ended; its Disconnect is on its way.
+                        mpsc::error::TrySendError::Closed(_) => gone.push(conn),
+                    }
+                }
             }
         }
         for conn in gone {
@@ -582,4 +893,52 @@ struct Incoming<'m> {
 enum SyncKind {
     Request,
     Sync,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(conn: ConnId) -> HubCommand {
+        HubCommand::Message { conn, message: Message::Unknown, admission: None }
+    }
+
+    fn senders(batch: &[HubCommand]) -> Vec<ConnId> {
+        batch
+            .iter()
+            .map(|command| match command {
+                HubCommand::Message { conn, .. } | HubCommand::Disconnect { conn } => *conn,
+                _ => RELAY_LANE,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_takes_connections_in_turn_and_keeps_each_ones_order() {
+        let mut lanes = Lanes::default();
+        for _ in 0..1_000 {
+            lanes.push(message(1));
+        }
+        lanes.push(message(2));
+        lanes.push(HubCommand::Disconnect { conn: 2 });
+        lanes.push(HubCommand::Sweep);
+        let batch = lanes.take_batch(5);
+        assert_eq!(senders(&batch), [1, 2, RELAY_LANE, 1, 2]);
+        assert!(matches!(batch[4], HubCommand::Disconnect { conn: 2 }));
+        let rest = lanes.take_batch(MAX_BATCH);
+        assert_eq!(rest.len(), MAX_BATCH);
+        assert!(senders(&rest).iter().all(|conn| *conn == 1));
+    }
+
+    #[test]
+    fn health_reports_a_stopped_hub() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path()).unwrap();
+        let (handle, thread) = Hub::spawn(&store, Arc::default()).unwrap();
+        assert_eq!(handle.health(), Ok(()));
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(handle.shutdown());
+        thread.join().unwrap();
+        assert_eq!(handle.health(), Err("the relay hub has stopped"));
+    }
 }

@@ -11,6 +11,7 @@
 //! - [`Hub`]: one thread that owns the documents and every connection's sync
 //!   state, applies incoming sync messages in group-committed transactions, and
 //!   only then answers and relays them;
+//! - [`admission`]: how much of the hub one connection may occupy;
 //! - [`Metrics`]: counters for `/metrics`.
 //!
 //! # The hub's loop
@@ -27,12 +28,14 @@
 
 #![warn(missing_docs)]
 
+pub mod admission;
 mod error;
 pub mod hub;
 mod metrics;
 mod store;
 pub mod tokens;
 
+pub use admission::{Admission, ConnectionBudget, RelayBudget};
 pub use error::{RelayError, Result};
 pub use hub::{ConnectionGrant, Hub, HubCommand, HubHandle, Outgoing};
 pub use metrics::Metrics;

@@ -2,13 +2,15 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Relay counters; all monotonic except the two gauges.
+/// Relay counters; all monotonic except the three gauges.
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Open websocket connections (gauge).
     pub connections: AtomicU64,
     /// Documents loaded in the hub's cache (gauge).
     pub documents_loaded: AtomicU64,
+    /// Sync states the hub keeps for all connections (gauge).
+    pub sync_states: AtomicU64,
     /// Bytes received on websockets and blob uploads.
     pub bytes_in: AtomicU64,
     /// Bytes sent on websockets and blob downloads.
@@ -22,6 +24,14 @@ pub struct Metrics {
     /// Connections refused or closed for a reason (bad token, malformed input,
     /// slow peer, limits).
     pub refusals: AtomicU64,
+    /// Panics caught while handling a message (each closed only its connection).
+    pub panics: AtomicU64,
+    /// Failed token checks.
+    pub auth_failures: AtomicU64,
+    /// Requests refused because their source address failed too many token checks.
+    pub auth_throttled: AtomicU64,
+    /// Blobs found damaged on disk and moved to quarantine.
+    pub blobs_quarantined: AtomicU64,
 }
 
 impl Metrics {
@@ -44,6 +54,7 @@ impl Metrics {
         let gauges = [
             ("kartoteka_relay_connections", &self.connections),
             ("kartoteka_relay_documents_loaded", &self.documents_loaded),
+            ("kartoteka_relay_sync_states", &self.sync_states),
         ];
         let counters = [
             ("kartoteka_relay_bytes_in_total", &self.bytes_in),
@@ -52,6 +63,10 @@ impl Metrics {
             ("kartoteka_relay_messages_out_total", &self.messages_out),
             ("kartoteka_relay_changes_stored_total", &self.changes_stored),
             ("kartoteka_relay_refusals_total", &self.refusals),
+            ("kartoteka_relay_panics_total", &self.panics),
+            ("kartoteka_relay_auth_failures_total", &self.auth_failures),
+            ("kartoteka_relay_auth_throttled_total", &self.auth_throttled),
+            ("kartoteka_relay_blobs_quarantined_total", &self.blobs_quarantined),
         ];
         let mut text = String::new();
         for (name, value) in gauges {

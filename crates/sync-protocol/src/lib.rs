@@ -9,16 +9,20 @@
 //! - [`feed`]: the change feed that tells a replica which documents changed since
 //!   its cursor, and [`blobs`]: the names of the blob endpoints' headers.
 //! - [`limits`]: the sizes and intervals both sides agree on.
+//! - [`cbor_shape`] and [`sync_message`]: bounds checked on what a peer sends
+//!   before it is decoded or handed to Automerge.
 //!
 //! Nothing here does IO.
 
 #![warn(missing_docs)]
 
 pub mod blobs;
+pub mod cbor_shape;
 mod document_id;
 pub mod feed;
 pub mod limits;
 mod message;
+pub mod sync_message;
 
 pub use document_id::{BadDocumentId, DocumentId};
 pub use message::{DecodeError, Message, PROTOCOL_VERSION, PeerMetadata};

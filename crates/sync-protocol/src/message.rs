@@ -17,6 +17,9 @@ pub enum DecodeError {
     /// Not CBOR, not a map, a missing field, or a field of the wrong type.
     #[error("malformed message: {0}")]
     Malformed(String),
+    /// A frame larger or deeper than any message of the protocol.
+    #[error("refused message: {0}")]
+    Shape(#[from] crate::cbor_shape::ShapeError),
     /// A document id that is not bs58check of 16 bytes.
     #[error(transparent)]
     BadDocumentId(#[from] BadDocumentId),
@@ -161,8 +164,10 @@ pub enum Message {
 }
 
 impl Message {
-    /// Reads one frame.
+    /// Reads one frame. Its shape is checked first ([`crate::cbor_shape`]), so
+    /// decoding never costs much more memory than the frame itself.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        crate::cbor_shape::check(bytes)?;
         ciborium::from_reader(bytes).map_err(|error| DecodeError::Malformed(error.to_string()))
     }
 

@@ -1,0 +1,158 @@
+//! The accept loop: HTTP/1.1 with a deadline for request headers, and a cap on
+//! connections from one address that have not yet sent a complete request.
+//!
+//! `axum::serve` configures neither: a peer that opens connections and sends
+//! headers one byte a minute (slowloris) kept 2,000 sockets open indefinitely,
+//! enough to use up a process's open files. Here a connection must deliver each
+//! request's headers within [`HEADER_READ_TIMEOUT`], and one address may hold
+//! at most [`PENDING_PER_ADDRESS`] connections that have not delivered their
+//! first request; beyond that new ones from that address are closed at once.
+//! Honest clients send their request right after connecting, so they hold a
+//! pending place for milliseconds.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+/// How long a client may take to send a request's headers (the first request of
+/// a connection, and each next one on a kept-alive connection).
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections from one address that have not sent a complete request yet. A
+/// branch office behind one NAT address opens a few at a time.
+pub(crate) const PENDING_PER_ADDRESS: usize = 64;
+
+/// How long open connections get to finish after shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Counts pending connections per address.
+#[derive(Debug, Default)]
+struct Pending {
+    by_address: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// A connection's place among its address's pending connections; given back
+/// when its first request arrives or it closes.
+#[derive(Debug)]
+struct PendingPlace {
+    pending: Arc<Pending>,
+    address: IpAddr,
+}
+
+impl Pending {
+    fn enter(self: &Arc<Self>, address: IpAddr) -> Option<PendingPlace> {
+        let mut by_address = self.by_address.lock().ok()?;
+        let count = by_address.entry(address).or_default();
+        if *count >= PENDING_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(PendingPlace { pending: self.clone(), address })
+    }
+}
+
+impl Drop for PendingPlace {
+    fn drop(&mut self) {
+        if let Ok(mut by_address) = self.pending.by_address.lock()
+            && let Some(count) = by_address.get_mut(&self.address)
+        {
+            *count -= 1;
+            if *count == 0 {
+                by_address.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then lets open
+/// connections finish for a grace period.
+pub(crate) async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) {
+    let pending = Arc::new(Pending::default());
+    let connections = TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.cancelled() => break,
+        };
+        let (stream, remote) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors or a connection reset before accept:
+                // wait a little instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(place) = pending.enter(remote.ip()) else {
+            tracing::debug!(%remote, "closed a connection: too many pending from this address");
+            drop(stream);
+            continue;
+        };
+        let place = Arc::new(Mutex::new(Some(place)));
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            // Headers are complete: this connection is no longer pending.
+            if let Ok(mut place) = place.lock() {
+                place.take();
+            }
+            request.extensions_mut().insert(ConnectInfo(remote));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let outcome = tokio::select! {
+                outcome = connection.as_mut() => outcome,
+                () = shutdown.cancelled() => {
+                    // Finish the request in progress, then close.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = outcome {
+                tracing::debug!(%remote, %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    connections.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait()).await.is_err() {
+        tracing::warn!("connections still open after the shutdown grace period");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_may_hold_a_bounded_number_of_pending_connections() {
+        let pending = Arc::new(Pending::default());
+        let one: IpAddr = "127.0.0.2".parse().unwrap();
+        let other: IpAddr = "127.0.0.3".parse().unwrap();
+        let places: Vec<_> = (0..PENDING_PER_ADDRESS).map(|_| pending.enter(one)).collect();
+        assert!(places.iter().all(Option::is_some));
+        assert!(pending.enter(one).is_none());
+        assert!(pending.enter(other).is_some(), "another address is not affected");
+        drop(places);
+        let _again = pending.enter(one).unwrap();
+        assert_eq!(pending.by_address.lock().unwrap().get(&one), Some(&1));
+    }
+}

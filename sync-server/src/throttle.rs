@@ -1,0 +1,104 @@
+//! Failed token checks, throttled per source address.
+//!
+//! A token is 32 random bytes, so guessing is hopeless, but every attempt costs a
+//! hash and a database lookup on the connection that also checks honest tokens,
+//! and each used to write a log line. An address whose failures exceed
+//! [`FAILURE_RATE`] (after a burst of [`FAILURE_BURST`]) is answered 429 with
+//! `Retry-After` for every request until the rate allows another attempt, without
+//! its token being checked; the start of such a burst is logged once.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use lru::LruCache;
+
+/// Failed token checks an address may make at once before it is throttled.
+pub(crate) const FAILURE_BURST: u32 = 20;
+
+/// Failed token checks per minute an address may make after its burst: a device
+/// with a revoked token that keeps retrying stays well below.
+pub(crate) const FAILURE_RATE: u32 = 30;
+
+/// Addresses remembered as throttled; the oldest are forgotten beyond this (they
+/// are then throttled again after their next burst).
+const THROTTLED_ADDRESSES: usize = 16_384;
+
+/// The throttle shared by every request.
+#[derive(Debug)]
+pub(crate) struct AuthThrottle {
+    failures: DefaultKeyedRateLimiter<IpAddr>,
+    /// Addresses refused until the given instant.
+    throttled: Mutex<LruCache<IpAddr, Instant>>,
+}
+
+impl Default for AuthThrottle {
+    fn default() -> Self {
+        let burst = NonZeroU32::new(FAILURE_BURST).unwrap_or(NonZeroU32::MIN);
+        let rate = NonZeroU32::new(FAILURE_RATE).unwrap_or(NonZeroU32::MIN);
+        let capacity =
+            std::num::NonZeroUsize::new(THROTTLED_ADDRESSES).unwrap_or(std::num::NonZeroUsize::MIN);
+        Self {
+            failures: RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)),
+            throttled: Mutex::new(LruCache::new(capacity)),
+        }
+    }
+}
+
+impl AuthThrottle {
+    /// How long `address` must wait before its token is checked again, if it is
+    /// throttled.
+    pub(crate) fn retry_after(&self, address: IpAddr) -> Option<Duration> {
+        let mut throttled = self.throttled.lock().ok()?;
+        let until = *throttled.get(&address)?;
+        let now = Instant::now();
+        if until > now {
+            Some(until - now)
+        } else {
+            throttled.pop(&address);
+            None
+        }
+    }
+
+    /// Records a failed token check; returns the wait if this failure starts a
+    /// throttle for `address`.
+    pub(crate) fn failed(&self, address: IpAddr) -> Option<Duration> {
+        let Err(not_until) = self.failures.check_key(&address) else { return None };
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        if let Ok(mut throttled) = self.throttled.lock() {
+            throttled.put(address, Instant::now() + wait);
+        }
+        Some(wait)
+    }
+
+    /// Forgets rate state that has returned to full (called periodically, so the
+    /// limiter's memory follows the addresses seen recently).
+    pub(crate) fn forget_idle(&self) {
+        self.failures.retain_recent();
+        self.failures.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_throttled_after_its_burst_and_others_are_not() {
+        let throttle = AuthThrottle::default();
+        let attacker: IpAddr = "127.0.0.2".parse().unwrap();
+        let honest: IpAddr = "127.0.0.3".parse().unwrap();
+        for _ in 0..FAILURE_BURST {
+            assert_eq!(throttle.failed(attacker), None);
+            assert_eq!(throttle.retry_after(attacker), None);
+        }
+        let wait = throttle.failed(attacker).expect("the failure after the burst throttles");
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(2));
+        assert!(throttle.retry_after(attacker).is_some());
+        assert_eq!(throttle.retry_after(honest), None);
+        assert_eq!(throttle.failed(honest), None);
+    }
+}

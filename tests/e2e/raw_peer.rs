@@ -1,0 +1,106 @@
+//! A peer that speaks the relay's protocol by hand over a raw websocket, for
+//! tests that send what no honest replica would.
+
+use std::time::Duration;
+
+use automerge::sync::SyncDoc;
+use futures_util::{SinkExt, StreamExt};
+use kartoteka_e2e::Relay;
+use sync_protocol::{DocumentId, Message};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub(crate) const WORKSPACE: &str = "0192e4c8-7b1a-4c3e-9f00-3d2a1b4c5d6e";
+pub(crate) const OTHER_WORKSPACE: &str = "0192e4c8-7b1a-4c3e-9f00-000000000002";
+
+pub(crate) fn ws_url(relay: &Relay) -> String {
+    format!("{}{}", relay.url.replace("http://", "ws://"), sync_protocol::SYNC_PATH)
+}
+
+/// Opens a websocket with the token in the query (as browsers must) and joins.
+pub(crate) async fn join(relay: &Relay, token: &str, peer: &str) -> Socket {
+    let url = format!("{}?token={token}", ws_url(relay));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let join = Message::Join {
+        sender_id: peer.to_owned(),
+        supported_protocol_versions: vec!["1".to_owned()],
+        peer_metadata: None,
+    };
+    socket.send(WsMessage::Binary(join.encode().into())).await.unwrap();
+    match next_message(&mut socket).await {
+        Some(Message::Peer { selected_protocol_version, .. }) => {
+            assert_eq!(selected_protocol_version, "1")
+        }
+        other => panic!("expected peer, got {other:?}"),
+    }
+    socket
+}
+
+/// The next protocol message, or `None` once the relay closed (or 10 s passed).
+pub(crate) async fn next_message(socket: &mut Socket) -> Option<Message> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.ok()?? {
+            Ok(WsMessage::Binary(bytes)) => return Some(Message::decode(&bytes).unwrap()),
+            Ok(WsMessage::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Reads until the relay closes; returns the `error` message it sent, if any.
+pub(crate) async fn refusal(socket: &mut Socket) -> Option<String> {
+    let mut reason = None;
+    while let Some(message) = next_message(socket).await {
+        if let Message::Error { message } = message {
+            reason = Some(message);
+        }
+    }
+    reason
+}
+
+pub(crate) fn empty_doc_sync_message() -> Vec<u8> {
+    let mut state = automerge::sync::State::new();
+    automerge::AutoCommit::new().sync().generate_sync_message(&mut state).unwrap().encode()
+}
+
+/// Syncs `doc` to the relay until the relay has its heads.
+pub(crate) async fn push(
+    socket: &mut Socket,
+    peer: &str,
+    document: DocumentId,
+    doc: &mut automerge::AutoCommit,
+) {
+    let mut state = automerge::sync::State::new();
+    for _ in 0..20 {
+        let Some(message) = doc.sync().generate_sync_message(&mut state) else { break };
+        let sync = Message::sync(peer, "kartoteka-relay", document, message.encode());
+        socket.send(WsMessage::Binary(sync.encode().into())).await.unwrap();
+        match next_message(socket).await {
+            Some(Message::Sync { data, .. }) => {
+                let reply = automerge::sync::Message::decode(&data).unwrap();
+                doc.sync().receive_sync_message(&mut state, reply).unwrap();
+            }
+            other => panic!("expected the relay's sync reply, got {other:?}"),
+        }
+        if state.their_heads.as_ref() == Some(&doc.get_heads()) {
+            return;
+        }
+    }
+    assert_eq!(state.their_heads.as_ref(), Some(&doc.get_heads()), "the relay did not take it");
+}
+
+/// One honest round: a device asks for a document it does not have and gets
+/// the relay's answer. Returns what the relay answered.
+pub(crate) async fn honest_round(socket: &mut Socket, peer: &str, document: DocumentId) -> Message {
+    let request = Message::request(peer, "kartoteka-relay", document, empty_doc_sync_message());
+    socket.send(WsMessage::Binary(request.encode().into())).await.unwrap();
+    next_message(socket).await.expect("the relay answers an honest request")
+}
+
+/// Fetches `/metrics` and returns the value of one metric.
+pub(crate) async fn metric(relay: &Relay, name: &str) -> Option<u64> {
+    let text = reqwest::get(format!("{}/metrics", relay.url)).await.ok()?.text().await.ok()?;
+    text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
