@@ -102,9 +102,9 @@ Examples:
     /// Dunning: reminders and notices for overdue invoices, policies, base rates, blocks
     #[command(subcommand)]
     Dunning(billing::DunningCommand),
-    /// Check every stored photo and file against its hash
+    /// Check the database file, the query tables against the documents, and every stored photo and file against its hash
     #[command(
-        after_help = "Example:\n  kartoteka verify       (reports corrupted files; `kartoteka sync` fetches intact copies)"
+        after_help = "Example:\n  kartoteka verify       (says what is damaged and which command mends it: `reindex`, `sync`, or a restore from the relay)"
     )]
     Verify,
     /// Replica settings: the largest file accepted

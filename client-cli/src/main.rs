@@ -43,7 +43,10 @@ fn describe(error: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in error.chain() {
         let said = cause.to_string();
-        if text.contains(&said) {
+        // Said already, or only a code in front of what was just said
+        // ("Error code 11: database disk image is malformed").
+        let last_clause = said.rsplit(": ").next().unwrap_or(&said);
+        if text.contains(&said) || text.ends_with(last_clause) {
             continue;
         }
         if !text.is_empty() {

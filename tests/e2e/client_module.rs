@@ -269,3 +269,40 @@ fn the_tour_shows_two_offline_devices_converging() {
     assert_eq!(card["comments"], "Ring twice. Keys at the reception. Deliveries before 9.");
     assert_eq!(card["conflicts"][0]["field"], "/profile/industry");
 }
+
+#[test]
+fn verify_finds_a_damaged_database_and_a_mirror_that_disagrees_and_names_the_cure() {
+    let k = Kartoteka::init("Serviss SIA", "office");
+    for n in 0..300 {
+        k.ok(&["client", "add", "--name", &format!("Klients {n} SIA"), "--city", "Rīga"]);
+    }
+    k.ok(&["verify"]);
+
+    // A query table edited behind the documents' back: `reindex` mends it.
+    let database = k.home().join("replica.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&database).unwrap();
+        conn.execute("UPDATE clients SET display_name = 'Nobody' WHERE rowid = 1", []).unwrap();
+    }
+    let error = k.fails(&["verify"]);
+    assert!(error.contains("clients") && error.contains("kartoteka reindex"), "{error}");
+    k.ok(&["reindex"]);
+    assert!(k.ok(&["verify"]).contains("Database intact"));
+
+    // 64 KiB of garbage in the middle of the file: SQLite's own check finds it.
+    let mut bytes = std::fs::read(&database).unwrap();
+    assert!(bytes.len() > 200_000, "the database is large enough to damage its middle");
+    let middle = bytes.len() / 2;
+    for (offset, byte) in bytes[middle..middle + 65_536].iter_mut().enumerate() {
+        *byte = (offset * 31 % 251) as u8;
+    }
+    std::fs::write(&database, bytes).unwrap();
+    // Every command that reads the damaged pages (verify first) says so, says
+    // SQLite's reason once, and names the way back.
+    for command in ["verify", "reindex", "catalog"] {
+        let error = k.fails(&[command]);
+        assert!(error.contains("database file is damaged"), "{command}: {error}");
+        assert!(error.contains("kartoteka init --workspace-id"), "{command}: {error}");
+        assert_eq!(error.matches("malformed").count(), 1, "{command}: {error}");
+    }
+}

@@ -329,8 +329,26 @@ pub(crate) fn document(
     }
 }
 
-/// Checks every referenced blob against its hash.
-pub(crate) fn verify(replica: &Replica, output: &mut Output) -> Result<()> {
+/// Checks the database file, the mirror against the documents, and every
+/// referenced blob against its hash; says which command mends what it finds.
+pub(crate) fn verify(replica: &mut Replica, output: &mut Output) -> Result<()> {
+    let integrity = replica.check_integrity()?;
+    if !integrity.database_problems.is_empty() {
+        let meta = replica.meta();
+        bail!(
+            "the replica's database file is damaged (SQLite reports: {}); restore it from the relay: move {} aside, then run `kartoteka init --workspace-id {} --device {}`, `kartoteka remote add URL --token TOKEN` and `kartoteka sync` (changes this device has not synced yet cannot be recovered)",
+            integrity.database_problems.iter().take(3).cloned().collect::<Vec<_>>().join("; "),
+            replica.home().display(),
+            meta.workspace_id,
+            meta.device_name,
+        );
+    }
+    if !integrity.mirror_differences.is_empty() {
+        bail!(
+            "the query tables disagree with the documents (tables: {}); run `kartoteka reindex` to rebuild them from the documents",
+            integrity.mirror_differences.join(", ")
+        );
+    }
     let store = replica.blob_store()?;
     let mut missing = Vec::new();
     let mut corrupt = Vec::new();
@@ -352,11 +370,17 @@ pub(crate) fn verify(replica: &Replica, output: &mut Output) -> Result<()> {
         );
     }
     if output.json {
-        return output
-            .json(&json!({ "checked": referenced.len(), "missing": missing, "corrupt": corrupt }));
+        return output.json(&json!({
+            "database": "intact",
+            "documents_checked": integrity.documents_checked,
+            "checked": referenced.len(),
+            "missing": missing,
+            "corrupt": corrupt,
+        }));
     }
     output.line(format!(
-        "Checked {} files: all intact, {} not downloaded yet",
+        "Database intact; mirror agrees with {} documents; checked {} files: all intact, {} not downloaded yet",
+        integrity.documents_checked,
         referenced.len(),
         missing.len()
     ))

@@ -31,11 +31,30 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Demo(crate::cli::DemoCommand::Tour) => tour::run(&mut output)?,
         command => {
             let mut replica = Replica::open(&home)
+                .map_err(|error| explain_damage(error.into(), &home))
                 .with_context(|| format!("cannot open the replica in {}", home.display()))?;
-            dispatch(&mut replica, command, &mut output)?;
+            dispatch(&mut replica, command, &mut output)
+                .map_err(|error| explain_damage(error, &home))?;
         }
     }
     output.finish()
+}
+
+/// A damaged database file cannot be mended by any command of this replica:
+/// say how to get the workspace back from the relay.
+fn explain_damage(error: anyhow::Error, home: &std::path::Path) -> anyhow::Error {
+    let damaged = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<replica_store::StoreError>()
+            .is_some_and(|store| store.is_damaged_database())
+    });
+    if !damaged {
+        return error;
+    }
+    error.context(format!(
+        "the replica's database file is damaged; restore it from the relay: move {} aside, then run `kartoteka init --workspace-id ID --device NAME` with this workspace's id (`kartoteka status` on another device) and this device's name, `kartoteka remote add URL --token TOKEN` and `kartoteka sync` (changes this device had not synced cannot be recovered)",
+        home.display()
+    ))
 }
 
 fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Result<()> {

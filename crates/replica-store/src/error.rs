@@ -102,3 +102,19 @@ impl From<automerge::AutomergeError> for StoreError {
 
 /// Result with [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// Whether SQLite found the replica's database file damaged (or not a
+    /// database at all): only a copy from elsewhere mends that, not `reindex`.
+    pub fn is_damaged_database(&self) -> bool {
+        let (Self::Sqlite(sqlite) | Self::DocStore(doc_store::DocStoreError::Sqlite(sqlite))) =
+            self
+        else {
+            return false;
+        };
+        matches!(
+            sqlite.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        )
+    }
+}

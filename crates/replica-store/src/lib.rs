@@ -35,6 +35,7 @@ mod clients;
 mod dunning;
 mod error;
 mod field;
+mod integrity;
 mod invoice_queries;
 mod invoicing;
 mod lookup;
@@ -59,6 +60,7 @@ pub use dunning::{
 };
 pub use error::{Result, StoreError};
 pub use field::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
+pub use integrity::IntegrityReport;
 pub use invoice_queries::{
     InvoiceDetail, InvoiceLineView, InvoiceQuery, InvoiceRow, InvoiceSort, NoticeView, PaymentView,
     StateFilter, Statement, StatementEntry,

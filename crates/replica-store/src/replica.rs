@@ -488,7 +488,7 @@ impl Replica {
 }
 
 /// The replica's documents: its keys are 16-byte document ids.
-fn documents_of(conn: &Connection) -> Result<Vec<(DocId, String)>> {
+pub(crate) fn documents_of(conn: &Connection) -> Result<Vec<(DocId, String)>> {
     Ok(doc_store::all_documents(conn)?
         .into_iter()
         .filter_map(|(key, kind)| {
