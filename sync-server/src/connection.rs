@@ -105,11 +105,20 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
                         close_with(&mut sink, &mut stream, code, &reason).await;
                         break;
                     }
-                    None => break,
+                    // The hub dropped this connection: it kicked it (the reason is
+                    // waiting, and the peer must hear it) or it stopped.
+                    None => {
+                        if let Ok((code, reason)) = kicked.try_recv() {
+                            refuse(&mut sink, &mut stream, code, &reason).await;
+                        }
+                        break;
+                    }
                 },
                 kick = &mut kicked => {
+                    // The reason goes in an `error` message too: automerge-repo peers
+                    // report that, and a close frame's reason is easily lost.
                     let (code, reason) = kick.unwrap_or((close::GOING_AWAY, "closed".to_owned()));
-                    close_with(&mut sink, &mut stream, code, &reason).await;
+                    refuse(&mut sink, &mut stream, code, &reason).await;
                     break;
                 }
                 _ = heartbeat.tick() => {

@@ -85,6 +85,10 @@ struct ServeArgs {
     /// (expired uploads are removed at start and every minute)
     #[arg(long, default_value_t = 24 * 3_600)]
     staged_upload_seconds: u64,
+    /// The largest the relay's database may grow, in bytes; beyond it the relay
+    /// refuses to store more and tells the devices so (default: no limit)
+    #[arg(long)]
+    max_database_bytes: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +157,7 @@ fn run(cli: Cli) -> Result<()> {
                 max_connections_per_workspace: args.max_connections_per_workspace,
                 max_staged_bytes: args.max_staged_bytes,
                 staged_upload_lifetime: std::time::Duration::from_secs(args.staged_upload_seconds),
+                max_database_bytes: args.max_database_bytes,
             };
             runtime.block_on(server::serve(store, args.listen, config))
         }

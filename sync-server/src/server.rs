@@ -56,6 +56,8 @@ pub(crate) struct ServerConfig {
     pub(crate) max_staged_bytes: u64,
     /// How long an unfinished upload is kept after its last byte arrived.
     pub(crate) staged_upload_lifetime: Duration,
+    /// The largest the relay's database may grow (none: as large as the disk).
+    pub(crate) max_database_bytes: Option<u64>,
 }
 
 /// What every handler can reach.
@@ -83,7 +85,7 @@ pub(crate) async fn serve(
     config: ServerConfig,
 ) -> Result<()> {
     let metrics = Arc::new(Metrics::default());
-    let (hub, hub_thread) = Hub::spawn(&store, metrics.clone())?;
+    let (hub, hub_thread) = Hub::spawn(&store, metrics.clone(), config.max_database_bytes)?;
     let reader = store.connect()?;
     let state = AppState {
         store: Arc::new(store),

@@ -147,6 +147,25 @@ fn acknowledged_changes_survive_a_relay_killed_mid_sync() {
 }
 
 #[test]
+fn a_full_relay_says_so_and_loses_nothing() {
+    let mut relay = Relay::start_with(&["--max-database-bytes", "400000"]);
+    let office = Kartoteka::init("Serviss SIA", "office");
+    office.ok(&["demo", "generate", "--clients", "400", "--seed", "5"]);
+    office.connect(&relay);
+    let error = office.fails(&["sync"]);
+    assert!(error.contains("the relay's storage is full"), "{error}");
+    assert!(!error.contains("Broken pipe") && !error.contains("reset"), "{error}");
+
+    // Space is freed (here: the limit lifted); the next sync sends the rest.
+    relay.restart_with(&[]);
+    office.ok(&["sync"]);
+    let technician = Kartoteka::join(&office.workspace_id(), "laptop-anna");
+    technician.connect(&relay);
+    technician.ok(&["sync"]);
+    assert_eq!(technician.json(&["catalog", "--all"]), office.json(&["catalog", "--all"]));
+}
+
+#[test]
 fn sigterm_stops_the_relay_cleanly() {
     let mut relay = Relay::start();
     let (office, _) = office_and_technician(&relay, 5);

@@ -299,6 +299,13 @@ impl Relay {
         self.kill();
         self.launch();
     }
+
+    /// Starts the relay again on the same address and data directory, with other
+    /// extra `serve` arguments.
+    pub fn restart_with(&mut self, extra_args: &[&str]) {
+        self.extra_args = extra_args.iter().map(|arg| (*arg).to_owned()).collect();
+        self.restart();
+    }
 }
 
 impl Drop for Relay {

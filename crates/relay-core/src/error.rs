@@ -30,3 +30,16 @@ pub enum RelayError {
 
 /// Result with [`RelayError`].
 pub type Result<T, E = RelayError> = std::result::Result<T, E>;
+
+impl RelayError {
+    /// Whether the relay's storage is full (the disk, or the database's
+    /// configured size): nothing can be stored until space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        let (Self::Sqlite(sqlite) | Self::DocStore(doc_store::DocStoreError::Sqlite(sqlite))) =
+            self
+        else {
+            return matches!(self, Self::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull);
+        };
+        sqlite.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
+}

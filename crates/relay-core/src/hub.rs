@@ -330,11 +330,21 @@ impl Effects {
 
 impl Hub {
     /// Starts the hub on its own thread.
+    ///
+    /// `max_database_bytes` caps the relay's database (SQLite's `max_page_count`):
+    /// past it a batch fails as on a full disk, and its senders are told so.
     pub fn spawn(
         store: &RelayStore,
         metrics: Arc<Metrics>,
+        max_database_bytes: Option<u64>,
     ) -> Result<(HubHandle, std::thread::JoinHandle<()>)> {
         let db = store.connect()?;
+        if let Some(bytes) = max_database_bytes {
+            let page_size: i64 = db.pragma_query_value(None, "page_size", |row| row.get(0))?;
+            let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+            let pages = (bytes / page_size.max(1)).max(1);
+            db.pragma_update(None, "max_page_count", pages)?;
+        }
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let capacity = NonZeroUsize::new(DOCUMENT_CACHE).unwrap_or(NonZeroUsize::MIN);
         let batch_started = Arc::new(Mutex::new(None));
@@ -397,6 +407,11 @@ impl Hub {
                 // (they are ahead of the disk) and close the connections that sent
                 // it, so their peers resync; nothing was acknowledged.
                 tracing::error!(%error, "relay could not store a batch");
+                let reason = if error.is_storage_full() {
+                    "the relay's storage is full: nothing of this was stored; sync again once the relay has space"
+                } else {
+                    "the relay could not store this; nothing of it was stored; reconnect later"
+                };
                 for key in &effects.written {
                     self.state.docs.pop(key);
                 }
@@ -404,11 +419,7 @@ impl Hub {
                     effects.frames.iter().map(|(conn, _)| *conn).collect();
                 effects = Effects::default();
                 for conn in senders {
-                    effects.kicks.push((
-                        conn,
-                        close::INTERNAL,
-                        "relay storage failed; reconnect later".to_owned(),
-                    ));
+                    effects.kicks.push((conn, close::INTERNAL, reason.to_owned()));
                 }
             }
             self.state.deliver(effects);
@@ -934,7 +945,7 @@ mod tests {
     fn health_reports_a_stopped_hub() {
         let dir = tempfile::tempdir().unwrap();
         let store = RelayStore::open(dir.path()).unwrap();
-        let (handle, thread) = Hub::spawn(&store, Arc::default()).unwrap();
+        let (handle, thread) = Hub::spawn(&store, Arc::default(), None).unwrap();
         assert_eq!(handle.health(), Ok(()));
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         runtime.block_on(handle.shutdown());
