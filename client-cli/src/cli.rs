@@ -868,8 +868,10 @@ pub(crate) struct ConflictsArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum RemoteCommand {
     /// Set the relay and this device's token (issued with `kartoteka-relay token issue --device <this device>`)
-    #[command(after_help = "Example:
-  kartoteka remote add https://relay.example.com --token kt1_…")]
+    #[command(after_help = "Examples:
+  kartoteka remote add https://relay.example.com --token kt1_…
+  kartoteka remote add https://relay.office.lan --token kt1_… --ca-file company-ca.pem
+  kartoteka remote add http://127.0.0.1:8080 --token kt1_…       (plain http only to this machine, unless --insecure)")]
     Add {
         /// The relay's address (http://host:port or https://host)
         url: String,
@@ -879,6 +881,14 @@ pub(crate) enum RemoteCommand {
         /// When to download photos and files: with every sync, or on first use
         #[arg(long, value_enum, default_value = "eager")]
         blobs: BlobsArg,
+        /// Also trust the certificate authorities in this PEM file for the relay
+        /// (a company's own CA); the system's are always trusted
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<std::path::PathBuf>,
+        /// Allow plain http to a relay on another machine (the token then travels
+        /// unencrypted)
+        #[arg(long)]
+        insecure: bool,
     },
     /// Show the relay (never the token)
     #[command(after_help = "Example:\n  kartoteka remote show")]

@@ -11,7 +11,7 @@
 //! pending place for milliseconds.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -75,9 +76,14 @@ impl Drop for PendingPlace {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` is cancelled, then lets open
-/// connections finish for a grace period.
-pub(crate) async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) {
+/// Serves `router` on `listener` (over TLS when `tls` is given) until
+/// `shutdown` is cancelled, then lets open connections finish for a grace period.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+    tls: Option<TlsAcceptor>,
+) {
     let pending = Arc::new(Pending::default());
     let connections = TaskTracker::new();
     loop {
@@ -100,34 +106,21 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, shutdown: Cance
             drop(stream);
             continue;
         };
-        let place = Arc::new(Mutex::new(Some(place)));
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            // Headers are complete: this connection is no longer pending.
-            if let Ok(mut place) = place.lock() {
-                place.take();
-            }
-            request.extensions_mut().insert(ConnectInfo(remote));
-            router.clone().oneshot(request.map(axum::body::Body::new))
-        });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
-            let mut connection = std::pin::pin!(connection);
-            let outcome = tokio::select! {
-                outcome = connection.as_mut() => outcome,
-                () = shutdown.cancelled() => {
-                    // Finish the request in progress, then close.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
+            let Some(tls) = tls else {
+                serve_connection(stream, remote, place, router, shutdown).await;
+                return;
             };
-            if let Err(error) = outcome {
-                tracing::debug!(%remote, %error, "connection ended with an error");
+            // The handshake counts against the header deadline, and the
+            // connection keeps its pending place meanwhile.
+            let handshake = tls.accept(stream);
+            match tokio::time::timeout(HEADER_READ_TIMEOUT, handshake).await {
+                Ok(Ok(stream)) => serve_connection(stream, remote, place, router, shutdown).await,
+                Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
             }
         });
     }
@@ -135,6 +128,45 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, shutdown: Cance
     connections.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait()).await.is_err() {
         tracing::warn!("connections still open after the shutdown grace period");
+    }
+}
+
+/// HTTP/1.1 on one connection, with upgrades (the websocket), until it ends or
+/// the relay shuts down.
+async fn serve_connection<I>(
+    io: I,
+    remote: SocketAddr,
+    place: PendingPlace,
+    router: Router,
+    shutdown: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let place = Arc::new(Mutex::new(Some(place)));
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        // Headers are complete: this connection is no longer pending.
+        if let Ok(mut place) = place.lock() {
+            place.take();
+        }
+        request.extensions_mut().insert(ConnectInfo(remote));
+        router.clone().oneshot(request.map(axum::body::Body::new))
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    let outcome = tokio::select! {
+        outcome = connection.as_mut() => outcome,
+        () = shutdown.cancelled() => {
+            // Finish the request in progress, then close.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = outcome {
+        tracing::debug!(%remote, %error, "connection ended with an error");
     }
 }
 

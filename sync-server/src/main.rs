@@ -17,6 +17,7 @@ mod connection_limits;
 mod listener;
 mod server;
 mod throttle;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -85,6 +86,12 @@ struct ServeArgs {
     /// (expired uploads are removed at start and every minute)
     #[arg(long, default_value_t = 24 * 3_600)]
     staged_upload_seconds: u64,
+    /// Serve HTTPS with this certificate chain (PEM); read again when it changes
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// The largest the relay's database may grow, in bytes; beyond it the relay
     /// refuses to store more and tells the devices so (default: no limit)
     #[arg(long)]
@@ -159,7 +166,11 @@ fn run(cli: Cli) -> Result<()> {
                 staged_upload_lifetime: std::time::Duration::from_secs(args.staged_upload_seconds),
                 max_database_bytes: args.max_database_bytes,
             };
-            runtime.block_on(server::serve(store, args.listen, config))
+            let tls = match (args.tls_cert, args.tls_key) {
+                (Some(cert), Some(key)) => Some(server::TlsFiles { cert, key }),
+                _ => None,
+            };
+            runtime.block_on(server::serve(store, args.listen, config, tls))
         }
         Command::Token(command) => token(&store, command),
     }

@@ -60,6 +60,13 @@ pub(crate) struct ServerConfig {
     pub(crate) max_database_bytes: Option<u64>,
 }
 
+/// Where the relay's TLS certificate and key are (PEM).
+#[derive(Debug, Clone)]
+pub(crate) struct TlsFiles {
+    pub(crate) cert: std::path::PathBuf,
+    pub(crate) key: std::path::PathBuf,
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -83,7 +90,16 @@ pub(crate) async fn serve(
     store: RelayStore,
     listen: SocketAddr,
     config: ServerConfig,
+    tls: Option<TlsFiles>,
 ) -> Result<()> {
+    let certificate = match &tls {
+        Some(files) => Some(crate::tls::ReloadingCertificate::open(&files.cert, &files.key)?),
+        None => None,
+    };
+    let acceptor = match &certificate {
+        Some(certificate) => Some(tokio_rustls::TlsAcceptor::from(certificate.server_config()?)),
+        None => None,
+    };
     let metrics = Arc::new(Metrics::default());
     let (hub, hub_thread) = Hub::spawn(&store, metrics.clone(), config.max_database_bytes)?;
     let reader = store.connect()?;
@@ -108,7 +124,8 @@ pub(crate) async fn serve(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
     // Scripts and tests read this line to find a port chosen with `:0`.
-    println!("kartoteka-relay listening on http://{address}");
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    println!("kartoteka-relay listening on {scheme}://{address}");
     tracing::info!(%address, data = %state.store.data_dir().display(), "relay started");
 
     let sweeper = tokio::spawn({
@@ -125,6 +142,9 @@ pub(crate) async fn serve(
         }
     });
     let housekeeper = tokio::spawn(housekeeping(state.clone()));
+    if let Some(certificate) = certificate {
+        tokio::spawn(certificate.watch(state.shutdown.clone()));
+    }
 
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
@@ -132,7 +152,7 @@ pub(crate) async fn serve(
         tracing::info!("shutting down: closing connections, flushing the hub");
         shutdown.cancel();
     });
-    crate::listener::serve(listener, app, state.shutdown.clone()).await;
+    crate::listener::serve(listener, app, state.shutdown.clone(), acceptor).await;
     sweeper.abort();
     housekeeper.abort();
     hub.shutdown().await;

@@ -6,7 +6,7 @@ mod billing;
 mod client_module;
 mod field_work;
 mod interop;
-mod raw_peer;
 mod relay_hardening;
 mod relay_protocol;
 mod sync;
+mod tls;

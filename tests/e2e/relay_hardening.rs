@@ -16,13 +16,10 @@ use sync_protocol::{DocumentId, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::raw_peer::{
-    OTHER_WORKSPACE, WORKSPACE, honest_round, join, metric, next_message, push, refusal, ws_url,
+use kartoteka_e2e::raw::{
+    OTHER_WORKSPACE, WORKSPACE, ZERO_BIT_FILTER, honest_round, join, metric, next_message,
+    probe_flood, push, refusal, tiny_item_frame, ws_url,
 };
-
-/// The 10-byte Automerge sync message of the review: one Bloom filter with one
-/// entry, zero bits per entry (so no bits) and one probe.
-const ZERO_BIT_FILTER: [u8; 10] = [0x42, 0x00, 0x00, 0x01, 0x00, 0x03, 0x01, 0x00, 0x01, 0x00];
 
 /// A document the relay holds, pushed by an honest writer; returns its id.
 async fn stored_document(relay: &Relay, token: &str, peer: &str) -> DocumentId {
@@ -143,40 +140,13 @@ async fn filters_with_billions_of_probes_or_thousands_of_filters_are_refused() {
     let reader = relay.token(WORKSPACE, "auditor", true);
     let document = stored_document(&relay, &writer, "office").await;
 
-    // One filter: 1 entry, 10 bits per entry, 2^32 - 1 probes.
-    let mut filter = vec![0x01, 0x0a];
-    leb128_u64(&mut filter, u64::from(u32::MAX));
-    filter.extend([0xff, 0xff]);
-    // Another message: 2,000 filters of 100,000 probes each.
-    let mut small = vec![0x01, 0x0a];
-    leb128_u64(&mut small, 100_000);
-    small.extend([0xff, 0xff]);
-    for (filters, filter) in [(1, filter), (2_000, small)] {
-        let mut bytes = vec![0x42, 0x00, 0x00];
-        leb128_u64(&mut bytes, filters);
-        for _ in 0..filters {
-            bytes.push(0x00); // no lastSync hashes
-            leb128_u64(&mut bytes, filter.len() as u64);
-            bytes.extend(&filter);
-        }
-        bytes.push(0x00); // no changes
+    // One filter of 2^32 - 1 probes; 2,000 filters of 100,000 probes each.
+    for bytes in [probe_flood(1, u64::from(u32::MAX)), probe_flood(2_000, 100_000)] {
         let mut attacker = join(&relay, &reader, "auditor").await;
         let sync = Message::sync("auditor", "kartoteka-relay", document, bytes);
         attacker.send(WsMessage::Binary(sync.encode().into())).await.unwrap();
         let reason = refusal(&mut attacker).await.expect("refused, not computed");
         assert!(reason.contains("Bloom filter"), "{reason}");
-    }
-}
-
-fn leb128_u64(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
     }
 }
 
@@ -355,18 +325,9 @@ async fn send_queues_are_bounded_in_bytes_and_read_only_tokens_cannot_broadcast(
 async fn a_message_of_tiny_cbor_items_is_refused_without_decoding_it() {
     let relay = Relay::start();
     let bystander = relay.token(OTHER_WORKSPACE, "bystander", false);
-    // A map whose unknown first field holds millions of one-byte items: serde
-    // buffers it whole before it reaches `type`. One websocket frame (4 MiB at most).
-    let items = 4_000_000;
-    let mut frame = vec![0xa2, 0x64];
-    frame.extend(b"junk");
-    frame.extend([0x9a]);
-    frame.extend(u32::try_from(items).unwrap().to_be_bytes());
-    frame.resize(frame.len() + items, 0x01);
-    frame.push(0x64);
-    frame.extend(b"type");
-    frame.push(0x64);
-    frame.extend(b"sync");
+    // Millions of one-byte items in an unknown field, which serde buffers whole
+    // before it reaches `type`; one websocket frame (4 MiB at most).
+    let frame = tiny_item_frame(4_000_000);
     let before = relay.peak_rss_kb().unwrap();
     let mut attackers = Vec::new();
     for device in ["auditor-1", "auditor-2", "auditor-3", "auditor-4"] {
@@ -392,7 +353,7 @@ async fn sync_states_per_connection_are_bounded() {
     let relay = Relay::start();
     let reader = relay.token(WORKSPACE, "auditor", true);
     let mut socket = join(&relay, &reader, "auditor").await;
-    let empty = crate::raw_peer::empty_doc_sync_message();
+    let empty = kartoteka_e2e::raw::empty_doc_sync_message();
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     // 20,000 documents nobody has, 200 in flight at a time (as a replica keeps
     // its window), each answered by the relay.

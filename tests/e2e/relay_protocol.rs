@@ -10,7 +10,7 @@ use sync_protocol::{DocumentId, Message};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::raw_peer::{
+use kartoteka_e2e::raw::{
     OTHER_WORKSPACE, WORKSPACE, empty_doc_sync_message, join, next_message, refusal, ws_url,
 };
 

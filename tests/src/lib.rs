@@ -11,6 +11,8 @@
     reason = "test harness: a panic is a failed test"
 )]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -218,10 +220,12 @@ impl Relay {
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let address = line.trim().rsplit("http://").next().unwrap().to_owned();
+        // "kartoteka-relay listening on http://127.0.0.1:PORT" (https with TLS).
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+        let address = url.split("://").nth(1).unwrap_or_default().to_owned();
         assert!(address.contains(':'), "unexpected relay output: {line:?}\n{}", self.log());
-        self.listen = address.clone();
-        self.url = format!("http://{address}");
+        self.listen = address;
+        self.url = url;
         self.child = Some(child);
     }
 

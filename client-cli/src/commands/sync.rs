@@ -3,24 +3,42 @@
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use replica_store::{BlobFetch, Replica};
-use sync_client::{Progress, Remote, WatchEvent};
+use sync_client::{Progress, Remote, SyncError, Transport, WatchEvent};
 
 use crate::cli::{BlobsArg, RemoteCommand};
 use crate::output::Output;
 
 const URL_CONFIG: &str = "remote.url";
 const TOKEN_CONFIG: &str = "remote.token";
+/// Extra certificate authorities for the relay (PEM text, from `--ca-file`).
+const CA_CONFIG: &str = "remote.ca";
+/// "true" when plain http to another machine was allowed with `--insecure`.
+const INSECURE_CONFIG: &str = "remote.insecure";
 
 pub(crate) fn remote(
     replica: &mut Replica,
     command: &RemoteCommand,
     output: &mut Output,
 ) -> Result<()> {
-    if let RemoteCommand::Add { url, token, blobs } = command {
-        // Validates the address before storing it.
-        Remote::new(url, token)?;
+    if let RemoteCommand::Add { url, token, blobs, ca_file, insecure } = command {
+        let ca_pem = match ca_file {
+            Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read the certificate authority {}", path.display())
+            })?),
+            None => None,
+        };
+        let transport = Transport { ca_pem, allow_insecure: *insecure };
+        // Validates the address and the certificates before storing them.
+        Remote::new(url, token, &transport).map_err(|error| match error {
+            SyncError::Insecure(_) => anyhow::Error::new(error).context(
+                "use the relay's https:// address, or pass --insecure if this network is trusted",
+            ),
+            error => error.into(),
+        })?;
         replica.set_config(URL_CONFIG, url.trim())?;
         replica.set_config(TOKEN_CONFIG, token.trim())?;
+        replica.set_config(CA_CONFIG, transport.ca_pem.as_deref().unwrap_or_default())?;
+        replica.set_config(INSECURE_CONFIG, if *insecure { "true" } else { "" })?;
         replica.set_blob_fetch(match blobs {
             BlobsArg::Eager => BlobFetch::Eager,
             BlobsArg::Lazy => BlobFetch::Lazy,
@@ -53,7 +71,11 @@ pub(crate) fn remote(
 pub(crate) fn configured_remote(replica: &Replica) -> Result<Remote> {
     let url = replica.config(URL_CONFIG)?.ok_or(sync_client::SyncError::NoRemote)?;
     let token = replica.config(TOKEN_CONFIG)?.ok_or(sync_client::SyncError::NoRemote)?;
-    Ok(Remote::new(&url, &token)?)
+    let transport = Transport {
+        ca_pem: replica.config(CA_CONFIG)?.filter(|pem| !pem.is_empty()),
+        allow_insecure: replica.config(INSECURE_CONFIG)?.as_deref() == Some("true"),
+    };
+    Ok(Remote::new(&url, &token, &transport)?)
 }
 
 pub(crate) fn sync(replica: &mut Replica, watch: bool, output: &mut Output) -> Result<()> {

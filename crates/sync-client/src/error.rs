@@ -47,6 +47,15 @@ pub enum SyncError {
     /// The relay address is not a URL.
     #[error("'{0}' is not a relay address (expected http://host:port or https://host)")]
     BadUrl(String),
+    /// Plain http to a host other than this machine: the token would cross the
+    /// network readable by anyone on the way.
+    #[error(
+        "{0} is plain http to another machine: this device's token would travel unencrypted; use https://"
+    )]
+    Insecure(String),
+    /// A certificate authority given for the relay cannot be used.
+    #[error("the relay's certificate authority cannot be used: {0}")]
+    BadCertificate(String),
     /// A blob failed.
     #[error(transparent)]
     Blob(#[from] blob_store::BlobError),

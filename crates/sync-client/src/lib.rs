@@ -29,6 +29,6 @@ mod session;
 mod watch;
 
 pub use error::{Result, SyncError};
-pub use remote::Remote;
+pub use remote::{Remote, Transport};
 pub use session::{Progress, SyncReport, sync_once};
 pub use watch::{WatchEvent, watch};

@@ -1,6 +1,8 @@
 //! The relay as seen from a replica: where it is, the token, the change feed,
 //! and opening the websocket.
 
+use std::sync::Arc;
+
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Url;
 use sync_protocol::feed::FeedPage;
@@ -18,12 +20,24 @@ pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 /// How long an HTTP request to the relay may take.
 const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How a replica reaches its relay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// Certificate authorities to trust for the relay (PEM), besides the
+    /// system's: a company's own CA, or a test's.
+    pub ca_pem: Option<String>,
+    /// Whether plain http to a host other than this machine is allowed.
+    pub allow_insecure: bool,
+}
+
 /// A configured relay.
 #[derive(Clone)]
 pub struct Remote {
     base: Url,
     token: String,
     http: reqwest::Client,
+    /// For `wss://`: the same trust as the HTTP client's.
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -34,14 +48,26 @@ impl std::fmt::Debug for Remote {
 }
 
 impl Remote {
-    /// A relay at `url` (http or https) used with `token`.
-    pub fn new(url: &str, token: &str) -> Result<Self> {
+    /// A relay at `url` used with `token`: https (verified against the system's
+    /// roots and `transport.ca_pem`), or http to this machine, or to another
+    /// only if `transport.allow_insecure`.
+    pub fn new(url: &str, token: &str, transport: &Transport) -> Result<Self> {
         let base = Url::parse(url.trim()).map_err(|_| SyncError::BadUrl(url.to_owned()))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(SyncError::BadUrl(url.to_owned()));
         }
-        let http = reqwest::Client::builder().timeout(HTTP_TIMEOUT).build()?;
-        Ok(Self { base, token: token.trim().to_owned(), http })
+        if base.scheme() == "http" && !is_loopback(&base) && !transport.allow_insecure {
+            return Err(SyncError::Insecure(base.to_string()));
+        }
+        let mut http = reqwest::Client::builder().timeout(HTTP_TIMEOUT);
+        let tls = if base.scheme() == "https" {
+            let config = Arc::new(client_tls(transport.ca_pem.as_deref())?);
+            http = http.use_preconfigured_tls((*config).clone());
+            Some(config)
+        } else {
+            None
+        };
+        Ok(Self { base, token: token.trim().to_owned(), http: http.build()?, tls })
     }
 
     /// The relay's address, as configured (also the key of per-remote sync state).
@@ -104,8 +130,14 @@ impl Remote {
         let config = WebSocketConfig::default()
             .max_message_size(Some(sync_protocol::limits::MAX_MESSAGE_BYTES))
             .max_frame_size(Some(sync_protocol::limits::MAX_FRAME_BYTES));
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
+        let connector = self.tls.clone().map(tokio_tungstenite::Connector::Rustls);
+        let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            connector,
+        )
+        .await?;
         let join = Message::Join {
             sender_id: peer_id.to_owned(),
             supported_protocol_versions: vec![PROTOCOL_VERSION.to_owned()],
@@ -141,6 +173,45 @@ impl Remote {
             }
         }
     }
+}
+
+/// Whether `url` names this machine.
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else { return false };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(address) => address.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// TLS trusting the system's roots and the given authorities.
+fn client_tls(ca_pem: Option<&str>) -> Result<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for error in &native.errors {
+        tracing::debug!(%error, "a system certificate could not be read");
+    }
+    roots.add_parsable_certificates(native.certs);
+    if let Some(pem) = ca_pem {
+        let extra: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|error| SyncError::BadCertificate(error.to_string()))?;
+        if extra.is_empty() {
+            return Err(SyncError::BadCertificate("no certificate in it".to_owned()));
+        }
+        for certificate in extra {
+            roots.add(certificate).map_err(|error| SyncError::BadCertificate(error.to_string()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| SyncError::BadCertificate(error.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// Turns an error status into an error.

@@ -1,26 +1,26 @@
 //! A peer that speaks the relay's protocol by hand over a raw websocket, for
-//! tests that send what no honest replica would.
+//! tests and benchmarks that send what no honest replica would.
 
 use std::time::Duration;
 
+use crate::Relay;
 use automerge::sync::SyncDoc;
 use futures_util::{SinkExt, StreamExt};
-use kartoteka_e2e::Relay;
 use sync_protocol::{DocumentId, Message};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-pub(crate) type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-pub(crate) const WORKSPACE: &str = "0192e4c8-7b1a-4c3e-9f00-3d2a1b4c5d6e";
-pub(crate) const OTHER_WORKSPACE: &str = "0192e4c8-7b1a-4c3e-9f00-000000000002";
+pub const WORKSPACE: &str = "0192e4c8-7b1a-4c3e-9f00-3d2a1b4c5d6e";
+pub const OTHER_WORKSPACE: &str = "0192e4c8-7b1a-4c3e-9f00-000000000002";
 
-pub(crate) fn ws_url(relay: &Relay) -> String {
+pub fn ws_url(relay: &Relay) -> String {
     format!("{}{}", relay.url.replace("http://", "ws://"), sync_protocol::SYNC_PATH)
 }
 
 /// Opens a websocket with the token in the query (as browsers must) and joins.
-pub(crate) async fn join(relay: &Relay, token: &str, peer: &str) -> Socket {
+pub async fn join(relay: &Relay, token: &str, peer: &str) -> Socket {
     let url = format!("{}?token={token}", ws_url(relay));
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let join = Message::Join {
@@ -39,7 +39,7 @@ pub(crate) async fn join(relay: &Relay, token: &str, peer: &str) -> Socket {
 }
 
 /// The next protocol message, or `None` once the relay closed (or 10 s passed).
-pub(crate) async fn next_message(socket: &mut Socket) -> Option<Message> {
+pub async fn next_message(socket: &mut Socket) -> Option<Message> {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.ok()?? {
             Ok(WsMessage::Binary(bytes)) => return Some(Message::decode(&bytes).unwrap()),
@@ -50,7 +50,7 @@ pub(crate) async fn next_message(socket: &mut Socket) -> Option<Message> {
 }
 
 /// Reads until the relay closes; returns the `error` message it sent, if any.
-pub(crate) async fn refusal(socket: &mut Socket) -> Option<String> {
+pub async fn refusal(socket: &mut Socket) -> Option<String> {
     let mut reason = None;
     while let Some(message) = next_message(socket).await {
         if let Message::Error { message } = message {
@@ -60,13 +60,13 @@ pub(crate) async fn refusal(socket: &mut Socket) -> Option<String> {
     reason
 }
 
-pub(crate) fn empty_doc_sync_message() -> Vec<u8> {
+pub fn empty_doc_sync_message() -> Vec<u8> {
     let mut state = automerge::sync::State::new();
     automerge::AutoCommit::new().sync().generate_sync_message(&mut state).unwrap().encode()
 }
 
 /// Syncs `doc` to the relay until the relay has its heads.
-pub(crate) async fn push(
+pub async fn push(
     socket: &mut Socket,
     peer: &str,
     document: DocumentId,
@@ -93,14 +93,63 @@ pub(crate) async fn push(
 
 /// One honest round: a device asks for a document it does not have and gets
 /// the relay's answer. Returns what the relay answered.
-pub(crate) async fn honest_round(socket: &mut Socket, peer: &str, document: DocumentId) -> Message {
+pub async fn honest_round(socket: &mut Socket, peer: &str, document: DocumentId) -> Message {
     let request = Message::request(peer, "kartoteka-relay", document, empty_doc_sync_message());
     socket.send(WsMessage::Binary(request.encode().into())).await.unwrap();
     next_message(socket).await.expect("the relay answers an honest request")
 }
 
 /// Fetches `/metrics` and returns the value of one metric.
-pub(crate) async fn metric(relay: &Relay, name: &str) -> Option<u64> {
+pub async fn metric(relay: &Relay, name: &str) -> Option<u64> {
     let text = reqwest::get(format!("{}/metrics", relay.url)).await.ok()?.text().await.ok()?;
     text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The 10-byte Automerge sync message of the hardening review: one Bloom filter
+/// with one entry, zero bits per entry (so no bits) and one probe.
+pub const ZERO_BIT_FILTER: [u8; 10] = [0x42, 0x00, 0x00, 0x01, 0x00, 0x03, 0x01, 0x00, 0x01, 0x00];
+
+/// An Automerge sync message carrying `filters` Bloom filters of one entry with
+/// `probes` probes each (Automerge sends one filter of 7 probes).
+pub fn probe_flood(filters: u64, probes: u64) -> Vec<u8> {
+    let mut filter = vec![0x01, 0x0a];
+    leb128(&mut filter, probes);
+    filter.extend([0xff, 0xff]);
+    let mut bytes = vec![0x42, 0x00, 0x00];
+    leb128(&mut bytes, filters);
+    for _ in 0..filters {
+        bytes.push(0x00); // no lastSync hashes
+        leb128(&mut bytes, filter.len() as u64);
+        bytes.extend(&filter);
+    }
+    bytes.push(0x00); // no changes
+    bytes
+}
+
+fn leb128(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A CBOR map whose unknown first field holds `items` one-byte items, then
+/// `type: sync`: a decoder that buffers unknown fields item by item pays tens of
+/// bytes for each byte of it.
+pub fn tiny_item_frame(items: u32) -> Vec<u8> {
+    let mut frame = vec![0xa2, 0x64];
+    frame.extend(b"junk");
+    frame.push(0x9a);
+    frame.extend(items.to_be_bytes());
+    frame.resize(frame.len() + items as usize, 0x01);
+    frame.push(0x64);
+    frame.extend(b"type");
+    frame.push(0x64);
+    frame.extend(b"sync");
+    frame
 }
