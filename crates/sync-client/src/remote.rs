@@ -17,6 +17,9 @@ use crate::error::{Result, SyncError};
 /// A websocket to the relay.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// How long an idle HTTP connection to the relay is kept for the next request.
+const IDLE_CONNECTION: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How long an HTTP request to the relay may take.
 const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -59,7 +62,10 @@ impl Remote {
         if base.scheme() == "http" && !is_loopback(&base) && !transport.allow_insecure {
             return Err(SyncError::Insecure(base.to_string()));
         }
-        let mut http = reqwest::Client::builder().timeout(HTTP_TIMEOUT);
+        // Idle connections are given up before the relay's 10 s header deadline
+        // closes them, so that a request never races the relay's close.
+        let mut http =
+            reqwest::Client::builder().timeout(HTTP_TIMEOUT).pool_idle_timeout(IDLE_CONNECTION);
         let tls = if base.scheme() == "https" {
             let config = Arc::new(client_tls(transport.ca_pem.as_deref())?);
             http = http.use_preconfigured_tls((*config).clone());
