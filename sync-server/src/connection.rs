@@ -66,6 +66,9 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
                     match frame {
                         Some(Ok(WsMessage::Binary(bytes))) => {
                             Metrics::add(&state.metrics.bytes_in, bytes.len() as u64);
+                            if let Some(dir) = &state.record_frames {
+                                record(dir, &bytes);
+                            }
                             Metrics::add(&state.metrics.messages_in, 1);
                             match Message::decode(&bytes) {
                                 Ok(message) => waiting = Some((message, bytes.len())),
@@ -190,6 +193,14 @@ async fn handshake(
     };
     sink.send(WsMessage::Binary(peer.encode().into())).await.ok()?;
     Some(sender_id)
+}
+
+/// Writes a received frame under its hash (a fuzzing seed; duplicates collapse).
+fn record(dir: &std::path::Path, bytes: &[u8]) {
+    let path = dir.join(blake3::hash(bytes).to_hex().as_str());
+    if let Err(error) = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, bytes)) {
+        tracing::warn!(%error, path = %path.display(), "cannot record a frame");
+    }
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;

@@ -80,6 +80,9 @@ pub(crate) struct AppState {
     /// How much of the hub's queue each connection may occupy.
     pub(crate) budget: RelayBudget,
     pub(crate) throttle: Arc<AuthThrottle>,
+    /// Where every received websocket frame is written, when
+    /// `KARTOTEKA_RELAY_RECORD_DIR` is set: seeds for the fuzzers (docs/fuzzing.md).
+    pub(crate) record_frames: Option<std::path::PathBuf>,
     pub(crate) shutdown: CancellationToken,
     /// Blob uploads in progress, so two uploads of one blob cannot interleave.
     pub(crate) uploads: Arc<Mutex<std::collections::HashSet<(uuid::Uuid, blob_store::BlobHash)>>>,
@@ -115,6 +118,7 @@ pub(crate) async fn serve(
         ),
         budget: RelayBudget::default(),
         throttle: Arc::default(),
+        record_frames: std::env::var_os("KARTOTEKA_RELAY_RECORD_DIR").map(Into::into),
         shutdown: CancellationToken::new(),
         uploads: Arc::default(),
     };
