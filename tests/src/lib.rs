@@ -130,6 +130,16 @@ impl Kartoteka {
         self.json(&["status"])["workspace_id"].as_str().unwrap().to_owned()
     }
 
+    /// This device's tag, the end of every invoice number it issues.
+    pub fn device_tag(&self) -> String {
+        self.json(&["invoice", "series"])["device_tag"].as_str().unwrap().to_owned()
+    }
+
+    /// The number `base` (`2026-B01-0001`) as this device issues it, tag appended.
+    pub fn number(&self, base: &str) -> String {
+        format!("{base}-{}", self.device_tag())
+    }
+
     /// A replica joining `workspace` as `device`.
     pub fn join(workspace: &str, device: &str) -> Self {
         let kartoteka = Self::new();

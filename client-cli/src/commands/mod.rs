@@ -32,10 +32,29 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         command => {
             let mut replica = Replica::open(&home)
                 .with_context(|| format!("cannot open the replica in {}", home.display()))?;
-            dispatch(&mut replica, command, &mut output)?;
+            dispatch(&mut replica, command, &mut output).map_err(with_hint)?;
         }
     }
     output.finish()
+}
+
+/// Adds the command that gets the user out of a library error, where one does.
+fn with_hint(error: anyhow::Error) -> anyhow::Error {
+    use replica_store::StoreError;
+    let hint = match error.downcast_ref::<StoreError>() {
+        Some(StoreError::SeriesHasDuplicates { .. }) => {
+            "list them with `kartoteka invoice duplicates` and choose a fresh code with \
+             `kartoteka invoice series CODE` (see `kartoteka invoice duplicates --help`)"
+        }
+        Some(StoreError::AmbiguousNumber { .. }) => {
+            "the numbers are listed with `kartoteka invoice duplicates`"
+        }
+        Some(StoreError::DeviceTagShared { .. }) => {
+            "set this device up again with `kartoteka init --workspace-id …` in a new directory"
+        }
+        _ => return error,
+    };
+    anyhow::anyhow!("{error:#}; {hint}")
 }
 
 fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Result<()> {

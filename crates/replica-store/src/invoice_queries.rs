@@ -61,6 +61,42 @@ pub enum InvoiceSort {
     DaysOverdue,
 }
 
+/// A number carried by several invoices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DuplicateNumber {
+    /// The number.
+    pub number: String,
+    /// The invoices (or credit notes) carrying it, by issue date.
+    pub invoices: Vec<DuplicateInvoice>,
+    /// Whether all but one of them are credited in full (the way out taken).
+    pub settled: bool,
+}
+
+/// One invoice of a [`DuplicateNumber`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DuplicateInvoice {
+    /// Its id.
+    pub id: String,
+    /// Its id's first characters, as lists show it.
+    pub short_id: String,
+    /// `invoice` or `credit_note`.
+    pub kind: String,
+    /// The series it was issued from.
+    pub series: String,
+    /// The client's name.
+    pub client_name: String,
+    /// The device that issued it.
+    pub device: String,
+    /// Issue date.
+    pub issue_date: String,
+    /// Gross total.
+    pub gross_minor: i64,
+    /// How much of it credit notes take back.
+    pub credited_minor: i64,
+    /// Currency code.
+    pub currency: String,
+}
+
 /// An invoice list request.
 #[derive(Debug, Clone)]
 pub struct InvoiceQuery {
@@ -394,14 +430,33 @@ impl Replica {
         Ok(rows)
     }
 
-    /// Finds an invoice by number or id prefix.
+    /// Finds an invoice by number, id or id prefix. A number that two invoices
+    /// carry (issued by two devices before numbers carried the device tag) is
+    /// refused with both ids, so the user can name one.
     pub fn resolve_invoice(&self, reference: &str) -> Result<Uuid> {
         let reference = reference.trim();
-        let by_number: Vec<String> = self
+        let by_number: Vec<(String, String, String)> = self
             .conn
-            .prepare_cached("SELECT id FROM invoices WHERE number = ?1 LIMIT 2")?
-            .query_map([reference], |row| row.get(0))?
+            .prepare_cached(
+                "SELECT i.id, COALESCE(c.display_name, ''), COALESCE(d.name, i.created_by)
+                 FROM invoices i LEFT JOIN clients c ON c.id = i.client_id
+                 LEFT JOIN devices d ON d.id = i.created_by
+                 WHERE i.number = ?1 ORDER BY i.issue_date, i.id LIMIT 6",
+            )?
+            .query_map([reference], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
             .collect::<Result<_, _>>()?;
+        if by_number.len() > 1 {
+            return Err(StoreError::AmbiguousNumber {
+                number: reference.to_owned(),
+                count: by_number.len(),
+                candidates: by_number
+                    .iter()
+                    .map(|(id, client, device)| format!("{} {client} from {device}", short_id(id)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let by_number: Vec<String> = by_number.into_iter().map(|(id, _, _)| id).collect();
         let ids = match (by_number.is_empty(), crate::lookup::id_glob(reference)) {
             (true, Some(pattern)) => self
                 .conn
@@ -420,6 +475,58 @@ impl Replica {
                 candidates: many.iter().map(|id| short_id(id)).collect::<Vec<_>>().join(", "),
             }),
         }
+    }
+
+    /// Invoice numbers that two or more invoices carry, with those invoices:
+    /// replicas written before numbers carried the device tag could issue one
+    /// number on two devices. Sorted by number.
+    pub fn duplicate_numbers(&self) -> Result<Vec<DuplicateNumber>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT i.number, i.id, i.kind, i.series, COALESCE(c.display_name, ''),
+                    COALESCE(d.name, i.created_by), i.issue_date, i.gross_minor,
+                    i.credited_minor, i.currency
+             FROM invoices i LEFT JOIN clients c ON c.id = i.client_id
+             LEFT JOIN devices d ON d.id = i.created_by
+             WHERE i.number IN (SELECT number FROM invoices WHERE number <> ''
+                                GROUP BY number HAVING COUNT(*) > 1)
+             ORDER BY i.number, i.issue_date, i.id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            let id: String = row.get(1)?;
+            Ok((
+                row.get::<_, String>(0)?,
+                DuplicateInvoice {
+                    short_id: short_id(&id),
+                    id,
+                    kind: row.get(2)?,
+                    series: row.get(3)?,
+                    client_name: row.get(4)?,
+                    device: row.get(5)?,
+                    issue_date: row.get(6)?,
+                    gross_minor: row.get(7)?,
+                    credited_minor: row.get(8)?,
+                    currency: row.get(9)?,
+                },
+            ))
+        })?;
+        let mut res: Vec<DuplicateNumber> = Vec::new();
+        for row in rows {
+            let (number, invoice) = row?;
+            match res.last_mut() {
+                Some(last) if last.number == number => last.invoices.push(invoice),
+                _ => res.push(DuplicateNumber { number, invoices: vec![invoice], settled: false }),
+            }
+        }
+        for duplicate in &mut res {
+            // Settled once all but one of the invoices are credited in full.
+            let open = duplicate
+                .invoices
+                .iter()
+                .filter(|invoice| invoice.credited_minor < invoice.gross_minor)
+                .count();
+            duplicate.settled = open <= 1;
+        }
+        Ok(res)
     }
 
     /// One invoice in full, with its state on `as_of`.
