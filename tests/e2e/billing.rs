@@ -699,6 +699,103 @@ fn two_replicas_running_dunning_offline_store_each_notice_once() {
     assert_eq!(run_dunning(&office, "2026-10-24")["notices"].as_array().unwrap().len(), 0);
 }
 
+/// Issue 11, part 2: two replicas send the same level for one invoice on
+/// different days while offline. After sync both letters are in the history,
+/// with their dates, devices and interest; the level and its fee count once.
+#[test]
+fn letters_sent_for_one_level_on_two_offline_replicas_on_different_days_are_both_kept() {
+    let relay = Relay::start();
+    let (office, client) = office_with_client();
+    let laptop = Kartoteka::join(&office.workspace_id(), "laptop-anna");
+    office.connect(&relay);
+    laptop.connect(&relay);
+    office.ok(&[
+        "invoice",
+        "new",
+        &client,
+        "--date",
+        "2026-09-01",
+        "--due-in",
+        "14",
+        "--line",
+        "Wartung=10 h x 100 @ 19",
+        "--issue",
+    ]);
+    let number = office.json(&["invoice", "list"])[0]["number"].as_str().unwrap().to_owned();
+    // The reminder goes out once, from the office, and both know it.
+    assert_eq!(run_dunning(&office, "2026-09-22")["notices"].as_array().unwrap().len(), 1);
+    office.ok(&["sync"]);
+    laptop.ok(&["sync"]);
+    // Offline, each sends the 1st notice (fee and interest) on its own day.
+    let early = run_dunning(&office, "2026-10-22");
+    let late = run_dunning(&laptop, "2026-10-24");
+    let interest = |report: &Value| report["notices"][0]["interest_minor"].as_i64().unwrap();
+    assert_eq!(early["notices"][0]["level"], 2);
+    assert_eq!(late["notices"][0]["level"], 2);
+    assert!(interest(&late) > interest(&early), "{early:#} {late:#}");
+    for _ in 0..2 {
+        office.ok(&["sync"]);
+        laptop.ok(&["sync"]);
+    }
+    for k in [&office, &laptop] {
+        // Every letter stays: the reminder and both 1st notices.
+        let letters = k.json(&["document", "list", &client]);
+        assert_eq!(letters["count"], 3, "{letters:#}");
+        // The level is reached once, on the earlier day, with its charges.
+        let shown = k.json(&["invoice", "show", &number, "--as-of", "2026-10-25"]);
+        let notices = shown["notices"].as_array().unwrap();
+        assert_eq!(notices.len(), 2, "{shown:#}");
+        assert_eq!(notices[1]["date"], "2026-10-22");
+        assert_eq!(notices[1]["interest_minor"], interest(&early));
+        // One fee (2.50), not two.
+        assert_eq!(shown["open_costs_minor"], 250, "{shown:#}");
+        let sendings: Vec<(String, String, i64, bool)> = notices[1]["sendings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|sending| {
+                (
+                    sending["date"].as_str().unwrap().to_owned(),
+                    sending["device"].as_str().unwrap().to_owned(),
+                    sending["interest_minor"].as_i64().unwrap(),
+                    sending["charged"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sendings,
+            [
+                ("2026-10-22".to_owned(), "office-berlin".to_owned(), interest(&early), true),
+                ("2026-10-24".to_owned(), "laptop-anna".to_owned(), interest(&late), false),
+            ]
+        );
+        // The card and the statement show both letters.
+        let card = k.ok(&["client", "show", &client, "--as-of", "2026-10-25"]);
+        assert!(card.contains("2026-10-22"), "{card}");
+        assert!(card.contains("2026-10-24") && card.contains("also sent by laptop-anna"), "{card}");
+        let statement =
+            k.json(&["statement", &client, "--from", "2026-01-01", "--to", "2026-12-31"]);
+        let kinds: Vec<(&str, &str)> = statement["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| (entry["date"].as_str().unwrap(), entry["kind"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("2026-09-01", "invoice"),
+                ("2026-09-22", "dunning"),
+                ("2026-10-22", "dunning"),
+                ("2026-10-24", "dunning_letter"),
+            ],
+            "{statement:#}"
+        );
+    }
+    // The next level follows from the earlier day, and is sent once.
+    assert_eq!(run_dunning(&office, "2026-10-24")["notices"].as_array().unwrap().len(), 0);
+}
+
 fn numbers_of(k: &Kartoteka, client: &str) -> Vec<String> {
     let mut numbers: Vec<String> = k
         .json(&["invoice", "list", "--client", client])

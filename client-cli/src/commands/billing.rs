@@ -546,6 +546,19 @@ pub(crate) fn print_detail(detail: &InvoiceDetail, output: &mut Output) -> Resul
                 format_minor(notice.interest_minor),
                 notice.letter_document.clone(),
             ])?;
+            // Letters sent for the same level on other days (by another device
+            // while offline) are kept; they charge nothing more.
+            for sending in notice.sendings.iter().filter(|sending| !sending.charged) {
+                table.row([
+                    sending.date.clone(),
+                    notice.level.to_string(),
+                    format!("also sent by {}", sending.device),
+                    "-".to_owned(),
+                    "-".to_owned(),
+                    format!("({})", format_minor(sending.interest_minor)),
+                    sending.letter_document.clone(),
+                ])?;
+            }
         }
         table.finish()?;
     }

@@ -135,6 +135,19 @@ fn print_account(card: &ClientCard, output: &mut Output) -> Result<()> {
                 card.short_id,
                 &notice.letter_document.chars().take(8).collect::<String>()
             ))?;
+            for sending in notice.sendings.iter().filter(|sending| !sending.charged) {
+                let letter = sending.letter_document.chars().take(8).collect::<String>();
+                output.line(format!(
+                    "  {}  {:<18} level {} also sent by {} (interest {} claimed, charged once on {}) letter {letter}   kartoteka document export {} {letter} --to .",
+                    sending.date,
+                    notice.invoice_number,
+                    notice.level,
+                    sending.device,
+                    format_minor(sending.interest_minor),
+                    notice.date,
+                    card.short_id,
+                ))?;
+            }
         }
     }
     Ok(())

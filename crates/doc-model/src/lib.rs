@@ -43,7 +43,8 @@ mod workspace;
 
 pub use billing::{
     BillingDocMut, BillingSettings, DraftChanges, InvoiceRecord, InvoicesContent, InvoicesDocMut,
-    Issue, LetterRecord, NewInvoice, NoticeRecord, PaymentRecord, Series,
+    Issue, LetterRecord, NewInvoice, NoticeRecord, PaymentRecord, SendingRecord, Series,
+    sending_key,
 };
 pub use client::{ClientDocMut, hydrate_client};
 pub use client_billing::{ClientBilling, ClientBillingMut, ClientDunning, Template};

@@ -218,8 +218,34 @@ pub struct NoticeView {
     pub lump_sum_minor: i64,
     /// Interest claimed.
     pub interest_minor: i64,
-    /// The client document holding the letter.
+    /// The client document holding the letter whose charges count (the
+    /// earliest that carried the notice).
     pub letter_document: String,
+    /// Every letter that carried the notice, earliest first: two devices may
+    /// have sent the level on different days while offline.
+    pub sendings: Vec<SendingView>,
+}
+
+/// One letter that carried a notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SendingView {
+    /// The day it was sent.
+    pub date: String,
+    /// The device that sent it.
+    pub device: String,
+    /// The letter (a client document).
+    pub letter_document: String,
+    /// The letter's file name ('' while the letter's document has not arrived).
+    pub file_name: String,
+    /// Fee the letter claimed.
+    pub fee_minor: i64,
+    /// Lump sum the letter claimed.
+    pub lump_sum_minor: i64,
+    /// Interest the letter claimed.
+    pub interest_minor: i64,
+    /// Whether its charges are the notice's (the earliest letter); the others
+    /// were sent too but charge nothing more.
+    pub charged: bool,
 }
 
 /// One invoice in full.
@@ -275,7 +301,8 @@ pub struct InvoiceDetail {
 pub struct StatementEntry {
     /// Date.
     pub date: String,
-    /// `invoice`, `credit_note`, `dunning` or `payment`.
+    /// `invoice`, `credit_note`, `dunning`, `dunning_letter` (a further letter
+    /// for a notice, sent by another device, charging nothing) or `payment`.
     pub kind: String,
     /// The document's number (for a payment or notice: the invoice's).
     pub reference: String,
@@ -645,9 +672,36 @@ impl Replica {
                     lump_sum_minor: row.get(6)?,
                     interest_minor: row.get(7)?,
                     letter_document: row.get(8)?,
+                    sendings: Vec::new(),
                 })
             })?
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<NoticeView>, _>>()?;
+        let mut notices = notices;
+        let mut sendings = self.conn.prepare_cached(
+            "SELECT s.date, COALESCE(d.name, s.device_id), s.letter_id, COALESCE(l.name, ''),
+                    s.fee_minor, s.lump_sum_minor, s.interest_minor
+             FROM notice_sendings s
+             LEFT JOIN devices d ON d.id = s.device_id
+             LEFT JOIN client_documents l ON l.id = s.letter_id
+             WHERE s.notice_id = ?1 ORDER BY s.date, s.letter_id",
+        )?;
+        for notice in &mut notices {
+            notice.sendings = sendings
+                .query_map([&notice.id], |row| {
+                    let letter_document: String = row.get(2)?;
+                    Ok(SendingView {
+                        date: row.get(0)?,
+                        device: row.get(1)?,
+                        charged: letter_document == notice.letter_document,
+                        letter_document,
+                        file_name: row.get(3)?,
+                        fee_minor: row.get(4)?,
+                        lump_sum_minor: row.get(5)?,
+                        interest_minor: row.get(6)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+        }
         Ok(notices)
     }
 
@@ -683,6 +737,14 @@ impl Replica {
             SELECT n.date, 1, 'dunning', i.number, n.name, n.fee_minor + n.lump_sum_minor + n.interest_minor, 0
               FROM notices n JOIN invoices i ON i.id = n.invoice_id
              WHERE n.client_id = ?1 AND i.currency = ?2
+            UNION ALL
+            SELECT s.date, 1, 'dunning_letter', i.number,
+                   n.name || ' sent again by ' || COALESCE(d.name, s.device_id) || ' (charged once, on '
+                   || n.date || ')', 0, 0
+              FROM notice_sendings s JOIN notices n ON n.id = s.notice_id
+              JOIN invoices i ON i.id = s.invoice_id
+              LEFT JOIN devices d ON d.id = s.device_id
+             WHERE s.client_id = ?1 AND i.currency = ?2 AND s.letter_id <> n.letter_document
             UNION ALL
             SELECT p.date, 3, 'payment', i.number,
                    CASE WHEN p.method = '' THEN 'Payment' ELSE 'Payment (' || p.method || ')' END

@@ -61,7 +61,7 @@ pub use error::{Result, StoreError};
 pub use field::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
 pub use invoice_queries::{
     DuplicateInvoice, DuplicateNumber, InvoiceDetail, InvoiceLineView, InvoiceQuery, InvoiceRow,
-    InvoiceSort, NoticeView, PaymentView, StateFilter, Statement, StatementEntry,
+    InvoiceSort, NoticeView, PaymentView, SendingView, StateFilter, Statement, StatementEntry,
 };
 pub use invoicing::{
     CreditInput, DEFAULT_SERIES_CODE, DEFAULT_TERMS_DAYS, InvoiceDraft, InvoiceEdit, PaymentInput,

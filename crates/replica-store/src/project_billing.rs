@@ -170,6 +170,29 @@ pub(crate) fn project_invoices(
             i64::try_from(letter.size).unwrap_or(i64::MAX),
         ])?;
     }
+    // Sendings are few per document and never change: replaced as a whole.
+    conn.prepare_cached("DELETE FROM notice_sendings WHERE doc_id = ?1")?.execute([&doc])?;
+    let mut insert_sending = conn.prepare_cached(
+        "INSERT INTO notice_sendings (id, doc_id, notice_id, invoice_id, client_id, date,
+             fee_minor, lump_sum_minor, interest_minor, letter_id, device_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO NOTHING",
+    )?;
+    for sending in &content.sendings {
+        insert_sending.execute(params![
+            sending.id,
+            doc,
+            sending.notice_id,
+            sending.invoice_id,
+            client_id,
+            sending.date.to_string(),
+            sending.fee_minor,
+            sending.lump_sum_minor,
+            sending.interest_minor,
+            sending.letter_id,
+            sending.device_id,
+        ])?;
+    }
     let mut credited: HashMap<&str, i64> = HashMap::new();
     for note in content.invoices.iter().filter(|invoice| is_issued_credit_note(invoice)) {
         *credited.entry(note.credits.as_str()).or_default() += note.gross_minor.abs();
