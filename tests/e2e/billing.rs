@@ -1068,9 +1068,12 @@ fn the_card_shows_turnover_balances_and_how_the_client_pays() {
     // The 100 credit on a paid invoice is the client's credit.
     assert_eq!(eur["credit_minor"], 11_900);
     let behaviour = &account["behaviour"];
-    assert_eq!(behaviour["invoices"], 3);
-    assert_eq!(behaviour["longest_delay_days"], 42);
+    // Two paid invoices, both late (40 and 5 days); the open one is overdue, not "paid late".
+    assert_eq!(behaviour["paid_invoices"], 2);
+    assert_eq!(behaviour["longest_delay_days"], 40);
     assert_eq!(behaviour["share_late_percent"], 100.0);
+    assert_eq!(behaviour["overdue_invoices"], 1);
+    assert_eq!(behaviour["longest_overdue_days"], 42);
     assert_eq!(behaviour["trend"], "better");
     // The card names the command for the full list; it lists exactly this client's invoices.
     let command = account["invoice_list_command"].as_str().unwrap();
@@ -1087,6 +1090,15 @@ fn the_card_shows_turnover_balances_and_how_the_client_pays() {
         text.contains("Turnover (EUR, net)  total 1700.00   2026 700.00 · 2025 1000.00"),
         "{text}"
     );
+    assert!(text.contains("100 % of 2 paid invoices paid late, longest 40 days"), "{text}");
+    assert!(
+        text.contains("Unpaid and overdue: 1 invoice(s), the oldest 42 days past due"),
+        "{text}"
+    );
+    // A client who has paid nothing yet has not paid late: the invoice is overdue.
+    let small_text = k.ok(&["client", "show", &small, "--as-of", "2026-11-22"]);
+    assert!(!small_text.contains("paid late"), "{small_text}");
+    assert!(small_text.contains("Unpaid and overdue: 1 invoice(s), the oldest 11 days past due"));
 
     // Lists filter and sort.
     let overdue =

@@ -54,7 +54,7 @@ fn print_account(card: &ClientCard, output: &mut Output) -> Result<()> {
         output.line(balance)?;
     }
     let behaviour = &account.behaviour;
-    if behaviour.invoices > 0 {
+    if behaviour.paid_invoices > 0 {
         let trend = match (behaviour.recent_average_days_late, behaviour.earlier_average_days_late)
         {
             (Some(recent), Some(earlier)) => {
@@ -66,11 +66,17 @@ fn print_account(card: &ClientCard, output: &mut Output) -> Result<()> {
             _ => String::new(),
         };
         output.line(format!(
-            "  Pays {:.1} days late on average (by amount); {:.0} % of {} invoices late, longest {} days{trend}",
+            "  Pays {:.1} days late on average (by amount); {:.0} % of {} paid invoices paid late, longest {} days{trend}",
             behaviour.average_days_late,
             behaviour.share_late_percent,
-            behaviour.invoices,
+            behaviour.paid_invoices,
             behaviour.longest_delay_days
+        ))?;
+    }
+    if behaviour.overdue_invoices > 0 {
+        output.line(format!(
+            "  Unpaid and overdue: {} invoice(s), the oldest {} days past due",
+            behaviour.overdue_invoices, behaviour.longest_overdue_days
         ))?;
     }
     output.line(format!("  Statement: {}", account.statement_command))?;
