@@ -969,6 +969,38 @@ fn recurring_templates_issue_each_period_once() {
     assert_eq!(k.json(&["recurring", "list"]).as_array().unwrap().len(), 2);
 }
 
+/// Issue 11, part 3: once a period is generated, the list and the card name
+/// the next period that is not.
+#[test]
+fn the_next_date_of_a_template_skips_periods_already_generated() {
+    let (k, client) = office_with_client();
+    k.ok(&[
+        "recurring",
+        "add",
+        &client,
+        "--period",
+        "monthly",
+        "--day",
+        "1",
+        "--start",
+        "2027-01-01",
+        "--line",
+        "Plan=1 x 89 @ 19",
+    ]);
+    let next = |k: &Kartoteka| {
+        let listed = k.json(&["recurring", "list", "--as-of", "2026-12-15"]);
+        listed[0]["next_date"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(next(&k), "2027-01-01");
+    // Generated ahead of time, in December: January is done, February is next.
+    assert_eq!(k.json(&["generate", "--until", "2027-01-31"]).as_array().unwrap().len(), 1);
+    assert_eq!(next(&k), "2027-02-01");
+    let card = k.json(&["client", "show", &client, "--as-of", "2026-12-15"]);
+    assert_eq!(card["account"]["templates"][0]["next_date"], "2027-02-01", "{card:#}");
+    let text = k.ok(&["recurring", "list", "--as-of", "2026-12-15"]);
+    assert!(text.contains("2027-02-01"), "{text}");
+}
+
 #[test]
 fn two_replicas_generating_offline_end_with_one_invoice_per_period() {
     let relay = Relay::start();

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use billing::invoice::Line;
 use billing::money::Currency;
 use billing::numbering::{recurring_number, template_code};
-use billing::recurring::{Occurrence, Period, Schedule, invoice_id, next_occurrence, occurrences};
+use billing::recurring::{Occurrence, Period, Schedule, invoice_id, next_pending, occurrences};
 use chrono::{Datelike, NaiveDate};
 use doc_model::{ClientBillingMut, DocId, DocKind, InvoicesDocMut, Issue, NewInvoice, Template};
 use domain::{ClientId, UnitId};
@@ -217,7 +217,8 @@ impl Replica {
         Ok(())
     }
 
-    /// Templates (of one client, or all), with their next date after `as_of`.
+    /// Templates (of one client, or all), with their next date after `as_of`
+    /// that is not generated yet.
     pub fn templates(
         &self,
         client_id: Option<ClientId>,
@@ -255,8 +256,10 @@ impl Replica {
                 currency: template.currency,
                 net_minor: totals.net_minor,
                 gross_minor: totals.gross_minor,
-                next_date: next_occurrence(&template.schedule, as_of)
-                    .map(|next| next.issue_date.to_string()),
+                next_date: next_pending(&template.schedule, as_of, generated.len(), |start| {
+                    generated.contains(&invoice_id(template.id, start))
+                })
+                .map(|next| next.issue_date.to_string()),
                 overdue_date,
                 generated: i64::try_from(generated.len()).unwrap_or(i64::MAX),
             });
