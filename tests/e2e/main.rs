@@ -6,5 +6,6 @@ mod billing;
 mod client_module;
 mod field_work;
 mod interop;
+mod json_output;
 mod relay_protocol;
 mod sync;

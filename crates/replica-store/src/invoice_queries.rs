@@ -151,8 +151,9 @@ pub struct InvoiceRow {
     pub open_minor: i64,
     /// Days past due with principal open.
     pub days_overdue: i64,
-    /// Dunning notices sent.
-    pub notices: i64,
+    /// Dunning notices sent (`notice_count`, so that `InvoiceDetail`, which
+    /// flattens the row, can list them as `notices`).
+    pub notice_count: i64,
 }
 
 /// A line of an invoice as shown.
@@ -385,7 +386,7 @@ pub(crate) fn invoice_row(row: &Row<'_>, as_of: NaiveDate) -> rusqlite::Result<I
         gross_minor,
         open_minor: open_principal + open_claims,
         days_overdue,
-        notices: row.get(14)?,
+        notice_count: row.get(14)?,
     })
 }
 
