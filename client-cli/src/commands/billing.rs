@@ -34,6 +34,10 @@ pub(crate) fn invoice(
                 note: args.note,
                 lines: billed.lines,
             };
+            if args.issue {
+                // Refused before the draft is stored, so a refusal leaves nothing behind.
+                replica.series_to_issue(draft.issue_date.year())?;
+            }
             let id = replica.create_invoice(&draft)?;
             if args.issue {
                 let number = replica.issue_invoice(id, None)?;

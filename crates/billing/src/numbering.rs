@@ -19,8 +19,8 @@ pub const DEVICE_TAG_LEN: usize = 6;
 /// The tag that ends every number a device issues: the first six hex digits of
 /// its id, upper case (`7F3A2B`).
 pub fn device_tag(device_id: &uuid::Uuid) -> String {
-    let hex = device_id.simple().to_string().to_uppercase();
-    hex[..DEVICE_TAG_LEN].to_owned()
+    // The simple form is always 32 hex digits, so the first six exist.
+    device_id.simple().to_string().to_uppercase().chars().take(DEVICE_TAG_LEN).collect()
 }
 
 /// The key of a device's series: its code and its tag (`T03-7F3A2B`). Sequence

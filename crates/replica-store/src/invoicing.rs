@@ -482,6 +482,24 @@ impl Replica {
         })
     }
 
+    /// This device's series for `year` if it may issue in it now: refused while
+    /// its code holds numbers two devices issued (see [`Replica::duplicate_numbers`])
+    /// or another registered device has this device's tag. `invoice new --issue`
+    /// asks before it stores the draft.
+    pub fn series_to_issue(&self, year: i32) -> Result<SeriesView> {
+        let series = self.series(year)?;
+        if series.duplicate_numbers > 0 {
+            return Err(StoreError::SeriesHasDuplicates {
+                code: series.code,
+                numbers: series.duplicate_numbers,
+            });
+        }
+        if let Some(device) = series.tag_shared_with {
+            return Err(StoreError::DeviceTagShared { tag: series.device_tag, device });
+        }
+        Ok(series)
+    }
+
     /// Sets this device's series code and pattern. A code another device is known
     /// to use is refused to keep series apart for readers; numbers stay unique
     /// without it (each ends in its device's tag), so a code chosen on two devices
@@ -575,16 +593,7 @@ impl Replica {
             );
         }
         let year = issue_date.year();
-        let series = self.series(year)?;
-        if series.duplicate_numbers > 0 {
-            return Err(StoreError::SeriesHasDuplicates {
-                code: series.code,
-                numbers: series.duplicate_numbers,
-            });
-        }
-        if let Some(device) = series.tag_shared_with {
-            return Err(StoreError::DeviceTagShared { tag: series.device_tag, device });
-        }
+        let series = self.series_to_issue(year)?;
         let device_id = self.meta().device_id.to_string();
         let mut docs = vec![(location.doc_id, Creation::Existing)];
         if !series.configured {

@@ -293,3 +293,30 @@ fn numbers_issued_twice_before_the_tag_are_found_after_sync_and_stop_both_device
         assert!(duplicates[0].settled, "{duplicates:#?}");
     }
 }
+
+#[test]
+fn a_device_whose_tag_another_device_has_issues_nothing() {
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let client = anna.create_client(&[name("Ķiploks SIA")]).unwrap();
+    // Another device of the workspace whose random id starts with the same six
+    // hex digits, registered as its replica would register itself.
+    let mut twin_id = *anna.meta().device_id.as_bytes();
+    twin_id[15] ^= 0xff;
+    let twin_id = Uuid::from_bytes(twin_id);
+    let doc_id = anna.workspace_doc_id();
+    let mut doc = automerge::AutoCommit::load(&anna.export_document(doc_id).unwrap()).unwrap();
+    doc_model::WorkspaceDocMut::open(&mut doc)
+        .unwrap()
+        .register_device(&twin_id.to_string(), "laptop-twin", 0)
+        .unwrap();
+    anna.merge_document(doc_id, &doc.save()).unwrap();
+
+    let series = anna.series(2026).unwrap();
+    assert_eq!(series.tag_shared_with.as_deref(), Some("laptop-twin"));
+    let id = anna.create_invoice(&draft(client, day(2026, 11, 2), "Service=1 x 10 @ 21")).unwrap();
+    let error = anna.issue_invoice(id, None).unwrap_err();
+    assert!(matches!(error, StoreError::DeviceTagShared { .. }), "{error}");
+    assert!(matches!(anna.series_to_issue(2026), Err(StoreError::DeviceTagShared { .. })));
+    assert_eq!(anna.invoice(id, day(2026, 11, 22)).unwrap().row.number, "");
+}
