@@ -399,6 +399,100 @@ fn two_devices_choosing_one_series_code_offline_never_issue_one_number_twice() {
     assert_eq!(a.json(&["invoice", "duplicates"]), serde_json::json!([]));
 }
 
+/// Issues a draft the way earlier versions did: `2026-T03-0001` in series `T03`,
+/// without the device tag, written into the replica's invoices document.
+fn issue_as_before_the_tag(k: &Kartoteka, draft: &str, number: &str) {
+    let mut replica = replica_store::Replica::open(k.home()).unwrap();
+    let id = replica.resolve_invoice(draft).unwrap();
+    let detail = replica.invoice(id, "2026-11-22".parse().unwrap()).unwrap();
+    let client: domain::ClientId = detail.row.client_id.parse().unwrap();
+    let doc_id = doc_model::DocId::invoices(client, 2026);
+    let mut doc = automerge::AutoCommit::load(&replica.export_document(doc_id).unwrap()).unwrap();
+    let lines = vec![billing::invoice::Line::parse("S=1 x 10 @ 21").unwrap()];
+    let issue = doc_model::Issue {
+        number: number.to_owned(),
+        series: "T03".to_owned(),
+        seq: 1,
+        issue_date: "2026-11-02".parse().unwrap(),
+        due_date: "2026-11-16".parse().unwrap(),
+        totals: billing::invoice::totals(&lines).unwrap(),
+        snapshot: std::collections::BTreeMap::new(),
+    };
+    doc_model::InvoicesDocMut::open(&mut doc).unwrap().issue(&id.to_string(), &issue).unwrap();
+    replica.merge_document(doc_id, &doc.save()).unwrap();
+}
+
+/// Issue 11, part 1: replicas written before numbers carried the device tag
+/// hold one number on two devices. After sync both devices are told, neither
+/// issues in the code again, a number names no invoice but an id does, and the
+/// documented way out works.
+#[test]
+fn a_number_two_devices_issued_before_the_tag_is_reported_on_both_after_sync() {
+    let relay = Relay::start();
+    let (a, client) = office_with_client();
+    let b = Kartoteka::join(&a.workspace_id(), "laptop-anna");
+    a.connect(&relay);
+    b.connect(&relay);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let mut ids = Vec::new();
+    for k in [&a, &b] {
+        k.ok(&["invoice", "series", "T03"]);
+        let draft =
+            k.json(&["invoice", "new", &client, "--date", "2026-11-02", "--line", "S=1 x 10 @ 21"]);
+        let id = draft["id"].as_str().unwrap().to_owned();
+        issue_as_before_the_tag(k, &id, "2026-T03-0001");
+        ids.push(id);
+    }
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for k in [&a, &b] {
+        let series = k.json(&["invoice", "series"]);
+        assert_eq!(series["duplicate_numbers"], 1, "{series:#}");
+        let text = k.ok(&["invoice", "series"]);
+        assert!(text.contains("were issued by two devices"), "{text}");
+        assert!(k.ok(&["conflicts"]).contains("kartoteka invoice duplicates"));
+        let duplicates = k.json(&["invoice", "duplicates"]);
+        assert_eq!(duplicates[0]["number"], "2026-T03-0001");
+        assert_eq!(duplicates[0]["invoices"].as_array().unwrap().len(), 2, "{duplicates:#}");
+        // The number is ambiguous and says so with both ids; an id works.
+        let error = k.fails(&["invoice", "pay", "2026-T03-0001", "1.00"]);
+        assert!(error.contains("belongs to 2 invoices") && error.contains("by its id"), "{error}");
+        for id in &ids {
+            assert!(error.contains(&id[..8]), "{error}");
+        }
+        k.ok(&["invoice", "show", &ids[0][..8]]);
+        // Nothing more is issued in T03, and a refused `new --issue` stores no draft.
+        let before = invoice_count(k);
+        let error = k.fails(&["invoice", "new", &client, "--line", "S=1 x 5 @ 21", "--issue"]);
+        assert!(error.contains("series T03 holds 1 invoice number(s) issued by two devices"));
+        assert!(error.contains("kartoteka invoice series CODE"), "{error}");
+        assert_eq!(invoice_count(k), before);
+    }
+    a.ok(&["invoice", "pay", &ids[0][..8], "1.00", "--date", "2026-11-20"]);
+    // The way out on b: a fresh code, a credit note for its invoice, a new number.
+    b.ok(&["invoice", "series", "T04"]);
+    let credit = b.json(&[
+        "invoice",
+        "cancel",
+        &ids[1][..8],
+        "--date",
+        "2026-11-21",
+        "--note",
+        "Number issued twice",
+    ]);
+    assert!(number(&credit).starts_with("2026-T04-0001-"), "{credit:#}");
+    let again = b.json(&["invoice", "new", &client, "--line", "S=1 x 20 @ 21", "--issue"]);
+    assert!(number(&again).starts_with("2026-T04-0002-"), "{again:#}");
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for k in [&a, &b] {
+        assert_eq!(k.json(&["invoice", "duplicates"])[0]["settled"], true);
+        assert!(!k.ok(&["conflicts"]).contains("kartoteka invoice duplicates"));
+    }
+}
+
 fn notices(k: &Kartoteka, invoice: &str) -> Vec<(i64, String, i64, i64, i64)> {
     k.json(&["invoice", "show", invoice])["notices"]
         .as_array()
