@@ -1,4 +1,5 @@
 //! Property test: N in-process replicas choose series codes, issue invoices and
+//! credit notes, add recurring templates and generate their invoices, and
 //! exchange documents in random orders, offline from each other most of the
 //! time. No two invoices may ever carry one number, on any replica, at any step:
 //! every device's numbers end in its own tag, whatever code it chose.
@@ -11,17 +12,18 @@ use std::collections::BTreeMap;
 
 use billing::invoice::{Line, PaymentTerms};
 use billing::money::Currency;
+use billing::recurring::Period;
 use chrono::NaiveDate;
 use rand::rngs::ChaCha8Rng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
-use replica_store::{InvoiceDraft, InvoiceQuery, InvoiceSort, Replica};
+use replica_store::{CreditInput, InvoiceDraft, InvoiceQuery, InvoiceSort, NewTemplate, Replica};
 use uuid::Uuid;
 
 use crate::support::{TestReplica, name, replica, send_all};
 
 const DEFAULT_CASES: u64 = 12;
-const STEPS_PER_CASE: usize = 40;
+const STEPS_PER_CASE: usize = 50;
 /// Few codes, so that devices often choose the same one while offline.
 const CODES: [&str; 3] = ["T03", "T04", "B01"];
 
@@ -38,9 +40,18 @@ fn devices_that_claim_issue_and_sync_in_random_orders_never_share_a_number() {
             (base..base + cases).collect()
         }
     };
-    for seed in seeds {
+    let mut kinds = BTreeMap::new();
+    for seed in seeds.iter().copied() {
         let _report = SeedReport(seed);
-        run_case(seed);
+        for (kind, count) in run_case(seed) {
+            *kinds.entry(kind).or_insert(0) += count;
+        }
+    }
+    // The cases exercised every way a number comes about.
+    if seeds.len() > 1 {
+        for kind in ["invoice", "credit_note", "recurring"] {
+            assert!(kinds.get(kind).is_some_and(|count| *count > 0), "no {kind}: {kinds:?}");
+        }
     }
 }
 
@@ -55,7 +66,9 @@ impl Drop for SeedReport {
     }
 }
 
-fn run_case(seed: u64) {
+/// Runs one case; returns how many numbers of each kind the replicas hold at
+/// the end (`invoice`, `credit_note`, `recurring`).
+fn run_case(seed: u64) -> BTreeMap<&'static str, usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let workspace = Uuid::from_bytes(rng.random());
     let n_replicas = rng.random_range(2..=4);
@@ -76,7 +89,39 @@ fn run_case(seed: u64) {
                 let code = CODES.choose(&mut rng).unwrap();
                 let _claimed = replicas[actor].set_series(code, None, 2026);
             }
-            20..70 => {
+            20..30 => {
+                // Any device may credit any issued invoice it knows.
+                let known = issued(&replicas[actor]);
+                let Some((id, _)) = known.choose(&mut rng) else { continue };
+                let credit = CreditInput {
+                    date: issue_date,
+                    lines: Some(vec![Line::parse("Service=1 x 0.01 @ 21").unwrap()]),
+                    note: String::new(),
+                };
+                // Refused for a credit note or an invoice credited in full.
+                let _credited = replicas[actor].credit_invoice(id.parse().unwrap(), &credit);
+            }
+            30..36 => {
+                let template = NewTemplate {
+                    client_id: client,
+                    unit_id: None,
+                    period: Period::Monthly,
+                    day: 1,
+                    start: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
+                    end: None,
+                    terms_days: Some(14),
+                    currency: Some(Currency::EUR),
+                    note: String::new(),
+                    lines: vec![Line::parse("Plan=1 x 89 @ 21").unwrap()],
+                };
+                replicas[actor].add_template(&template).unwrap();
+            }
+            36..42 => {
+                let month = rng.random_range(8..=11);
+                let until = NaiveDate::from_ymd_opt(2026, month, 28).unwrap();
+                replicas[actor].generate_recurring(until, None, false).unwrap();
+            }
+            42..70 => {
                 let cents = rng.random_range(100..10_000);
                 let draft = InvoiceDraft {
                     client_id: client,
@@ -111,6 +156,18 @@ fn run_case(seed: u64) {
     for replica in &replicas {
         assert!(replica.duplicate_numbers().unwrap().is_empty());
     }
+    let mut kinds = BTreeMap::new();
+    for row in rows(&replicas[0]).into_iter().filter(|row| !row.number.is_empty()) {
+        // Recurring numbers end in the period, `-YYYY-MM`; others in the tag.
+        let recurring = row.number.len() > 8 && row.number.as_bytes()[row.number.len() - 3] == b'-';
+        let kind = match row.kind.as_str() {
+            "credit_note" => "credit_note",
+            _ if recurring => "recurring",
+            _ => "invoice",
+        };
+        *kinds.entry(kind).or_insert(0) += 1;
+    }
+    kinds
 }
 
 /// Every number belongs to one invoice, within each replica and across all.
@@ -130,6 +187,14 @@ fn assert_unique_numbers(replicas: &[TestReplica], step: usize) {
 }
 
 fn issued(replica: &Replica) -> Vec<(String, String)> {
+    rows(replica)
+        .into_iter()
+        .filter(|row| !row.number.is_empty())
+        .map(|row| (row.id, row.number))
+        .collect()
+}
+
+fn rows(replica: &Replica) -> Vec<replica_store::InvoiceRow> {
     replica
         .invoices(&InvoiceQuery {
             client: None,
@@ -143,10 +208,6 @@ fn issued(replica: &Replica) -> Vec<(String, String)> {
             limit: None,
         })
         .unwrap()
-        .into_iter()
-        .filter(|row| !row.number.is_empty())
-        .map(|row| (row.id, row.number))
-        .collect()
 }
 
 fn pair(replicas: &mut [TestReplica], from: usize, to: usize) -> (&mut Replica, &mut Replica) {
