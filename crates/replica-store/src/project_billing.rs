@@ -170,8 +170,7 @@ pub(crate) fn project_invoices(
             i64::try_from(letter.size).unwrap_or(i64::MAX),
         ])?;
     }
-    // Sendings are few per document and never change: replaced as a whole.
-    conn.prepare_cached("DELETE FROM notice_sendings WHERE doc_id = ?1")?.execute([&doc])?;
+    // A sending never changes once written: only new ones are inserted.
     let mut insert_sending = conn.prepare_cached(
         "INSERT INTO notice_sendings (id, doc_id, notice_id, invoice_id, client_id, date,
              fee_minor, lump_sum_minor, interest_minor, letter_id, device_id)
@@ -363,9 +362,10 @@ fn remove_stale(conn: &Connection, doc: &str, content: &InvoicesContent) -> Resu
             conn.prepare_cached("DELETE FROM invoices WHERE id = ?1")?.execute([id])?;
         }
     }
-    let kept: [(&str, Vec<&str>); 3] = [
+    let kept: [(&str, Vec<&str>); 4] = [
         ("payments", content.payments.iter().map(|payment| payment.id.as_str()).collect()),
         ("notices", content.notices.iter().map(|notice| notice.id.as_str()).collect()),
+        ("notice_sendings", content.sendings.iter().map(|sending| sending.id.as_str()).collect()),
         ("client_documents", content.letters.iter().map(|letter| letter.id.as_str()).collect()),
     ];
     for (table, ids) in kept {
