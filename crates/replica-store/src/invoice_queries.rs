@@ -232,7 +232,8 @@ pub struct NoticeView {
 pub struct SendingView {
     /// The day it was sent.
     pub date: String,
-    /// The device that sent it.
+    /// The device that sent it ("a device of an earlier version" for a letter
+    /// restored from a merge of such versions, which did not record it).
     pub device: String,
     /// The letter (a client document).
     pub letter_document: String,
@@ -679,7 +680,8 @@ impl Replica {
             .collect::<Result<Vec<NoticeView>, _>>()?;
         let mut notices = notices;
         let mut sendings = self.conn.prepare_cached(
-            "SELECT s.date, COALESCE(d.name, s.device_id), s.letter_id, COALESCE(l.name, ''),
+            "SELECT s.date, COALESCE(d.name, NULLIF(s.device_id, ''), 'a device of an earlier version'),
+                    s.letter_id, COALESCE(l.name, ''),
                     s.fee_minor, s.lump_sum_minor, s.interest_minor
              FROM notice_sendings s
              LEFT JOIN devices d ON d.id = s.device_id
@@ -740,7 +742,9 @@ impl Replica {
              WHERE n.client_id = ?1 AND i.currency = ?2
             UNION ALL
             SELECT s.date, 1, 'dunning_letter', i.number,
-                   n.name || ' sent again by ' || COALESCE(d.name, s.device_id) || ' (charged once, on '
+                   n.name || ' sent again by '
+                   || COALESCE(d.name, NULLIF(s.device_id, ''), 'a device of an earlier version')
+                   || ' (charged once, on '
                    || n.date || ')', 0, 0
               FROM notice_sendings s JOIN notices n ON n.id = s.notice_id
               JOIN invoices i ON i.id = s.invoice_id

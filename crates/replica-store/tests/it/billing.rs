@@ -320,3 +320,92 @@ fn a_device_whose_tag_another_device_has_issues_nothing() {
     assert!(matches!(anna.series_to_issue(2026), Err(StoreError::DeviceTagShared { .. })));
     assert_eq!(anna.invoice(id, day(2026, 11, 22)).unwrap().row.number, "");
 }
+
+/// Writes the 1st notice of `invoice` and its letter as earlier versions did:
+/// the letter keyed by its notice alone, so two devices' letters share a key.
+fn dun_as_before(
+    replica: &mut Replica,
+    client: domain::ClientId,
+    invoice: Uuid,
+    date: NaiveDate,
+    interest_minor: i64,
+) {
+    let doc_id = doc_model::DocId::invoices(client, 2026);
+    let mut doc = automerge::AutoCommit::load(&replica.export_document(doc_id).unwrap()).unwrap();
+    let notice_id = billing::dunning::notice_id(invoice, 1).to_string();
+    let letter_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, notice_id.as_bytes()).to_string();
+    let mut invoices = doc_model::InvoicesDocMut::open(&mut doc).unwrap();
+    invoices
+        .add_notice(&doc_model::NoticeRecord {
+            id: notice_id,
+            invoice_id: invoice.to_string(),
+            level: 1,
+            name: "1. Mahnung".to_owned(),
+            date,
+            fee_minor: 250,
+            lump_sum_minor: 0,
+            interest_minor,
+            letter_document: letter_id.clone(),
+        })
+        .unwrap();
+    invoices
+        .add_letter(&doc_model::LetterRecord {
+            id: letter_id,
+            name: format!("Mahnung-{date}.html"),
+            date,
+            hash: format!("{:0>64}", date.format("%Y%m%d")),
+            media_type: "text/html".to_owned(),
+            size: 10,
+        })
+        .unwrap();
+    replica.merge_document(doc_id, &doc.save()).unwrap();
+}
+
+#[test]
+fn letters_lost_in_merges_of_earlier_versions_are_back_in_the_history() {
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let mut otto = replica(workspace, "office-otto");
+    let client = anna.create_client(&[name("Ķiploks SIA")]).unwrap();
+    let invoice =
+        anna.create_invoice(&draft(client, day(2026, 9, 1), "Service=1 x 100 @ 21")).unwrap();
+    anna.issue_invoice(invoice, None).unwrap();
+    send_all(&mut anna, &mut otto);
+    dun_as_before(&mut anna, client, invoice, day(2026, 10, 22), 715);
+    dun_as_before(&mut otto, client, invoice, day(2026, 10, 24), 885);
+    send_all(&mut anna, &mut otto);
+    send_all(&mut otto, &mut anna);
+    for replica in [&mut anna, &mut otto] {
+        let letters: Vec<String> = replica
+            .client_documents(client)
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.kind == "dunning_letter")
+            .map(|row| row.date)
+            .collect();
+        assert_eq!(letters.len(), 2, "{letters:?}");
+        let detail = replica.invoice(invoice, day(2026, 11, 22)).unwrap();
+        assert_eq!(detail.notices.len(), 1);
+        let notice = &detail.notices[0];
+        assert_eq!((notice.date.as_str(), notice.interest_minor), ("2026-10-22", 715));
+        let sendings: Vec<(&str, i64, bool, &str)> = notice
+            .sendings
+            .iter()
+            .map(|s| (s.date.as_str(), s.interest_minor, s.charged, s.device.as_str()))
+            .collect();
+        let earlier = "a device of an earlier version";
+        assert_eq!(
+            sendings,
+            [("2026-10-22", 715, true, earlier), ("2026-10-24", 885, false, earlier)]
+        );
+        // The fee counts once.
+        assert_eq!(detail.open_costs_minor, 250);
+        let statement =
+            replica.statement(client, day(2026, 1, 1), day(2026, 12, 31), None).unwrap();
+        let kinds: Vec<&str> = statement.entries.iter().map(|entry| entry.kind.as_str()).collect();
+        assert_eq!(kinds, ["invoice", "dunning", "dunning_letter"], "{statement:#?}");
+        let before = visible(replica);
+        replica.reindex().unwrap();
+        assert_eq!(visible(replica), before);
+    }
+}
