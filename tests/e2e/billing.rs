@@ -26,6 +26,7 @@ fn invoice_count(k: &Kartoteka) -> usize {
 #[test]
 fn issue_pay_partly_and_pay_the_rest() {
     let (k, client) = office_with_client();
+    let tag = k.device_tag();
     k.ok(&["invoice", "series", "B01"]);
     let draft = k.json(&[
         "invoice",
@@ -51,15 +52,22 @@ fn issue_pay_partly_and_pay_the_rest() {
     k.ok(&["invoice", "edit", &id, "--note", "Auftrag 4711"]);
 
     let issued = k.json(&["invoice", "issue", &id]);
-    assert_eq!(number(&issued), "2026-B01-0001");
+    assert_eq!(number(&issued), format!("2026-B01-0001-{tag}").as_str());
     assert_eq!(issued["due_date"], "2026-09-15");
     assert_eq!(issued["snapshot"]["name"], "Bäckerei Müller GmbH");
     // Issued means frozen: editing is refused and changes nothing.
-    let error = k.fails(&["invoice", "edit", "2026-B01-0001", "--note", "changed"]);
+    let error =
+        k.fails(&["invoice", "edit", format!("2026-B01-0001-{tag}").as_str(), "--note", "changed"]);
     assert!(error.contains("issued and cannot change"), "{error}");
     // The client's name changes later; the invoice keeps the one it was issued to.
     k.ok(&["client", "edit", &client, "--name", "Müller Backwaren GmbH"]);
-    let shown = k.json(&["invoice", "show", "2026-B01-0001", "--as-of", "2026-09-10"]);
+    let shown = k.json(&[
+        "invoice",
+        "show",
+        format!("2026-B01-0001-{tag}").as_str(),
+        "--as-of",
+        "2026-09-10",
+    ]);
     assert_eq!(shown["snapshot"]["name"], "Bäckerei Müller GmbH");
     assert_eq!(shown["note"], "Auftrag 4711");
     assert_eq!(shown["state"], "issued");
@@ -67,7 +75,7 @@ fn issue_pay_partly_and_pay_the_rest() {
     let partly = k.json(&[
         "invoice",
         "pay",
-        "2026-B01-0001",
+        format!("2026-B01-0001-{tag}").as_str(),
         "50.00",
         "--date",
         "2026-09-20",
@@ -75,7 +83,13 @@ fn issue_pay_partly_and_pay_the_rest() {
         "SEPA 1",
     ]);
     assert_eq!(partly["paid_minor"], 5000);
-    let overdue = k.json(&["invoice", "show", "2026-B01-0001", "--as-of", "2026-10-01"]);
+    let overdue = k.json(&[
+        "invoice",
+        "show",
+        format!("2026-B01-0001-{tag}").as_str(),
+        "--as-of",
+        "2026-10-01",
+    ]);
     assert_eq!(overdue["state"], "overdue");
     assert_eq!(overdue["open_minor"], 13739 - 5000);
     assert_eq!(overdue["days_overdue"], 16);
@@ -84,7 +98,14 @@ fn issue_pay_partly_and_pay_the_rest() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
 
     // The rest and 10.00 too much: the surplus is the client's credit.
-    let paid = k.json(&["invoice", "pay", "2026-B01-0001", "97.39", "--date", "2026-10-05"]);
+    let paid = k.json(&[
+        "invoice",
+        "pay",
+        format!("2026-B01-0001-{tag}").as_str(),
+        "97.39",
+        "--date",
+        "2026-10-05",
+    ]);
     assert_eq!(paid["state"], "paid");
     assert_eq!(paid["credit_minor"], 1000);
     assert_eq!(paid["settled_on"], "2026-10-05");
@@ -98,6 +119,7 @@ fn issue_pay_partly_and_pay_the_rest() {
 #[test]
 fn credit_notes_correct_and_cancel() {
     let (k, client) = office_with_client();
+    let tag = k.device_tag();
     k.ok(&["invoice", "series", "C7", "--pattern", "{series}/{year}/{seq:5}"]);
     k.ok(&[
         "invoice",
@@ -112,20 +134,32 @@ fn credit_notes_correct_and_cancel() {
     let credit = k.json(&[
         "invoice",
         "credit",
-        "C7/2026/00001",
+        format!("C7/2026/00001-{tag}").as_str(),
         "--line",
         "Montage=1 h x 60 @ 19",
         "--date",
         "2026-11-05",
     ]);
-    assert_eq!(number(&credit), "C7/2026/00002");
+    assert_eq!(number(&credit), format!("C7/2026/00002-{tag}").as_str());
     assert_eq!(credit["kind"], "credit_note");
     assert_eq!(credit["gross_minor"], -7140);
-    assert_eq!(credit["credits_number"], "C7/2026/00001");
-    let original = k.json(&["invoice", "show", "C7/2026/00001", "--as-of", "2026-11-06"]);
+    assert_eq!(credit["credits_number"], format!("C7/2026/00001-{tag}").as_str());
+    let original = k.json(&[
+        "invoice",
+        "show",
+        format!("C7/2026/00001-{tag}").as_str(),
+        "--as-of",
+        "2026-11-06",
+    ]);
     assert_eq!(original["open_minor"], 28560 - 7140);
     // More than is left is refused.
-    let error = k.fails(&["invoice", "credit", "C7/2026/00001", "--line", "Montage=4 h x 60 @ 19"]);
+    let error = k.fails(&[
+        "invoice",
+        "credit",
+        format!("C7/2026/00001-{tag}").as_str(),
+        "--line",
+        "Montage=4 h x 60 @ 19",
+    ]);
     assert!(error.contains("exceeds what remains"), "{error}");
 
     k.ok(&[
@@ -138,9 +172,21 @@ fn credit_notes_correct_and_cancel() {
         "Doppelt=1 x 100 @ 19",
         "--issue",
     ]);
-    let cancel = k.json(&["invoice", "cancel", "C7/2026/00003", "--date", "2026-11-04"]);
+    let cancel = k.json(&[
+        "invoice",
+        "cancel",
+        format!("C7/2026/00003-{tag}").as_str(),
+        "--date",
+        "2026-11-04",
+    ]);
     assert_eq!(cancel["gross_minor"], -11900);
-    let cancelled = k.json(&["invoice", "show", "C7/2026/00003", "--as-of", "2026-12-01"]);
+    let cancelled = k.json(&[
+        "invoice",
+        "show",
+        format!("C7/2026/00003-{tag}").as_str(),
+        "--as-of",
+        "2026-12-01",
+    ]);
     assert_eq!(cancelled["open_minor"], 0);
 }
 
@@ -208,6 +254,8 @@ fn two_replicas_issue_offline_with_unique_numbers() {
     let relay = Relay::start();
     let (office, client) = office_with_client();
     let laptop = Kartoteka::join(&office.workspace_id(), "laptop-anna");
+    let office_tag = office.device_tag();
+    let laptop_tag = laptop.device_tag();
     office.connect(&relay);
     laptop.connect(&relay);
     office.ok(&["sync"]);
@@ -260,12 +308,12 @@ fn two_replicas_issue_offline_with_unique_numbers() {
         numbers
     };
     let expected: Vec<String> = [
-        "2026-B01-0001",
-        "2026-B01-0002",
-        "2026-B01-0003",
-        "2026-T03-0001",
-        "2026-T03-0002",
-        "2026-T03-0003",
+        format!("2026-B01-0001-{office_tag}").as_str(),
+        format!("2026-B01-0002-{office_tag}").as_str(),
+        format!("2026-B01-0003-{office_tag}").as_str(),
+        format!("2026-T03-0001-{laptop_tag}").as_str(),
+        format!("2026-T03-0002-{laptop_tag}").as_str(),
+        format!("2026-T03-0003-{laptop_tag}").as_str(),
     ]
     .map(str::to_owned)
     .to_vec();
@@ -282,7 +330,167 @@ fn two_replicas_issue_offline_with_unique_numbers() {
         "X=1 x 1 @ 19",
         "--issue",
     ]);
-    assert_eq!(number(&next), "2026-T03-0004");
+    assert_eq!(number(&next), format!("2026-T03-0004-{laptop_tag}").as_str());
+}
+
+/// Issue 11, part 1: two synced replicas choose one series code offline, issue
+/// in it, sync through the relay and issue again. No number may be issued twice.
+#[test]
+fn two_devices_choosing_one_series_code_offline_never_issue_one_number_twice() {
+    let relay = Relay::start();
+    let (a, client) = office_with_client();
+    let b = Kartoteka::join(&a.workspace_id(), "laptop-anna");
+    a.connect(&relay);
+    b.connect(&relay);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // Offline: both choose T03 and issue.
+    a.ok(&["invoice", "series", "T03"]);
+    b.ok(&["invoice", "series", "T03"]);
+    let issue = |k: &Kartoteka, line: &str| {
+        number(&k.json(&[
+            "invoice",
+            "new",
+            &client,
+            "--date",
+            "2026-11-02",
+            "--line",
+            line,
+            "--issue",
+        ]))
+    };
+    let first_a = issue(&a, "S=1 x 10 @ 21");
+    let first_b = issue(&b, "S=1 x 20 @ 21");
+    assert_ne!(first_a, first_b, "two devices issued one number offline");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    // Both know of each other now, and both go on issuing.
+    let second_a = issue(&a, "S=1 x 30 @ 21");
+    let second_b = issue(&b, "S=1 x 40 @ 21");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for k in [&a, &b] {
+        let mut numbers: Vec<String> = k
+            .json(&["invoice", "list", "--as-of", "2026-11-22"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["number"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(numbers.len(), 4, "{numbers:?}");
+        numbers.sort();
+        numbers.dedup();
+        assert_eq!(numbers.len(), 4, "a number was issued twice: {numbers:?}");
+        // Every number names one invoice: paying by number works.
+        for number in [&first_a, &first_b, &second_a, &second_b] {
+            k.ok(&["invoice", "show", number]);
+        }
+    }
+    a.ok(&["invoice", "pay", &first_a, "1.00", "--date", "2026-11-20"]);
+    // The shared code is reported, and no number is duplicated.
+    let series = a.json(&["invoice", "series"]);
+    assert_eq!(series["code"], "T03");
+    assert_eq!(series["shared_with"], serde_json::json!(["laptop-anna"]));
+    assert_eq!(series["duplicate_numbers"], 0);
+    assert!(first_a.starts_with("2026-T03-0001-"), "{first_a}");
+    assert!(second_a.starts_with("2026-T03-0002-"), "{second_a}");
+    assert_eq!(a.json(&["invoice", "duplicates"]), serde_json::json!([]));
+}
+
+/// Issues a draft the way earlier versions did: `2026-T03-0001` in series `T03`,
+/// without the device tag, written into the replica's invoices document.
+fn issue_as_before_the_tag(k: &Kartoteka, draft: &str, number: &str) {
+    let mut replica = replica_store::Replica::open(k.home()).unwrap();
+    let id = replica.resolve_invoice(draft).unwrap();
+    let detail = replica.invoice(id, "2026-11-22".parse().unwrap()).unwrap();
+    let client: domain::ClientId = detail.row.client_id.parse().unwrap();
+    let doc_id = doc_model::DocId::invoices(client, 2026);
+    let mut doc = automerge::AutoCommit::load(&replica.export_document(doc_id).unwrap()).unwrap();
+    let lines = vec![billing::invoice::Line::parse("S=1 x 10 @ 21").unwrap()];
+    let issue = doc_model::Issue {
+        number: number.to_owned(),
+        series: "T03".to_owned(),
+        seq: 1,
+        issue_date: "2026-11-02".parse().unwrap(),
+        due_date: "2026-11-16".parse().unwrap(),
+        totals: billing::invoice::totals(&lines).unwrap(),
+        snapshot: std::collections::BTreeMap::new(),
+    };
+    doc_model::InvoicesDocMut::open(&mut doc).unwrap().issue(&id.to_string(), &issue).unwrap();
+    replica.merge_document(doc_id, &doc.save()).unwrap();
+}
+
+/// Issue 11, part 1: replicas written before numbers carried the device tag
+/// hold one number on two devices. After sync both devices are told, neither
+/// issues in the code again, a number names no invoice but an id does, and the
+/// documented way out works.
+#[test]
+fn a_number_two_devices_issued_before_the_tag_is_reported_on_both_after_sync() {
+    let relay = Relay::start();
+    let (a, client) = office_with_client();
+    let b = Kartoteka::join(&a.workspace_id(), "laptop-anna");
+    a.connect(&relay);
+    b.connect(&relay);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let mut ids = Vec::new();
+    for k in [&a, &b] {
+        k.ok(&["invoice", "series", "T03"]);
+        let draft =
+            k.json(&["invoice", "new", &client, "--date", "2026-11-02", "--line", "S=1 x 10 @ 21"]);
+        let id = draft["id"].as_str().unwrap().to_owned();
+        issue_as_before_the_tag(k, &id, "2026-T03-0001");
+        ids.push(id);
+    }
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for k in [&a, &b] {
+        let series = k.json(&["invoice", "series"]);
+        assert_eq!(series["duplicate_numbers"], 1, "{series:#}");
+        let text = k.ok(&["invoice", "series"]);
+        assert!(text.contains("were issued by two devices"), "{text}");
+        assert!(k.ok(&["conflicts"]).contains("kartoteka invoice duplicates"));
+        let duplicates = k.json(&["invoice", "duplicates"]);
+        assert_eq!(duplicates[0]["number"], "2026-T03-0001");
+        assert_eq!(duplicates[0]["invoices"].as_array().unwrap().len(), 2, "{duplicates:#}");
+        // The number is ambiguous and says so with both ids; an id works.
+        let error = k.fails(&["invoice", "pay", "2026-T03-0001", "1.00"]);
+        assert!(error.contains("belongs to 2 invoices") && error.contains("by its id"), "{error}");
+        for id in &ids {
+            assert!(error.contains(&id[..8]), "{error}");
+        }
+        k.ok(&["invoice", "show", &ids[0][..8]]);
+        // Nothing more is issued in T03, and a refused `new --issue` stores no draft.
+        let before = invoice_count(k);
+        let error = k.fails(&["invoice", "new", &client, "--line", "S=1 x 5 @ 21", "--issue"]);
+        assert!(error.contains("series T03 holds 1 invoice number(s) issued by two devices"));
+        assert!(error.contains("kartoteka invoice series CODE"), "{error}");
+        assert_eq!(invoice_count(k), before);
+    }
+    a.ok(&["invoice", "pay", &ids[0][..8], "1.00", "--date", "2026-11-20"]);
+    // The way out on b: a fresh code, a credit note for its invoice, a new number.
+    b.ok(&["invoice", "series", "T04"]);
+    let credit = b.json(&[
+        "invoice",
+        "cancel",
+        &ids[1][..8],
+        "--date",
+        "2026-11-21",
+        "--note",
+        "Number issued twice",
+    ]);
+    assert!(number(&credit).starts_with("2026-T04-0001-"), "{credit:#}");
+    let again = b.json(&["invoice", "new", &client, "--line", "S=1 x 20 @ 21", "--issue"]);
+    assert!(number(&again).starts_with("2026-T04-0002-"), "{again:#}");
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for k in [&a, &b] {
+        assert_eq!(k.json(&["invoice", "duplicates"])[0]["settled"], true);
+        assert!(!k.ok(&["conflicts"]).contains("kartoteka invoice duplicates"));
+    }
 }
 
 fn notices(k: &Kartoteka, invoice: &str) -> Vec<(i64, String, i64, i64, i64)> {
@@ -309,6 +517,7 @@ fn run_dunning(k: &Kartoteka, day: &str) -> Value {
 #[test]
 fn dunning_climbs_one_level_at_a_time_and_payments_clear_charges_first() {
     let (k, client) = office_with_client();
+    let tag = k.device_tag();
     k.ok(&["client", "edit", &client, "--country", "DE"]);
     k.ok(&["company", "set", "iban", "DE44 5001 0517 5407 3249 31"]);
     k.ok(&[
@@ -340,7 +549,7 @@ fn dunning_climbs_one_level_at_a_time_and_payments_clear_charges_first() {
         "Wartung=10 h x 100 @ 19",
         "--issue",
     ]);
-    let invoice = "2026-B01-0001";
+    let invoice = &format!("2026-B01-0001-{tag}");
     // 190.00 paid before the due date: 1,000.00 stays open.
     k.ok(&["invoice", "pay", invoice, "190.00", "--date", "2026-09-10"]);
 
@@ -433,7 +642,7 @@ fn dunning_climbs_one_level_at_a_time_and_payments_clear_charges_first() {
     );
     for expected in [
         "1. Mahnung",
-        "2026-B01-0001",
+        format!("2026-B01-0001-{tag}").as_str(),
         "1.000,00\u{a0}EUR",
         "21,67\u{a0}EUR",
         "40,00\u{a0}EUR",
@@ -584,6 +793,103 @@ fn two_replicas_running_dunning_offline_store_each_notice_once() {
     assert_eq!(run_dunning(&office, "2026-10-24")["notices"].as_array().unwrap().len(), 0);
 }
 
+/// Issue 11, part 2: two replicas send the same level for one invoice on
+/// different days while offline. After sync both letters are in the history,
+/// with their dates, devices and interest; the level and its fee count once.
+#[test]
+fn letters_sent_for_one_level_on_two_offline_replicas_on_different_days_are_both_kept() {
+    let relay = Relay::start();
+    let (office, client) = office_with_client();
+    let laptop = Kartoteka::join(&office.workspace_id(), "laptop-anna");
+    office.connect(&relay);
+    laptop.connect(&relay);
+    office.ok(&[
+        "invoice",
+        "new",
+        &client,
+        "--date",
+        "2026-09-01",
+        "--due-in",
+        "14",
+        "--line",
+        "Wartung=10 h x 100 @ 19",
+        "--issue",
+    ]);
+    let number = office.json(&["invoice", "list"])[0]["number"].as_str().unwrap().to_owned();
+    // The reminder goes out once, from the office, and both know it.
+    assert_eq!(run_dunning(&office, "2026-09-22")["notices"].as_array().unwrap().len(), 1);
+    office.ok(&["sync"]);
+    laptop.ok(&["sync"]);
+    // Offline, each sends the 1st notice (fee and interest) on its own day.
+    let early = run_dunning(&office, "2026-10-22");
+    let late = run_dunning(&laptop, "2026-10-24");
+    let interest = |report: &Value| report["notices"][0]["interest_minor"].as_i64().unwrap();
+    assert_eq!(early["notices"][0]["level"], 2);
+    assert_eq!(late["notices"][0]["level"], 2);
+    assert!(interest(&late) > interest(&early), "{early:#} {late:#}");
+    for _ in 0..2 {
+        office.ok(&["sync"]);
+        laptop.ok(&["sync"]);
+    }
+    for k in [&office, &laptop] {
+        // Every letter stays: the reminder and both 1st notices.
+        let letters = k.json(&["document", "list", &client]);
+        assert_eq!(letters["count"], 3, "{letters:#}");
+        // The level is reached once, on the earlier day, with its charges.
+        let shown = k.json(&["invoice", "show", &number, "--as-of", "2026-10-25"]);
+        let notices = shown["notices"].as_array().unwrap();
+        assert_eq!(notices.len(), 2, "{shown:#}");
+        assert_eq!(notices[1]["date"], "2026-10-22");
+        assert_eq!(notices[1]["interest_minor"], interest(&early));
+        // One fee (2.50), not two.
+        assert_eq!(shown["open_costs_minor"], 250, "{shown:#}");
+        let sendings: Vec<(String, String, i64, bool)> = notices[1]["sendings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|sending| {
+                (
+                    sending["date"].as_str().unwrap().to_owned(),
+                    sending["device"].as_str().unwrap().to_owned(),
+                    sending["interest_minor"].as_i64().unwrap(),
+                    sending["charged"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sendings,
+            [
+                ("2026-10-22".to_owned(), "office-berlin".to_owned(), interest(&early), true),
+                ("2026-10-24".to_owned(), "laptop-anna".to_owned(), interest(&late), false),
+            ]
+        );
+        // The card and the statement show both letters.
+        let card = k.ok(&["client", "show", &client, "--as-of", "2026-10-25"]);
+        assert!(card.contains("2026-10-22"), "{card}");
+        assert!(card.contains("2026-10-24") && card.contains("also sent by laptop-anna"), "{card}");
+        let statement =
+            k.json(&["statement", &client, "--from", "2026-01-01", "--to", "2026-12-31"]);
+        let kinds: Vec<(&str, &str)> = statement["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| (entry["date"].as_str().unwrap(), entry["kind"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("2026-09-01", "invoice"),
+                ("2026-09-22", "dunning"),
+                ("2026-10-22", "dunning"),
+                ("2026-10-24", "dunning_letter"),
+            ],
+            "{statement:#}"
+        );
+    }
+    // The next level follows from the earlier day, and is sent once.
+    assert_eq!(run_dunning(&office, "2026-10-24")["notices"].as_array().unwrap().len(), 0);
+}
+
 fn numbers_of(k: &Kartoteka, client: &str) -> Vec<String> {
     let mut numbers: Vec<String> = k
         .json(&["invoice", "list", "--client", client])
@@ -599,6 +905,7 @@ fn numbers_of(k: &Kartoteka, client: &str) -> Vec<String> {
 #[test]
 fn recurring_templates_issue_each_period_once() {
     let (k, client) = office_with_client();
+    let tag = k.device_tag();
     k.ok(&["invoice", "series", "B01"]);
     k.ok(&["unit", "add", &client, "--name", "Filiale Mitte"]);
     let monthly = k.json(&[
@@ -614,7 +921,7 @@ fn recurring_templates_issue_each_period_once() {
         "--line",
         "Wartungsvertrag=1 x 89 @ 19",
     ]);
-    assert_eq!(monthly["code"], "B01R1");
+    assert_eq!(monthly["code"], format!("B01R1-{tag}").as_str());
     assert_eq!(monthly["next_date"], "2027-12-31");
     let quarterly = k.json(&[
         "recurring",
@@ -635,7 +942,7 @@ fn recurring_templates_issue_each_period_once() {
         "--line",
         "Filter=4 h x 45 @ 19",
     ]);
-    assert_eq!(quarterly["code"], "B01R2");
+    assert_eq!(quarterly["code"], format!("B01R2-{tag}").as_str());
 
     let planned = k.json(&["generate", "--until", "2028-03-31", "--dry-run"]);
     assert_eq!(planned.as_array().unwrap().len(), 5);
@@ -651,20 +958,20 @@ fn recurring_templates_issue_each_period_once() {
     assert_eq!(
         dates,
         [
-            ("B01R1-2027-12", "2027-12-31"),
-            ("B01R1-2028-01", "2028-01-31"),
-            ("B01R1-2028-02", "2028-02-29"),
-            ("B01R1-2028-03", "2028-03-31"),
-            ("B01R2-2028-01", "2028-01-15"),
+            (format!("B01R1-{tag}-2027-12").as_str(), "2027-12-31"),
+            (format!("B01R1-{tag}-2028-01").as_str(), "2028-01-31"),
+            (format!("B01R1-{tag}-2028-02").as_str(), "2028-02-29"),
+            (format!("B01R1-{tag}-2028-03").as_str(), "2028-03-31"),
+            (format!("B01R2-{tag}-2028-01").as_str(), "2028-01-15"),
         ]
     );
     // Generating again issues nothing new.
     assert_eq!(k.json(&["generate", "--until", "2028-03-31"]).as_array().unwrap().len(), 0);
-    let invoice = k.json(&["invoice", "show", "B01R2-2028-01"]);
+    let invoice = k.json(&["invoice", "show", format!("B01R2-{tag}-2028-01").as_str()]);
     assert_eq!(invoice["state"], "issued");
     assert_eq!(invoice["due_date"], "2028-02-14");
     assert_eq!(invoice["unit_name"], "Filiale Mitte");
-    assert_eq!(invoice["template_code"], "B01R2");
+    assert_eq!(invoice["template_code"], format!("B01R2-{tag}").as_str());
     // A unit is found by the start of a word of its name, as clients are.
     let at_unit = k.json(&["invoice", "list", "--client", &client, "--unit", "mitte"]);
     assert_eq!(at_unit.as_array().unwrap().len(), 1, "{at_unit:#}");
@@ -674,11 +981,14 @@ fn recurring_templates_issue_each_period_once() {
     );
 
     // An ended template stops; the quarterly one ends by itself after June.
-    k.ok(&["recurring", "end", "B01R1", "--on", "2028-04-30"]);
+    k.ok(&["recurring", "end", format!("B01R1-{tag}").as_str(), "--on", "2028-04-30"]);
     let rest = k.json(&["generate", "--until", "2028-12-31"]);
     let numbers: Vec<&str> =
         rest.as_array().unwrap().iter().map(|i| i["number"].as_str().unwrap()).collect();
-    assert_eq!(numbers, ["B01R1-2028-04", "B01R2-2028-04"]);
+    assert_eq!(
+        numbers,
+        [format!("B01R1-{tag}-2028-04").as_str(), format!("B01R2-{tag}-2028-04").as_str()]
+    );
     let listed = k.json(&["recurring", "list", "--client", &client, "--as-of", "2028-12-31"]);
     assert!(listed.as_array().unwrap().iter().all(|t| t["next_date"].is_null()), "{listed:#}");
 
@@ -753,11 +1063,45 @@ fn recurring_templates_issue_each_period_once() {
     assert_eq!(k.json(&["recurring", "list"]).as_array().unwrap().len(), 2);
 }
 
+/// Issue 11, part 3: once a period is generated, the list and the card name
+/// the next period that is not.
+#[test]
+fn the_next_date_of_a_template_skips_periods_already_generated() {
+    let (k, client) = office_with_client();
+    k.ok(&[
+        "recurring",
+        "add",
+        &client,
+        "--period",
+        "monthly",
+        "--day",
+        "1",
+        "--start",
+        "2027-01-01",
+        "--line",
+        "Plan=1 x 89 @ 19",
+    ]);
+    let next = |k: &Kartoteka| {
+        let listed = k.json(&["recurring", "list", "--as-of", "2026-12-15"]);
+        listed[0]["next_date"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(next(&k), "2027-01-01");
+    // Generated ahead of time, in December: January is done, February is next.
+    assert_eq!(k.json(&["generate", "--until", "2027-01-31"]).as_array().unwrap().len(), 1);
+    assert_eq!(next(&k), "2027-02-01");
+    let card = k.json(&["client", "show", &client, "--as-of", "2026-12-15"]);
+    assert_eq!(card["account"]["templates"][0]["next_date"], "2027-02-01", "{card:#}");
+    let text = k.ok(&["recurring", "list", "--as-of", "2026-12-15"]);
+    assert!(text.contains("2027-02-01"), "{text}");
+}
+
 #[test]
 fn two_replicas_generating_offline_end_with_one_invoice_per_period() {
     let relay = Relay::start();
     let (office, client) = office_with_client();
     let laptop = Kartoteka::join(&office.workspace_id(), "laptop-anna");
+    let office_tag = office.device_tag();
+    let laptop_tag = laptop.device_tag();
     office.connect(&relay);
     laptop.connect(&relay);
     office.ok(&["invoice", "series", "B01"]);
@@ -794,9 +1138,14 @@ fn two_replicas_generating_offline_end_with_one_invoice_per_period() {
         office.ok(&["sync"]);
         laptop.ok(&["sync"]);
     }
-    let expected = ["2027-T03-0001", "B01R1-2027-01", "B01R1-2027-02", "B01R1-2027-03"]
-        .map(str::to_owned)
-        .to_vec();
+    let expected = [
+        format!("2027-T03-0001-{laptop_tag}").as_str(),
+        format!("B01R1-{office_tag}-2027-01").as_str(),
+        format!("B01R1-{office_tag}-2027-02").as_str(),
+        format!("B01R1-{office_tag}-2027-03").as_str(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
     assert_eq!(numbers_of(&office, &client), expected);
     assert_eq!(numbers_of(&laptop, &client), expected);
     // Both know April is next and nothing before it is missing.
@@ -804,13 +1153,14 @@ fn two_replicas_generating_offline_end_with_one_invoice_per_period() {
         let planned = k.json(&["generate", "--until", "2027-04-30", "--dry-run"]);
         let numbers: Vec<&str> =
             planned.as_array().unwrap().iter().map(|i| i["number"].as_str().unwrap()).collect();
-        assert_eq!(numbers, ["B01R1-2027-04"]);
+        assert_eq!(numbers, [format!("B01R1-{office_tag}-2027-04").as_str()]);
     }
 }
 
 #[test]
 fn the_card_shows_turnover_balances_and_how_the_client_pays() {
     let (k, baker) = office_with_client();
+    let tag = k.device_tag();
     let small = k.json(&["client", "add", "--name", "Kleiner Kunde"])["short_id"]
         .as_str()
         .unwrap()
@@ -844,9 +1194,12 @@ fn the_card_shows_turnover_balances_and_how_the_client_pays() {
     // The 100 credit on a paid invoice is the client's credit.
     assert_eq!(eur["credit_minor"], 11_900);
     let behaviour = &account["behaviour"];
-    assert_eq!(behaviour["invoices"], 3);
-    assert_eq!(behaviour["longest_delay_days"], 42);
+    // Two paid invoices, both late (40 and 5 days); the open one is overdue, not "paid late".
+    assert_eq!(behaviour["paid_invoices"], 2);
+    assert_eq!(behaviour["longest_delay_days"], 40);
     assert_eq!(behaviour["share_late_percent"], 100.0);
+    assert_eq!(behaviour["overdue_invoices"], 1);
+    assert_eq!(behaviour["longest_overdue_days"], 42);
     assert_eq!(behaviour["trend"], "better");
     // The card names the command for the full list; it lists exactly this client's invoices.
     let command = account["invoice_list_command"].as_str().unwrap();
@@ -863,13 +1216,22 @@ fn the_card_shows_turnover_balances_and_how_the_client_pays() {
         text.contains("Turnover (EUR, net)  total 1700.00   2026 700.00 · 2025 1000.00"),
         "{text}"
     );
+    assert!(text.contains("100 % of 2 paid invoices paid late, longest 40 days"), "{text}");
+    assert!(
+        text.contains("Unpaid and overdue: 1 invoice(s), the oldest 42 days past due"),
+        "{text}"
+    );
+    // A client who has paid nothing yet has not paid late: the invoice is overdue.
+    let small_text = k.ok(&["client", "show", &small, "--as-of", "2026-11-22"]);
+    assert!(!small_text.contains("paid late"), "{small_text}");
+    assert!(small_text.contains("Unpaid and overdue: 1 invoice(s), the oldest 11 days past due"));
 
     // Lists filter and sort.
     let overdue =
         k.json(&["invoice", "list", "--overdue", "--as-of", "2026-11-22", "--sort", "overdue"]);
     let numbers: Vec<&str> =
         overdue.as_array().unwrap().iter().map(|r| r["number"].as_str().unwrap()).collect();
-    assert_eq!(numbers, [open.as_str(), "2026-B01-0004"]);
+    assert_eq!(numbers, [open.as_str(), format!("2026-B01-0004-{tag}").as_str()]);
     let by_amount = k.json(&[
         "invoice",
         "list",
@@ -926,6 +1288,7 @@ fn the_card_shows_turnover_balances_and_how_the_client_pays() {
 #[test]
 fn invoices_export_as_xrechnung_and_printable_pages() {
     let (k, client) = office_with_client();
+    let tag = k.device_tag();
     k.ok(&["invoice", "series", "B01"]);
     k.ok(&[
         "client",
@@ -954,7 +1317,8 @@ fn invoices_export_as_xrechnung_and_printable_pages() {
     ]);
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap();
-    let error = k.fails(&["invoice", "export", "2026-B01-0001", "--to", dir]);
+    let error =
+        k.fails(&["invoice", "export", format!("2026-B01-0001-{tag}").as_str(), "--to", dir]);
     assert!(error.contains("kartoteka company set phone"), "{error}");
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "a refused export wrote a file");
 
@@ -986,26 +1350,35 @@ fn invoices_export_as_xrechnung_and_printable_pages() {
     k.ok(&[
         "invoice",
         "credit",
-        "2026-B01-0002",
+        format!("2026-B01-0002-{tag}").as_str(),
         "--line",
         "Filter=1 pcs x 19.99 @ 7",
         "--date",
         "2026-11-05",
     ]);
-    k.ok(&["invoice", "export", "2026-B01-0002", "--to", dir]);
-    k.ok(&["invoice", "export", "2026-B01-0003", "--format", "ubl", "--to", dir]);
+    k.ok(&["invoice", "export", format!("2026-B01-0002-{tag}").as_str(), "--to", dir]);
+    k.ok(&[
+        "invoice",
+        "export",
+        format!("2026-B01-0003-{tag}").as_str(),
+        "--format",
+        "ubl",
+        "--to",
+        dir,
+    ]);
     let html_path = out.path().join("rechnung.html");
     k.ok(&[
         "invoice",
         "export",
-        "2026-B01-0002",
+        format!("2026-B01-0002-{tag}").as_str(),
         "--format",
         "html",
         "--to",
         html_path.to_str().unwrap(),
     ]);
 
-    let invoice = std::fs::read_to_string(out.path().join("2026-B01-0002.xml")).unwrap();
+    let invoice =
+        std::fs::read_to_string(out.path().join(format!("2026-B01-0002-{tag}.xml"))).unwrap();
     let report = core_invoice_formats::validate_xml(&invoice, None).unwrap();
     assert!(report.ok(), "{report}\n{invoice}");
     // 50.00 + 9.50 VAT, 59.97 + 4.20 VAT: the same totals as the issued invoice.
@@ -1014,16 +1387,26 @@ fn invoices_export_as_xrechnung_and_printable_pages() {
         invoice.contains("<cbc:BuyerReference>04011000-12345-34</cbc:BuyerReference>"),
         "{invoice}"
     );
-    assert_eq!(k.json(&["invoice", "show", "2026-B01-0002"])["gross_minor"], 12_367);
-    let credit = std::fs::read_to_string(out.path().join("2026-B01-0003.xml")).unwrap();
+    assert_eq!(
+        k.json(&["invoice", "show", format!("2026-B01-0002-{tag}").as_str()])["gross_minor"],
+        12_367
+    );
+    let credit =
+        std::fs::read_to_string(out.path().join(format!("2026-B01-0003-{tag}.xml"))).unwrap();
     let report = core_invoice_formats::validate_xml(&credit, None).unwrap();
     assert!(report.ok(), "{report}\n{credit}");
     assert!(credit.contains("<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>"));
-    assert!(credit.contains("<cbc:ID>2026-B01-0002</cbc:ID>"), "the credit note names its invoice");
+    assert!(
+        credit.contains(&format!("<cbc:ID>2026-B01-0002-{tag}</cbc:ID>")),
+        "the credit note names its invoice"
+    );
     let html = std::fs::read_to_string(&html_path).unwrap();
-    for expected in
-        ["Rechnung 2026-B01-0002", "Bäckerei Müller GmbH", "123,67\u{a0}EUR", "DE123456789"]
-    {
+    for expected in [
+        format!("Rechnung 2026-B01-0002-{tag}").as_str(),
+        "Bäckerei Müller GmbH",
+        "123,67\u{a0}EUR",
+        "DE123456789",
+    ] {
         assert!(html.contains(expected), "{expected:?} missing in {html}");
     }
     // A draft is not exported.

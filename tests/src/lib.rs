@@ -112,8 +112,11 @@ impl Kartoteka {
         let mut with_json = vec!["--json"];
         with_json.extend_from_slice(args);
         let stdout = self.ok(&with_json);
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|error| panic!("not one JSON document ({error}):\n{stdout}"))
+        strict_json(&stdout).unwrap_or_else(|error| {
+            panic!(
+                "kartoteka {args:?}: not one JSON document with unique keys ({error}):\n{stdout}"
+            )
+        })
     }
 
     /// Runs a command that must fail; returns its stderr.
@@ -130,6 +133,16 @@ impl Kartoteka {
     /// The replica's workspace id.
     pub fn workspace_id(&self) -> String {
         self.json(&["status"])["workspace_id"].as_str().unwrap().to_owned()
+    }
+
+    /// This device's tag, the end of every invoice number it issues.
+    pub fn device_tag(&self) -> String {
+        self.json(&["invoice", "series"])["device_tag"].as_str().unwrap().to_owned()
+    }
+
+    /// The number `base` (`2026-B01-0001`) as this device issues it, tag appended.
+    pub fn number(&self, base: &str) -> String {
+        format!("{base}-{}", self.device_tag())
     }
 
     /// A replica joining `workspace` as `device`.
@@ -321,5 +334,98 @@ impl Drop for Relay {
 impl Default for Kartoteka {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Parses one JSON document, refusing duplicate keys in any object (serde_json
+/// keeps the last of them silently, so `"notices": 2, "notices": […]` would
+/// pass unnoticed).
+pub fn strict_json(text: &str) -> Result<Value, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let StrictValue(value) = serde::Deserialize::deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// A JSON value read by [`StrictVisitor`].
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+/// Builds a `serde_json::Value` like serde_json's own visitor, except that a
+/// key seen twice in one object is an error.
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            let StrictValue(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strict_json;
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth() {
+        assert!(strict_json(r#"{"a": 1, "b": [{"c": null, "d": 2.5}]}"#).is_ok());
+        let error = strict_json(r#"{"notices": 2, "notices": []}"#).unwrap_err().to_string();
+        assert!(error.contains("duplicate key \"notices\""), "{error}");
+        assert!(strict_json(r#"[{"x": {"files": 1, "files": 2}}]"#).is_err());
+        assert!(strict_json(r#"{"a": 1} {"b": 2}"#).is_err(), "two documents");
     }
 }

@@ -37,7 +37,7 @@ Examples:
     },
     /// One invoice: lines, totals per VAT rate, payments, credit notes, notices
     #[command(
-        after_help = "Examples:\n  kartoteka invoice show 2026-T03-0042\n  kartoteka invoice show 1a2b3c4d --as-of 2027-02-01"
+        after_help = "Examples:\n  kartoteka invoice show 2026-T03-0042-7F3A2B\n  kartoteka invoice show 1a2b3c4d --as-of 2027-02-01"
     )]
     Show {
         /// Invoice number or id prefix
@@ -59,19 +59,19 @@ Examples:
 then the invoice (§367 BGB).
 
 Examples:
-  kartoteka invoice pay 2026-T03-0042 60.00 --date 2026-12-01 --method transfer --reference 'RF18 5390 0754 7034'
-  kartoteka invoice pay 2026-T03-0042 148.50"
+  kartoteka invoice pay 2026-T03-0042-7F3A2B 60.00 --date 2026-12-01 --method transfer --reference 'RF18 5390 0754 7034'
+  kartoteka invoice pay 2026-T03-0042-7F3A2B 148.50"
     )]
     Pay(InvoicePayArgs),
     /// Correct an issued invoice with a credit note for some lines
     #[command(after_help = "Lines are what is taken back, with positive quantities.
 
 Example:
-  kartoteka invoice credit 2026-T03-0042 --line 'Diagnostics=0.5 h x 45.00 @ 21' --note 'Half an hour too much'")]
+  kartoteka invoice credit 2026-T03-0042-7F3A2B --line 'Diagnostics=0.5 h x 45.00 @ 21' --note 'Half an hour too much'")]
     Credit(InvoiceCreditArgs),
     /// Cancel an issued invoice: a credit note for the whole invoice
     #[command(
-        after_help = "Example:\n  kartoteka invoice cancel 2026-T03-0042 --note 'Ordered twice'"
+        after_help = "Example:\n  kartoteka invoice cancel 2026-T03-0042-7F3A2B --note 'Ordered twice'"
     )]
     Cancel {
         /// Invoice number or id prefix
@@ -91,8 +91,8 @@ A client's Leitweg-ID goes in as its setting buyer_reference before the invoice 
   kartoteka client set kiploks buyer_reference 04011000-12345-34
 
 Examples:
-  kartoteka invoice export 2026-T03-0042 --format ubl --to .
-  kartoteka invoice export 2026-T03-0042 --format html --language de --to rechnung.html"
+  kartoteka invoice export 2026-T03-0042-7F3A2B --format ubl --to .
+  kartoteka invoice export 2026-T03-0042-7F3A2B --format html --language de --to rechnung.html"
     )]
     Export {
         /// Invoice number or id prefix
@@ -109,9 +109,11 @@ Examples:
     },
     /// This device's invoice number series: show it, or set its code and pattern
     #[command(
-        after_help = "Every device issues from its own series, so replicas that issue offline at
-the same time never produce the same number. The pattern may use {year}, {series}
-and {seq} or {seq:N} (zero-padded to N digits).
+        after_help = "Every device issues from its own series: the code is a label, and every number
+ends in this device's tag (six hex digits of its id), so replicas that issue
+offline at the same time never produce the same number, even with one code.
+The pattern may use {year}, {series} and {seq} or {seq:N} (zero-padded to N
+digits); the tag follows it: 2026-T03-0001-7F3A2B.
 
 Examples:
   kartoteka invoice series
@@ -119,12 +121,28 @@ Examples:
   kartoteka invoice series T03 --pattern '{series}/{year}/{seq:5}'"
     )]
     Series {
-        /// The series code (letters and digits, unique to this device)
+        /// The series code (letters and digits; a label for this device's series)
         code: Option<String>,
         /// The number pattern [default: {year}-{series}-{seq:4}]
         #[arg(long)]
         pattern: Option<String>,
     },
+    /// Numbers that two invoices carry, and how to get out of it
+    #[command(
+        after_help = "Replicas written before numbers carried the device tag could issue one number
+on two devices when both chose the same series code offline. Such numbers are
+listed here after sync; neither device issues another number in that code.
+
+The way out, on one of the two devices:
+  kartoteka invoice series T04                       # a fresh code for this device
+  kartoteka invoice cancel <ID> --note 'Number issued twice'   # a credit note for one of them
+  kartoteka invoice new <CLIENT> --line … --issue    # re-issue it under a new number
+A number is settled once all but one of its invoices are credited in full.
+
+Example:
+  kartoteka invoice duplicates"
+    )]
+    Duplicates,
 }
 
 /// What `invoice export` writes.
@@ -335,8 +353,8 @@ Examples:
     Client(DunningClientArgs),
     /// Block or unblock dunning of one invoice
     #[command(after_help = "Examples:
-  kartoteka dunning invoice 2026-T03-0042 --block 'Goods returned, credit pending' --until 2026-12-31
-  kartoteka dunning invoice 2026-T03-0042 --unblock")]
+  kartoteka dunning invoice 2026-T03-0042-7F3A2B --block 'Goods returned, credit pending' --until 2026-12-31
+  kartoteka dunning invoice 2026-T03-0042-7F3A2B --unblock")]
     Invoice(DunningInvoiceArgs),
 }
 

@@ -113,11 +113,25 @@ pub(crate) fn conflicts(
         let doc_id = doc_id.to_string();
         listed.retain(|conflict| conflict.doc_id == doc_id);
     }
+    // Numbers two devices issued (before numbers carried the device tag) are
+    // a conflict of the workspace, not of a client's fields.
+    let duplicates = replica.duplicate_numbers()?;
     if output.json {
-        return output.json(&json!({ "count": listed.len(), "conflicts": listed }));
+        return output.json(&json!({
+            "count": listed.len(),
+            "conflicts": listed,
+            "duplicate_numbers": duplicates,
+        }));
     }
     if args.resolve.is_some() {
         output.line("Resolved.")?;
+    }
+    let open_duplicates = duplicates.iter().filter(|duplicate| !duplicate.settled).count();
+    if open_duplicates > 0 {
+        output.line(format!(
+            "{open_duplicates} invoice number(s) are carried by two invoices (issued on two devices); \
+             list them with `kartoteka invoice duplicates`"
+        ))?;
     }
     if listed.is_empty() {
         return output.line("No conflicts.");

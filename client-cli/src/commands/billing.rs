@@ -34,6 +34,10 @@ pub(crate) fn invoice(
                 note: args.note,
                 lines: billed.lines,
             };
+            if args.issue {
+                // Refused before the draft is stored, so a refusal leaves nothing behind.
+                replica.series_to_issue(draft.issue_date.year())?;
+            }
             let id = replica.create_invoice(&draft)?;
             if args.issue {
                 let number = replica.issue_invoice(id, None)?;
@@ -229,7 +233,63 @@ pub(crate) fn invoice(
                 if series.configured { "" } else { " (default)" }
             ))?;
             output.line(format!("pattern  {}", series.pattern))?;
+            output.line(format!("device   {} (every number ends in it)", series.device_tag))?;
+            if !series.shared_with.is_empty() {
+                output.line(format!(
+                    "shared   code also chosen by {} (numbers stay apart by their device tags)",
+                    series.shared_with.join(", ")
+                ))?;
+            }
+            if let Some(device) = &series.tag_shared_with {
+                output.line(format!(
+                    "warning: {device} has this device's tag {}; no number is issued here: \
+                     set this device up again with `kartoteka init` in a new directory",
+                    series.device_tag
+                ))?;
+            }
+            if series.duplicate_numbers > 0 {
+                output.line(format!(
+                    "warning: {} number(s) of series {} were issued by two devices; no further \
+                     number is issued in it: list them with `kartoteka invoice duplicates` and \
+                     choose a fresh code with `kartoteka invoice series CODE`",
+                    series.duplicate_numbers, series.code
+                ))?;
+                return Ok(());
+            }
             output.line(format!("next     {}", series.next_number))
+        }
+        InvoiceCommand::Duplicates => {
+            let duplicates = replica.duplicate_numbers()?;
+            if output.json {
+                return output.json(&duplicates);
+            }
+            if duplicates.is_empty() {
+                return output.line("No invoice number is carried by two invoices.");
+            }
+            let mut table = output.table(&[
+                "NUMBER", "ID", "KIND", "CLIENT", "DEVICE", "ISSUED", "GROSS", "CREDITED", "STATUS",
+            ])?;
+            for duplicate in &duplicates {
+                for invoice in &duplicate.invoices {
+                    table.row([
+                        duplicate.number.as_str(),
+                        &invoice.short_id,
+                        &invoice.kind,
+                        &invoice.client_name,
+                        &invoice.device,
+                        &invoice.issue_date,
+                        &format!("{} {}", format_minor(invoice.gross_minor), invoice.currency),
+                        &format_minor(invoice.credited_minor),
+                        if duplicate.settled { "settled" } else { "open" },
+                    ])?;
+                }
+            }
+            table.finish()?;
+            output.line(
+                "Name these invoices by their ids. The way out: `kartoteka invoice series NEWCODE`, \
+                 then `kartoteka invoice cancel ID` for one of each pair and issue it again \
+                 (see `kartoteka invoice duplicates --help`).",
+            )
         }
     }
 }
@@ -490,6 +550,19 @@ pub(crate) fn print_detail(detail: &InvoiceDetail, output: &mut Output) -> Resul
                 format_minor(notice.interest_minor),
                 notice.letter_document.clone(),
             ])?;
+            // Letters sent for the same level on other days (by another device
+            // while offline) are kept; they charge nothing more.
+            for sending in notice.sendings.iter().filter(|sending| !sending.charged) {
+                table.row([
+                    sending.date.clone(),
+                    notice.level.to_string(),
+                    format!("also sent by {}", sending.device),
+                    "-".to_owned(),
+                    "-".to_owned(),
+                    format!("({})", format_minor(sending.interest_minor)),
+                    sending.letter_document.clone(),
+                ])?;
+            }
         }
         table.finish()?;
     }

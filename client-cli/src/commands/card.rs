@@ -54,7 +54,7 @@ fn print_account(card: &ClientCard, output: &mut Output) -> Result<()> {
         output.line(balance)?;
     }
     let behaviour = &account.behaviour;
-    if behaviour.invoices > 0 {
+    if behaviour.paid_invoices > 0 {
         let trend = match (behaviour.recent_average_days_late, behaviour.earlier_average_days_late)
         {
             (Some(recent), Some(earlier)) => {
@@ -66,11 +66,17 @@ fn print_account(card: &ClientCard, output: &mut Output) -> Result<()> {
             _ => String::new(),
         };
         output.line(format!(
-            "  Pays {:.1} days late on average (by amount); {:.0} % of {} invoices late, longest {} days{trend}",
+            "  Pays {:.1} days late on average (by amount); {:.0} % of {} paid invoices paid late, longest {} days{trend}",
             behaviour.average_days_late,
             behaviour.share_late_percent,
-            behaviour.invoices,
+            behaviour.paid_invoices,
             behaviour.longest_delay_days
+        ))?;
+    }
+    if behaviour.overdue_invoices > 0 {
+        output.line(format!(
+            "  Unpaid and overdue: {} invoice(s), the oldest {} days past due",
+            behaviour.overdue_invoices, behaviour.longest_overdue_days
         ))?;
     }
     output.line(format!("  Statement: {}", account.statement_command))?;
@@ -135,6 +141,19 @@ fn print_account(card: &ClientCard, output: &mut Output) -> Result<()> {
                 card.short_id,
                 &notice.letter_document.chars().take(8).collect::<String>()
             ))?;
+            for sending in notice.sendings.iter().filter(|sending| !sending.charged) {
+                let letter = sending.letter_document.chars().take(8).collect::<String>();
+                output.line(format!(
+                    "  {}  {:<18} level {} also sent by {} (interest {} claimed, charged once on {}) letter {letter}   kartoteka document export {} {letter} --to .",
+                    sending.date,
+                    notice.invoice_number,
+                    notice.level,
+                    sending.device,
+                    format_minor(sending.interest_minor),
+                    notice.date,
+                    card.short_id,
+                ))?;
+            }
         }
     }
     Ok(())

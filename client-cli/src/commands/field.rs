@@ -105,7 +105,7 @@ pub(crate) fn visit(
                     visit.technician.clone(),
                     visit.kind.clone(),
                     visit.status.clone(),
-                    visit.files.to_string(),
+                    visit.file_count.to_string(),
                 ])?;
             }
             table.finish()?;

@@ -34,6 +34,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                 .map_err(|error| explain_damage(error.into(), &home))
                 .with_context(|| format!("cannot open the replica in {}", home.display()))?;
             dispatch(&mut replica, command, &mut output)
+                .map_err(with_hint)
                 .map_err(|error| explain_damage(error, &home))?;
         }
     }
@@ -55,6 +56,25 @@ fn explain_damage(error: anyhow::Error, home: &std::path::Path) -> anyhow::Error
         "the replica's database file is damaged; restore it from the relay: move {} aside, then run `kartoteka init --workspace-id ID --device NAME` with this workspace's id (`kartoteka status` on another device) and this device's name, `kartoteka remote add URL --token TOKEN` and `kartoteka sync` (changes this device had not synced cannot be recovered)",
         home.display()
     ))
+}
+
+/// Adds the command that gets the user out of a library error, where one does.
+fn with_hint(error: anyhow::Error) -> anyhow::Error {
+    use replica_store::StoreError;
+    let hint = match error.downcast_ref::<StoreError>() {
+        Some(StoreError::SeriesHasDuplicates { .. }) => {
+            "list them with `kartoteka invoice duplicates` and choose a fresh code with \
+             `kartoteka invoice series CODE` (see `kartoteka invoice duplicates --help`)"
+        }
+        Some(StoreError::AmbiguousNumber { .. }) => {
+            "the numbers are listed with `kartoteka invoice duplicates`"
+        }
+        Some(StoreError::DeviceTagShared { .. }) => {
+            "set this device up again with `kartoteka init --workspace-id …` in a new directory"
+        }
+        _ => return error,
+    };
+    anyhow::anyhow!("{error:#}; {hint}")
 }
 
 fn dispatch(replica: &mut Replica, command: Command, output: &mut Output) -> Result<()> {

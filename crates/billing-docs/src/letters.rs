@@ -15,27 +15,46 @@ pub fn render(letter: &DunningLetter) -> Result<String> {
     crate::templates::render(&format!("letter.{}.html", letter.language.code()), view(letter))
 }
 
-/// The file name a letter is stored under.
-pub fn file_name(letter: &DunningLetter, client_name: &str) -> String {
-    let word = match letter.language {
-        Language::De => "Mahnung",
-        Language::En => "Reminder",
-        Language::Lv => "Atgadinajums",
+/// The heading of a letter whose highest level is `level` (0 = the payment
+/// reminder) in `language`; its file is named after it too.
+pub fn heading(language: Language, level: usize) -> &'static str {
+    let (headings, last): (&[&'static str], &'static str) = match language {
+        Language::De => {
+            (&["Zahlungserinnerung", "1. Mahnung", "2. Mahnung", "3. Mahnung"], "Letzte Mahnung")
+        }
+        Language::En => {
+            (&["Payment reminder", "First notice", "Second notice", "Third notice"], "Final notice")
+        }
+        Language::Lv => (
+            &["Atgādinājums par maksājumu", "1. brīdinājums", "2. brīdinājums", "3. brīdinājums"],
+            "Pēdējais brīdinājums",
+        ),
     };
-    let client: String = client_name
-        .chars()
+    headings.get(level).copied().unwrap_or(last)
+}
+
+/// The file name a letter is stored under: its heading, date, client and
+/// currency (`2-Mahnung-2026-11-22-Bäckerei-Müller-EUR.html`).
+pub fn file_name(letter: &DunningLetter, client_name: &str) -> String {
+    let word = plain(heading(letter.language, letter.level()));
+    format!("{word}-{}-{}-{}.html", letter.date, plain(client_name), letter.currency)
+}
+
+/// Letters and digits, runs of anything else as one `-`.
+fn plain(text: &str) -> String {
+    text.chars()
         .map(|c| if c.is_alphanumeric() { c } else { '-' })
         .collect::<String>()
         .split('-')
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
-        .join("-");
-    format!("{word}-{}-{client}-{}.html", letter.date, letter.currency)
+        .join("-")
 }
 
 #[derive(Serialize)]
 struct LetterView<'a> {
     level: usize,
+    heading: &'static str,
     date: String,
     pay_by: String,
     seller: &'a std::collections::BTreeMap<String, String>,
@@ -92,6 +111,7 @@ fn view(letter: &DunningLetter) -> LetterView<'_> {
         .collect();
     LetterView {
         level: letter.level(),
+        heading: heading(language, letter.level()),
         date: date(letter.date),
         pay_by: date(letter.pay_by),
         seller: &letter.seller,
@@ -183,7 +203,28 @@ mod tests {
         assert_eq!(one, render(&letter(Language::En)).unwrap());
         assert_eq!(
             file_name(&letter(Language::De), "Bäckerei Müller / Süd"),
-            "Mahnung-2026-11-22-Bäckerei-Müller-Süd-EUR.html"
+            "1-Mahnung-2026-11-22-Bäckerei-Müller-Süd-EUR.html"
         );
+    }
+
+    /// Issue 11, part 3: a file is named after its letter's heading.
+    #[test]
+    fn file_names_follow_the_level_in_the_letters_language() {
+        let cases = [
+            (Language::En, 0, "Payment reminder", "Payment-reminder-"),
+            (Language::En, 1, "First notice", "First-notice-"),
+            (Language::De, 0, "Zahlungserinnerung", "Zahlungserinnerung-"),
+            (Language::De, 2, "2. Mahnung", "2-Mahnung-"),
+            (Language::Lv, 3, "3. brīdinājums", "3-brīdinājums-"),
+            (Language::Lv, 7, "Pēdējais brīdinājums", "Pēdējais-brīdinājums-"),
+        ];
+        for (language, level, heading, prefix) in cases {
+            let mut letter = letter(language);
+            letter.items[0].level = level;
+            let name = file_name(&letter, "Klients");
+            assert!(name.starts_with(prefix), "{language} level {level}: {name}");
+            let html = render(&letter).unwrap();
+            assert!(html.contains(&format!("<h1>{heading}</h1>")), "{language} {level}: {html}");
+        }
     }
 }

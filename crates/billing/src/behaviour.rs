@@ -14,18 +14,25 @@ pub struct InvoiceHistory {
     pub paid_on: Option<NaiveDate>,
 }
 
-/// Payment behaviour of a client as of a day.
+/// Payment behaviour of a client as of a day: how late paid invoices were
+/// paid, and, separately, what is overdue and unpaid.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PaymentBehaviour {
-    /// Invoices considered: paid ones, and open ones already past due.
-    pub invoices: usize,
-    /// Average days late, weighted by amount (an invoice paid early counts 0).
+    /// Paid invoices considered.
+    pub paid_invoices: usize,
+    /// Average days late of the paid invoices, weighted by amount (an invoice
+    /// paid early counts 0).
     pub average_days_late: f64,
-    /// Share of those invoices paid late or still overdue, in percent.
+    /// Share of the paid invoices paid after their due date, in percent.
     pub share_late_percent: f64,
-    /// The longest delay in days (an open one counts until today).
+    /// The longest delay of a paid invoice, in days.
     pub longest_delay_days: i64,
-    /// The weighted average days late over the last 12 months.
+    /// Unpaid invoices past their due date.
+    pub overdue_invoices: usize,
+    /// Days the longest-overdue unpaid invoice is past due.
+    pub longest_overdue_days: i64,
+    /// The weighted average days late of invoices paid that fell due in the
+    /// last 12 months.
     pub recent_average_days_late: Option<f64>,
     /// The same before those 12 months.
     pub earlier_average_days_late: Option<f64>,
@@ -35,19 +42,21 @@ pub struct PaymentBehaviour {
 }
 
 /// Computes payment behaviour as of `today`. An invoice belongs to the last 12
-/// months when it fell due in them.
+/// months when it fell due in them. An open invoice is not "paid late" (it is
+/// not paid): it counts as overdue once past due, and says nothing before.
 pub fn payment_behaviour(history: &[InvoiceHistory], today: NaiveDate) -> PaymentBehaviour {
     let year_ago = today - chrono::Months::new(12);
-    let delays: Vec<(i64, i64, NaiveDate)> = history
-        .iter()
-        .filter(|invoice| invoice.gross_minor > 0)
+    let invoices = history.iter().filter(|invoice| invoice.gross_minor > 0);
+    let delays: Vec<(i64, i64, NaiveDate)> = invoices
+        .clone()
         .filter_map(|invoice| {
-            let settled = invoice.paid_on.unwrap_or(today);
-            if invoice.paid_on.is_none() && today <= invoice.due {
-                return None; // open and not yet due: says nothing yet
-            }
-            Some(((settled - invoice.due).num_days().max(0), invoice.gross_minor, invoice.due))
+            let paid_on = invoice.paid_on?;
+            Some(((paid_on - invoice.due).num_days().max(0), invoice.gross_minor, invoice.due))
         })
+        .collect();
+    let overdue: Vec<i64> = invoices
+        .filter(|invoice| invoice.paid_on.is_none() && invoice.due < today)
+        .map(|invoice| (today - invoice.due).num_days())
         .collect();
     let weighted = |rows: &mut dyn Iterator<Item = &(i64, i64, NaiveDate)>| -> Option<f64> {
         let (days, amount) = rows.fold((0_i128, 0_i128), |(days, amount), (late, gross, _)| {
@@ -65,7 +74,7 @@ pub fn payment_behaviour(history: &[InvoiceHistory], today: NaiveDate) -> Paymen
         _ => "same",
     };
     PaymentBehaviour {
-        invoices: delays.len(),
+        paid_invoices: delays.len(),
         average_days_late: (average * 10.0).round() / 10.0,
         share_late_percent: if delays.is_empty() {
             0.0
@@ -73,6 +82,8 @@ pub fn payment_behaviour(history: &[InvoiceHistory], today: NaiveDate) -> Paymen
             (late as f64 * 1000.0 / delays.len() as f64).round() / 10.0
         },
         longest_delay_days: delays.iter().map(|(days, _, _)| *days).max().unwrap_or(0),
+        overdue_invoices: overdue.len(),
+        longest_overdue_days: overdue.iter().copied().max().unwrap_or(0),
         recent_average_days_late: recent.map(|value| (value * 10.0).round() / 10.0),
         earlier_average_days_late: earlier.map(|value| (value * 10.0).round() / 10.0),
         trend,
@@ -88,7 +99,7 @@ mod tests {
     }
 
     #[test]
-    fn days_late_are_weighted_by_amount_and_open_overdue_invoices_count() {
+    fn days_late_are_weighted_by_amount_and_open_overdue_invoices_count_apart() {
         let today = date(2026, 11, 22);
         let history = [
             // Paid 10 days late, 900.
@@ -115,21 +126,37 @@ mod tests {
             InvoiceHistory { gross_minor: 10_000, due: date(2026, 11, 1), paid_on: None },
         ];
         let behaviour = payment_behaviour(&history, today);
-        assert_eq!(behaviour.invoices, 4);
-        // (10×900 + 0×100 + 40×100 + 21×100) / 1200 = 12.58
-        assert_eq!(behaviour.average_days_late, 12.6);
-        assert_eq!(behaviour.share_late_percent, 75.0);
+        assert_eq!(behaviour.paid_invoices, 3);
+        // (10×900 + 0×100 + 40×100) / 1100 = 11.8
+        assert_eq!(behaviour.average_days_late, 11.8);
+        assert_eq!(behaviour.share_late_percent, 66.7);
         assert_eq!(behaviour.longest_delay_days, 40);
-        // Recent: (9000 + 2100) / 1100 = 10.1; earlier: 40 → better.
-        assert_eq!(behaviour.recent_average_days_late, Some(10.1));
+        // The open one is overdue, said separately.
+        assert_eq!((behaviour.overdue_invoices, behaviour.longest_overdue_days), (1, 21));
+        // Recent: 9000 / 1000 = 9.0; earlier: 40 → better.
+        assert_eq!(behaviour.recent_average_days_late, Some(9.0));
         assert_eq!(behaviour.earlier_average_days_late, Some(40.0));
         assert_eq!(behaviour.trend, "better");
+    }
+
+    /// Issue 11, part 3: an unpaid invoice is overdue, not "paid late".
+    #[test]
+    fn an_unpaid_overdue_invoice_is_not_counted_as_paid_late() {
+        let today = date(2026, 11, 22);
+        let history =
+            [InvoiceHistory { gross_minor: 10_000, due: date(2026, 11, 6), paid_on: None }];
+        let behaviour = payment_behaviour(&history, today);
+        assert_eq!(behaviour.average_days_late, 0.0);
+        assert_eq!(behaviour.share_late_percent, 0.0);
+        assert_eq!(behaviour.longest_delay_days, 0);
+        assert_eq!(behaviour.paid_invoices, 0);
+        assert_eq!((behaviour.overdue_invoices, behaviour.longest_overdue_days), (1, 16));
     }
 
     #[test]
     fn a_client_without_history_has_neutral_behaviour() {
         let behaviour = payment_behaviour(&[], date(2026, 11, 22));
-        assert_eq!(behaviour.invoices, 0);
+        assert_eq!((behaviour.paid_invoices, behaviour.overdue_invoices), (0, 0));
         assert_eq!(behaviour.trend, "same");
     }
 }

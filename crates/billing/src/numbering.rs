@@ -1,15 +1,39 @@
 //! Invoice numbers: per-device series and their patterns.
 //!
 //! German and EU rules allow several number series as long as every number is
-//! unique and belongs to one series (UStAE 14.5 Abs. 10–11). Kartoteka gives
-//! every device its own series code, so replicas issue offline without
-//! coordinating: a number is the pattern filled with the year, the device's code
-//! and the next sequence number of that code and year.
+//! unique and belongs to one series (UStAE 14.5 Abs. 10–11). A series belongs to
+//! one device: a user-chosen code (a label such as `T03`) together with the
+//! device's tag, six hex digits of its id. Every number ends in the tag
+//! (`2026-T03-0042-7F3A2B`), so replicas issue offline without coordinating and
+//! two devices cannot produce the same number even with the same code: their
+//! numbers differ in the last six characters.
 
 use crate::error::{BillingError, Result};
 
 /// The pattern used when a device has not set its own: `2026-T03-0042`.
 pub const DEFAULT_PATTERN: &str = "{year}-{series}-{seq:4}";
+
+/// Length of a device tag in hex digits.
+pub const DEVICE_TAG_LEN: usize = 6;
+
+/// The tag that ends every number a device issues: the first six hex digits of
+/// its id, upper case (`7F3A2B`).
+pub fn device_tag(device_id: &uuid::Uuid) -> String {
+    // The simple form is always 32 hex digits, so the first six exist.
+    device_id.simple().to_string().to_uppercase().chars().take(DEVICE_TAG_LEN).collect()
+}
+
+/// The key of a device's series: its code and its tag (`T03-7F3A2B`). Sequence
+/// numbers count per key and year, and an invoice records the key it came from.
+pub fn series_key(code: &str, tag: &str) -> String {
+    format!("{code}-{tag}")
+}
+
+/// A number issued by a device: the pattern filled, then `-` and the device's
+/// tag. Whatever the pattern, the last seven characters name the device.
+pub fn device_number(pattern: &str, year: i32, code: &str, seq: i64, tag: &str) -> String {
+    format!("{}-{tag}", format_number(pattern, year, code, seq))
+}
 
 /// Checks a series code: 1–12 letters or digits, so numbers stay readable.
 pub fn validate_code(code: &str) -> Result<()> {
@@ -83,10 +107,16 @@ pub fn format_number(pattern: &str, year: i32, series: &str, seq: i64) -> String
     number
 }
 
+/// The code of a device's `n`th recurring template in series `code`:
+/// `T03R2-7F3A2B`, the creating device's tag included.
+pub fn template_code(code: &str, n: i64, tag: &str) -> String {
+    format!("{code}R{n}-{tag}")
+}
+
 /// The number of a recurring template's invoice for the period starting in
-/// `year`/`month`: derived from the template's code (itself unique: taken from
-/// the series of the device that created the template), so two replicas that
-/// generate the same period offline give it the same number.
+/// `year`/`month`: derived from the template's code (which carries the tag of
+/// the device that created the template), so two replicas that generate the
+/// same period offline give it the same number.
 pub fn recurring_number(template_code: &str, year: i32, month: u32) -> String {
     format!("{template_code}-{year}-{month:02}")
 }
@@ -101,6 +131,23 @@ mod tests {
         assert_eq!(format_number("RE-{series}/{year}/{seq}", 2026, "B", 7), "RE-B/2026/7");
         assert_eq!(format_number(DEFAULT_PATTERN, 2026, "T03", 123_456), "2026-T03-123456");
         assert_eq!(recurring_number("T03R2", 2027, 1), "T03R2-2027-01");
+    }
+
+    #[test]
+    fn device_numbers_end_in_the_device_tag_whatever_the_pattern() {
+        let anna = uuid::Uuid::parse_str("7f3a2b11-0000-4000-8000-000000000000").unwrap();
+        let otto = uuid::Uuid::parse_str("0c9e4d22-0000-4000-8000-000000000000").unwrap();
+        assert_eq!(device_tag(&anna), "7F3A2B");
+        assert_eq!(series_key("T03", &device_tag(&anna)), "T03-7F3A2B");
+        let a = device_number(DEFAULT_PATTERN, 2026, "T03", 1, &device_tag(&anna));
+        let o = device_number(DEFAULT_PATTERN, 2026, "T03", 1, &device_tag(&otto));
+        assert_eq!(a, "2026-T03-0001-7F3A2B");
+        assert_eq!(o, "2026-T03-0001-0C9E4D");
+        // A pattern that spells another device's tag still ends in its own.
+        let odd = device_number("{year}-{series}-{seq}-0C9E4D", 2026, "T03", 1, "7F3A2B");
+        assert!(odd.ends_with("-7F3A2B"), "{odd}");
+        assert_eq!(template_code("T03", 2, "7F3A2B"), "T03R2-7F3A2B");
+        assert_eq!(recurring_number("T03R2-7F3A2B", 2027, 1), "T03R2-7F3A2B-2027-01");
     }
 
     #[test]

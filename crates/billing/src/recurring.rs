@@ -97,11 +97,24 @@ pub fn occurrences(schedule: &Schedule, until: NaiveDate) -> Vec<Occurrence> {
     found
 }
 
-/// The next occurrence after `today` (for the card), if any.
-pub fn next_occurrence(schedule: &Schedule, today: NaiveDate) -> Option<Occurrence> {
-    // A template that starts later has its first date within a period of its start.
-    let horizon = today.max(schedule.start) + chrono::Months::new(schedule.period.months() + 1);
-    occurrences(schedule, horizon).into_iter().find(|occurrence| occurrence.issue_date > today)
+/// The next occurrence after `today` whose invoice is not generated yet
+/// (`generated` says so by period start): periods generated ahead of time are
+/// done, so the card and the list name the one after them.
+pub fn next_pending(
+    schedule: &Schedule,
+    today: NaiveDate,
+    n_generated: usize,
+    generated: impl Fn(NaiveDate) -> bool,
+) -> Option<Occurrence> {
+    // At most `n_generated` of the occurrences after today are generated, so
+    // the first `n_generated + 1` of them hold a pending one; each lies within
+    // a period of the one before.
+    let periods = u32::try_from(n_generated).unwrap_or(u32::MAX / 24).saturating_add(2);
+    let months = schedule.period.months().saturating_mul(periods).saturating_add(1);
+    let horizon = today.max(schedule.start).checked_add_months(chrono::Months::new(months))?;
+    occurrences(schedule, horizon)
+        .into_iter()
+        .find(|occurrence| occurrence.issue_date > today && !generated(occurrence.period_start))
 }
 
 /// The id of the invoice a template issues for the period starting `period_start`.
@@ -163,15 +176,28 @@ mod tests {
             Schedule { period: Period::Yearly, day: 15, start: date(2025, 3, 1), end: None };
         assert_eq!(occurrences(&yearly, date(2026, 12, 31)).len(), 2);
         assert_eq!(
-            next_occurrence(&yearly, date(2026, 11, 22)).unwrap().issue_date,
+            next_pending(&yearly, date(2026, 11, 22), 0, |_| false).unwrap().issue_date,
             date(2027, 3, 15)
         );
         // A template starting next year is listed with its first date, not "never".
         let later =
             Schedule { period: Period::Monthly, day: 31, start: date(2027, 1, 1), end: None };
         assert_eq!(
-            next_occurrence(&later, date(2026, 11, 22)).unwrap().issue_date,
+            next_pending(&later, date(2026, 11, 22), 0, |_| false).unwrap().issue_date,
             date(2027, 1, 31)
+        );
+        // Periods generated ahead of time are passed over.
+        let done = [date(2027, 1, 1), date(2027, 2, 1)];
+        assert_eq!(
+            next_pending(&later, date(2026, 11, 22), done.len(), |start| done.contains(&start))
+                .unwrap()
+                .issue_date,
+            date(2027, 3, 31)
+        );
+        let ended = Schedule { end: Some(date(2027, 2, 28)), ..later };
+        assert_eq!(
+            next_pending(&ended, date(2026, 11, 22), 2, |start| done.contains(&start)),
+            None
         );
     }
 

@@ -40,6 +40,10 @@ enum Habit {
 /// Builds one client's invoices, grouped into their per-year documents.
 pub(crate) struct InvoiceMaker<'a> {
     pub(crate) series: &'a str,
+    /// The series key (code and device tag) the invoices record.
+    pub(crate) series_key: &'a str,
+    /// The device tag every number ends in.
+    pub(crate) device_tag: &'a str,
     pub(crate) device_id: &'a str,
     pub(crate) actor: &'a doc_model::ActorId,
     pub(crate) today: NaiveDate,
@@ -98,11 +102,12 @@ impl InvoiceMaker<'_> {
             let totals = totals(&lines)?;
             let due_date = issue_date + Days::new(14);
             let seq = self.next_seq.entry(year).or_insert(1);
-            let number = billing::numbering::format_number(
+            let number = billing::numbering::device_number(
                 billing::numbering::DEFAULT_PATTERN,
                 year,
                 self.series,
                 *seq,
+                self.device_tag,
             );
             let id = Uuid::from_bytes(rng.random());
             let mut invoices = InvoicesDocMut::open(doc)?;
@@ -126,7 +131,7 @@ impl InvoiceMaker<'_> {
                 &id.to_string(),
                 &Issue {
                     number,
-                    series: self.series.to_owned(),
+                    series: self.series_key.to_owned(),
                     seq: *seq,
                     issue_date,
                     due_date,

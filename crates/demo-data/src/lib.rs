@@ -132,6 +132,8 @@ pub fn generate(
         if n_invoices > 0 {
             let mut maker = invoices::InvoiceMaker {
                 series: &series.code,
+                series_key: &series.key,
+                device_tag: &series.device_tag,
                 device_id: &device_id,
                 actor: &actor,
                 today: config.today,

@@ -8,7 +8,13 @@
 //! invoice they correct so that one document says everything about an invoice.
 //! Payments and notices are entries of their own maps keyed by id, so concurrent
 //! payments recorded on two devices both count, and a notice (whose id is derived
-//! from invoice and level) written by two replicas is one entry.
+//! from invoice and level) written by two replicas is one entry: a level is
+//! reached once. Each sending of a notice (one letter carrying it) is an entry of
+//! its own in the same `notices` map, keyed by notice and letter, so letters sent
+//! for one level by two offline devices on different days both stay; the
+//! earliest sending is the one whose charges count (`invoices_from_root`), the
+//! same on every replica. Sending entries keep their date under `sent_on`, so
+//! readers that predate them skip them.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -106,6 +112,41 @@ pub struct NoticeRecord {
     pub interest_minor: i64,
     /// The client document holding the letter.
     pub letter_document: String,
+}
+
+/// One sending of a dunning notice: a letter that carried it, with what that
+/// letter said about it. Kept in the invoice's document beside the notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendingRecord {
+    /// Its key: `{notice id}/{letter id}` (see [`sending_key`]).
+    pub id: String,
+    /// The notice sent.
+    pub notice_id: String,
+    /// The invoice.
+    pub invoice_id: String,
+    /// Level index (0 = first).
+    pub level: i64,
+    /// Level name.
+    pub name: String,
+    /// The day the letter was sent.
+    pub date: NaiveDate,
+    /// Fee the letter claimed.
+    pub fee_minor: i64,
+    /// Lump sum the letter claimed.
+    pub lump_sum_minor: i64,
+    /// Default interest the letter claimed.
+    pub interest_minor: i64,
+    /// The letter's id.
+    pub letter_id: String,
+    /// The device that sent it.
+    pub device_id: String,
+}
+
+/// The key of a sending: notice and letter. A letter's id is derived from its
+/// client, notices and date, so the same run on two replicas on one day writes
+/// one sending, and runs on different days write two.
+pub fn sending_key(notice_id: &str, letter_id: &str) -> String {
+    format!("{notice_id}/{letter_id}")
 }
 
 /// A dunning letter as stored: the file that carries a run's notices to one
@@ -358,6 +399,32 @@ impl<'a> InvoicesDocMut<'a> {
         Ok(true)
     }
 
+    /// Records a sending of a notice; returns false (and writes nothing) when it
+    /// exists.
+    pub fn add_sending(&mut self, sending: &SendingRecord) -> Result<bool> {
+        self.existing(&sending.invoice_id)?;
+        let notices = container(self.doc, &["notices"])?;
+        if self.doc.get(&notices, sending.id.as_str())?.is_some() {
+            return Ok(false);
+        }
+        let value: hydrate::Value = HashMap::from([
+            ("kind", "sending".into()),
+            ("notice_id", sending.notice_id.as_str().into()),
+            ("invoice_id", sending.invoice_id.as_str().into()),
+            ("level", sending.level.into()),
+            ("name", sending.name.as_str().into()),
+            ("sent_on", sending.date.to_string().as_str().into()),
+            ("fee_minor", sending.fee_minor.into()),
+            ("lump_sum_minor", sending.lump_sum_minor.into()),
+            ("interest_minor", sending.interest_minor.into()),
+            ("letter_id", sending.letter_id.as_str().into()),
+            ("device_id", sending.device_id.as_str().into()),
+        ])
+        .into();
+        self.doc.batch_create_object(&notices, sending.id.as_str(), &value, false)?;
+        Ok(true)
+    }
+
     /// Records a dunning letter; returns false (and writes nothing) when it exists.
     pub fn add_letter(&mut self, letter: &LetterRecord) -> Result<bool> {
         let letters = container(self.doc, &["letters"])?;
@@ -451,8 +518,11 @@ pub struct InvoicesContent {
     pub invoices: Vec<InvoiceRecord>,
     /// Payments, by date.
     pub payments: Vec<PaymentRecord>,
-    /// Dunning notices, by invoice and level.
+    /// Dunning notices, by invoice and level; date and charges are those of the
+    /// notice's earliest sending, where it has any.
     pub notices: Vec<NoticeRecord>,
+    /// Every sending of a notice, by invoice, level, date and letter.
+    pub sendings: Vec<SendingRecord>,
     /// Dunning letters, by date.
     pub letters: Vec<LetterRecord>,
 }
@@ -519,7 +589,36 @@ pub(crate) fn invoices_from_root(root: &hydrate::Map) -> InvoicesContent {
         })
         .collect();
     payments.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
-    let mut notices: Vec<NoticeRecord> = read::entries(root, "notices")
+    let notice_entries = read::entries(root, "notices");
+    let (sending_entries, notice_entries): (Vec<_>, Vec<_>) =
+        notice_entries.into_iter().partition(|(_, entry)| read::text(entry, "kind") == "sending");
+    let mut sendings: Vec<SendingRecord> = sending_entries
+        .into_iter()
+        .filter_map(|(id, entry)| {
+            Some(SendingRecord {
+                id: id.to_owned(),
+                notice_id: read::text(entry, "notice_id"),
+                invoice_id: read::text(entry, "invoice_id"),
+                level: read::integer(entry, "level").unwrap_or(0),
+                name: read::text(entry, "name"),
+                date: date_of(entry, "sent_on")?,
+                fee_minor: read::integer(entry, "fee_minor").unwrap_or(0),
+                lump_sum_minor: read::integer(entry, "lump_sum_minor").unwrap_or(0),
+                interest_minor: read::integer(entry, "interest_minor").unwrap_or(0),
+                letter_id: read::text(entry, "letter_id"),
+                device_id: read::text(entry, "device_id"),
+            })
+        })
+        .collect();
+    sendings.sort_by(|a, b| {
+        (&a.invoice_id, a.level, a.date, &a.letter_id).cmp(&(
+            &b.invoice_id,
+            b.level,
+            b.date,
+            &b.letter_id,
+        ))
+    });
+    let mut notices: Vec<NoticeRecord> = notice_entries
         .into_iter()
         .filter_map(|(id, entry)| {
             Some(NoticeRecord {
@@ -536,6 +635,7 @@ pub(crate) fn invoices_from_root(root: &hydrate::Map) -> InvoicesContent {
         })
         .collect();
     notices.sort_by(|a, b| (&a.invoice_id, a.level).cmp(&(&b.invoice_id, b.level)));
+    earliest_sendings_count(&mut notices, &sendings);
     let mut letters: Vec<LetterRecord> = read::entries(root, "letters")
         .into_iter()
         .filter_map(|(id, entry)| {
@@ -550,7 +650,132 @@ pub(crate) fn invoices_from_root(root: &hydrate::Map) -> InvoicesContent {
         })
         .collect();
     letters.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
-    InvoicesContent { client_id, invoices, payments, notices, letters }
+    InvoicesContent { client_id, invoices, payments, notices, sendings, letters }
+}
+
+/// Two devices that sent one level offline wrote the notice twice under one
+/// key, and Automerge shows one of the two; the earliest sending (`sendings` is
+/// sorted) says when the level was reached and what it charged, on every
+/// replica alike.
+fn earliest_sendings_count(notices: &mut [NoticeRecord], sendings: &[SendingRecord]) {
+    for notice in notices {
+        if let Some(first) = sendings.iter().find(|sending| sending.notice_id == notice.id) {
+            notice.date = first.date;
+            notice.fee_minor = first.fee_minor;
+            notice.lump_sum_minor = first.lump_sum_minor;
+            notice.interest_minor = first.interest_minor;
+            notice.letter_document = first.letter_id.clone();
+        }
+    }
+}
+
+/// Reads an invoices document (`root` hydrated from `doc`), with the letters
+/// earlier versions lost in merges restored. Those versions keyed a letter by its notices alone and
+/// wrote each notice with its day's charges, so two devices that sent one level
+/// on different days wrote two letters under one key and two notices under
+/// another, and Automerge shows one of each. The others are still in the
+/// document as conflicting values of those keys: each letter of such a key
+/// becomes a letter of its own (its id derived from the key and its date, see
+/// [`recovered_letter_id`]) and each notice a sending of it, as this version
+/// records them. Conflicts between objects of one date (one run's letter on two
+/// devices) are one letter, as they always were.
+pub(crate) fn invoices_restored(root: &hydrate::Map, doc: &AutoCommit) -> Result<InvoicesContent> {
+    let mut content = invoices_from_root(root);
+    let letters = container(doc, &["letters"])?;
+    for (key, objects) in conflicting_entries(doc, &letters)? {
+        let recovered: Vec<LetterRecord> = objects
+            .iter()
+            .filter_map(|entry| {
+                let date = date_of(entry, "date")?;
+                Some(LetterRecord {
+                    id: recovered_letter_id(&key, date),
+                    name: read::text(entry, "name"),
+                    date,
+                    hash: read::text(entry, "hash"),
+                    media_type: read::text(entry, "media_type"),
+                    size: u64::try_from(read::integer(entry, "size").unwrap_or(0)).unwrap_or(0),
+                })
+            })
+            .collect();
+        content.letters.retain(|letter| letter.id != key);
+        content.letters.extend(recovered);
+    }
+    content.letters.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+    content.letters.dedup_by(|a, b| a.id == b.id);
+    let notices = container(doc, &["notices"])?;
+    for (key, objects) in conflicting_entries(doc, &notices)? {
+        // A notice this version wrote has sendings of its own.
+        if content.sendings.iter().any(|sending| sending.notice_id == key) {
+            continue;
+        }
+        for entry in objects.iter().filter(|entry| read::text(entry, "kind") != "sending") {
+            let Some(date) = date_of(entry, "date") else { continue };
+            let letter_id = recovered_letter_id(&read::text(entry, "letter_document"), date);
+            content.sendings.push(SendingRecord {
+                id: sending_key(&key, &letter_id),
+                notice_id: key.clone(),
+                invoice_id: read::text(entry, "invoice_id"),
+                level: read::integer(entry, "level").unwrap_or(0),
+                name: read::text(entry, "name"),
+                date,
+                fee_minor: read::integer(entry, "fee_minor").unwrap_or(0),
+                lump_sum_minor: read::integer(entry, "lump_sum_minor").unwrap_or(0),
+                interest_minor: read::integer(entry, "interest_minor").unwrap_or(0),
+                letter_id,
+                device_id: String::new(),
+            });
+        }
+    }
+    content.sendings.sort_by(|a, b| {
+        (&a.invoice_id, a.level, a.date, &a.letter_id).cmp(&(
+            &b.invoice_id,
+            b.level,
+            b.date,
+            &b.letter_id,
+        ))
+    });
+    content.sendings.dedup_by(|a, b| a.id == b.id);
+    earliest_sendings_count(&mut content.notices, &content.sendings);
+    Ok(content)
+}
+
+/// The id of a letter restored from a merge conflict of key `letter_key`: the
+/// same on every replica.
+pub fn recovered_letter_id(letter_key: &str, date: NaiveDate) -> String {
+    let namespace = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, letter_key.as_bytes());
+    uuid::Uuid::new_v5(&namespace, date.to_string().as_bytes()).to_string()
+}
+
+/// The entries of map `obj` whose key holds several objects from concurrent
+/// writes, each hydrated, when they carry at least two different dates
+/// (`date`): what one device wrote on one day and another on another.
+fn conflicting_entries(
+    doc: &AutoCommit,
+    obj: &automerge::ObjId,
+) -> Result<Vec<(String, Vec<hydrate::Map>)>> {
+    let mut res = Vec::new();
+    for key in doc.keys(obj) {
+        let values = doc.get_all(obj, key.as_str())?;
+        if values.len() < 2 {
+            continue;
+        }
+        let mut objects = Vec::with_capacity(values.len());
+        for (value, id) in values {
+            if let automerge::Value::Object(ObjType::Map) = value
+                && let hydrate::Value::Map(entry) = doc.hydrate(&id, None)?
+            {
+                objects.push(entry);
+            }
+        }
+        let mut dates: Vec<String> =
+            objects.iter().map(|entry| read::text(entry, "date")).collect();
+        dates.sort_unstable();
+        dates.dedup();
+        if dates.len() > 1 {
+            res.push((key, objects));
+        }
+    }
+    Ok(res)
 }
 
 /// The workspace's billing settings.
@@ -652,4 +877,203 @@ pub(crate) fn billing_from_root(root: &hydrate::Map) -> BillingSettings {
         })
         .unwrap_or_default();
     BillingSettings { series, policies: texts("policies"), base_rates, settings: texts("settings") }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+
+    use super::*;
+    use crate::{DocId, hydrate, new_document};
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, d).unwrap()
+    }
+
+    /// One replica's run on `date`: the notice of level 1 and its sending.
+    fn send(doc: &mut AutoCommit, date: NaiveDate, interest_minor: i64, device: &str) {
+        let notice = NoticeRecord {
+            id: "n1".to_owned(),
+            invoice_id: "i1".to_owned(),
+            level: 1,
+            name: "1. Mahnung".to_owned(),
+            date,
+            fee_minor: 250,
+            lump_sum_minor: 0,
+            interest_minor,
+            letter_document: format!("letter-{date}"),
+        };
+        let mut invoices = InvoicesDocMut::open(doc).unwrap();
+        assert!(invoices.add_notice(&notice).unwrap());
+        let sending = SendingRecord {
+            id: sending_key(&notice.id, &notice.letter_document),
+            notice_id: notice.id.clone(),
+            invoice_id: notice.invoice_id.clone(),
+            level: notice.level,
+            name: notice.name.clone(),
+            date,
+            fee_minor: notice.fee_minor,
+            lump_sum_minor: 0,
+            interest_minor,
+            letter_id: notice.letter_document.clone(),
+            device_id: device.to_owned(),
+        };
+        assert!(invoices.add_sending(&sending).unwrap());
+        doc.commit();
+    }
+
+    /// What earlier versions wrote for one run: the notice with the day's
+    /// charges, and a letter keyed by its notices alone.
+    fn send_as_before(doc: &mut AutoCommit, date: NaiveDate, interest_minor: i64, hash: &str) {
+        let notice = NoticeRecord {
+            id: "n1".to_owned(),
+            invoice_id: "i1".to_owned(),
+            level: 1,
+            name: "1. Mahnung".to_owned(),
+            date,
+            fee_minor: 250,
+            lump_sum_minor: 0,
+            interest_minor,
+            letter_document: "letter-n1".to_owned(),
+        };
+        let letter = LetterRecord {
+            id: "letter-n1".to_owned(),
+            name: format!("Mahnung-{date}.html"),
+            date,
+            hash: hash.to_owned(),
+            media_type: "text/html".to_owned(),
+            size: 100,
+        };
+        let mut invoices = InvoicesDocMut::open(doc).unwrap();
+        assert!(invoices.add_notice(&notice).unwrap());
+        assert!(invoices.add_letter(&letter).unwrap());
+        doc.commit();
+    }
+
+    fn with_invoice() -> AutoCommit {
+        let doc_id = DocId::from_bytes([3; 16]);
+        let mut base =
+            new_document(doc_id, DocKind::Invoices, &ActorId::from([9; 16].as_slice())).unwrap();
+        let draft = NewInvoice {
+            id: "i1".to_owned(),
+            unit_id: String::new(),
+            kind: "invoice".to_owned(),
+            credits: String::new(),
+            currency: "EUR".to_owned(),
+            issue_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            due_date: NaiveDate::from_ymd_opt(2026, 9, 15).unwrap(),
+            note: String::new(),
+            lines: vec![Line::parse("Service=1 x 100 @ 19").unwrap()],
+            template_id: String::new(),
+            created_by: "d1".to_owned(),
+        };
+        InvoicesDocMut::open(&mut base).unwrap().create(&draft, 0).unwrap();
+        base.commit();
+        base
+    }
+
+    #[test]
+    fn letters_earlier_versions_lost_in_a_merge_are_read_back_from_the_conflict() {
+        let mut base = with_invoice();
+        for (early_actor, late_actor) in [(1_u8, 2_u8), (2, 1)] {
+            let mut early = base.fork().with_actor(ActorId::from([early_actor; 16].as_slice()));
+            let mut late = base.fork().with_actor(ActorId::from([late_actor; 16].as_slice()));
+            send_as_before(&mut early, day(22), 715, "aa");
+            send_as_before(&mut late, day(24), 885, "bb");
+            early.merge(&mut late).unwrap();
+            late.merge(&mut early).unwrap();
+            for doc in [&early, &late] {
+                let hydrated = hydrate(doc).unwrap();
+                // Plain hydration shows one of each, as the old versions did.
+                assert_eq!(hydrated.invoices().letters.len(), 1);
+                let content = hydrated.invoices_restored(doc).unwrap();
+                let letters: Vec<(NaiveDate, &str, String)> = content
+                    .letters
+                    .iter()
+                    .map(|letter| (letter.date, letter.hash.as_str(), letter.id.clone()))
+                    .collect();
+                assert_eq!(
+                    letters,
+                    [
+                        (day(22), "aa", recovered_letter_id("letter-n1", day(22))),
+                        (day(24), "bb", recovered_letter_id("letter-n1", day(24))),
+                    ]
+                );
+                let sent: Vec<(NaiveDate, i64, &str)> = content
+                    .sendings
+                    .iter()
+                    .map(|s| (s.date, s.interest_minor, s.letter_id.as_str()))
+                    .collect();
+                assert_eq!(
+                    sent,
+                    [(day(22), 715, letters[0].2.as_str()), (day(24), 885, letters[1].2.as_str()),]
+                );
+                assert_eq!(content.notices.len(), 1);
+                assert_eq!(
+                    (content.notices[0].date, content.notices[0].interest_minor),
+                    (day(22), 715)
+                );
+                assert_eq!(content.notices[0].letter_document, letters[0].2);
+            }
+        }
+        // One run's letter written on two devices on one day stays one letter.
+        let mut anna = base.fork().with_actor(ActorId::from([1; 16].as_slice()));
+        let mut otto = base.fork().with_actor(ActorId::from([2; 16].as_slice()));
+        send_as_before(&mut anna, day(22), 715, "aa");
+        send_as_before(&mut otto, day(22), 715, "aa");
+        anna.merge(&mut otto).unwrap();
+        let content = hydrate(&anna).unwrap().invoices_restored(&anna).unwrap();
+        assert_eq!(content.letters.len(), 1);
+        assert_eq!(content.letters[0].id, "letter-n1");
+        assert!(content.sendings.is_empty());
+        assert_eq!(content.notices[0].letter_document, "letter-n1");
+    }
+
+    #[test]
+    fn a_level_sent_on_two_replicas_on_different_days_keeps_both_sendings_and_counts_the_first() {
+        let doc_id = DocId::from_bytes([3; 16]);
+        let mut base =
+            new_document(doc_id, DocKind::Invoices, &ActorId::from([9; 16].as_slice())).unwrap();
+        let lines = vec![Line::parse("Service=1 x 100 @ 19").unwrap()];
+        let draft = NewInvoice {
+            id: "i1".to_owned(),
+            unit_id: String::new(),
+            kind: "invoice".to_owned(),
+            credits: String::new(),
+            currency: "EUR".to_owned(),
+            issue_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            due_date: NaiveDate::from_ymd_opt(2026, 9, 15).unwrap(),
+            note: String::new(),
+            lines,
+            template_id: String::new(),
+            created_by: "d1".to_owned(),
+        };
+        InvoicesDocMut::open(&mut base).unwrap().create(&draft, 0).unwrap();
+        base.commit();
+        // Actor order decides which notice object Automerge shows; try both.
+        for (early_actor, late_actor) in [(1_u8, 2_u8), (2, 1)] {
+            let mut early = base.fork().with_actor(ActorId::from([early_actor; 16].as_slice()));
+            let mut late = base.fork().with_actor(ActorId::from([late_actor; 16].as_slice()));
+            send(&mut early, day(22), 715, "office");
+            send(&mut late, day(24), 885, "laptop");
+            early.merge(&mut late).unwrap();
+            late.merge(&mut early).unwrap();
+            for doc in [&early, &late] {
+                let hydrated = hydrate(doc).unwrap();
+                let content = hydrated.invoices();
+                // This version's sendings leave nothing to restore.
+                assert_eq!(hydrated.invoices_restored(doc).unwrap(), content);
+                assert_eq!(content.notices.len(), 1);
+                let notice = &content.notices[0];
+                assert_eq!((notice.date, notice.interest_minor), (day(22), 715));
+                assert_eq!(notice.letter_document, "letter-2026-10-22");
+                let sent: Vec<(NaiveDate, i64, &str)> = content
+                    .sendings
+                    .iter()
+                    .map(|s| (s.date, s.interest_minor, s.device_id.as_str()))
+                    .collect();
+                assert_eq!(sent, [(day(22), 715, "office"), (day(24), 885, "laptop")]);
+            }
+        }
+    }
 }

@@ -43,7 +43,8 @@ mod workspace;
 
 pub use billing::{
     BillingDocMut, BillingSettings, DraftChanges, InvoiceRecord, InvoicesContent, InvoicesDocMut,
-    Issue, LetterRecord, NewInvoice, NoticeRecord, PaymentRecord, Series,
+    Issue, LetterRecord, NewInvoice, NoticeRecord, PaymentRecord, SendingRecord, Series,
+    recovered_letter_id, sending_key,
 };
 pub use client::{ClientDocMut, hydrate_client};
 pub use client_billing::{ClientBilling, ClientBillingMut, ClientDunning, Template};
@@ -85,6 +86,13 @@ impl Hydrated {
     /// The invoices, payments and notices, if this is an invoices document.
     pub fn invoices(&self) -> InvoicesContent {
         billing::invoices_from_root(&self.root)
+    }
+
+    /// The same, with the letters and notices that earlier versions lost in
+    /// merges read back from `doc` (the document this was hydrated from), where
+    /// they remain as conflicting values.
+    pub fn invoices_restored(&self, doc: &AutoCommit) -> Result<InvoicesContent> {
+        billing::invoices_restored(&self.root, doc)
     }
 
     /// Recurring templates and dunning settings, if this is a client document.

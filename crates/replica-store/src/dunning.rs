@@ -4,8 +4,12 @@
 //! partial index `invoices_open`), skips blocked invoices and clients, and gives
 //! each the next level its policy has due — never skipping one. Each notice's id
 //! is derived from the invoice and the level, and each letter's id from the
-//! notices it carries, so a repeated run, or the same run on two offline
-//! replicas, stores the same notices and letters instead of duplicates.
+//! client, the notices it carries and the run's date, so a repeated run, or the
+//! same run on two offline replicas on one day, stores the same notices and
+//! letters instead of duplicates. Every letter also records a sending of each
+//! notice it carries (`SendingRecord`, keyed by notice and letter): two devices
+//! that send one level on different days offline keep both letters and both
+//! sendings, while the level (and its fee) counts once.
 //!
 //! Fees, interest and the lump sum are claims of the notice, kept beside the
 //! frozen invoice; the mirror's settlement applies payments to them first
@@ -21,6 +25,7 @@ use blob_store::{BlobHash, BlobStore, Put};
 use chrono::{Datelike, NaiveDate};
 use doc_model::{
     BillingDocMut, ClientBillingMut, DocId, DocKind, InvoicesDocMut, LetterRecord, NoticeRecord,
+    SendingRecord, sending_key,
 };
 use domain::ClientId;
 use rusqlite::OptionalExtension;
@@ -372,8 +377,11 @@ impl Replica {
                     ));
                     return Err(self.stop_run(&mut pipeline, run.as_of, error, stored));
                 };
-                let letter_id =
-                    letter_id(client_uuid, entries.iter().map(|(_, notice, _)| notice.id.as_str()));
+                let letter_id = letter_id(
+                    client_uuid,
+                    run.as_of,
+                    entries.iter().map(|(_, notice, _)| notice.id.as_str()),
+                );
                 for (candidate, notice, item) in &mut entries {
                     notice.letter_document = letter_id.to_string();
                     report.notices.push(PlannedNotice {
@@ -524,6 +532,7 @@ impl Replica {
 
     fn record_prepared(&mut self, date: NaiveDate, batch: PreparedBatch) -> Result<()> {
         let PreparedBatch { letters, puts, documents } = batch;
+        let device_id = self.meta().device_id.to_string();
         let mut records: BTreeMap<DocId, DocumentRecords> = BTreeMap::new();
         for (letter, put) in letters.into_iter().zip(&puts) {
             let mut home: Option<DocId> = None;
@@ -532,7 +541,23 @@ impl Replica {
                     StoreError::NotAllowed(format!("the mirror holds a bad document id {doc_id}"))
                 })?;
                 home.get_or_insert(doc_id);
-                records.entry(doc_id).or_default().notices.push(notice);
+                let letter_id = letter.letter_id.to_string();
+                let sending = SendingRecord {
+                    id: sending_key(&notice.id, &letter_id),
+                    notice_id: notice.id.clone(),
+                    invoice_id: notice.invoice_id.clone(),
+                    level: notice.level,
+                    name: notice.name.clone(),
+                    date: notice.date,
+                    fee_minor: notice.fee_minor,
+                    lump_sum_minor: notice.lump_sum_minor,
+                    interest_minor: notice.interest_minor,
+                    letter_id,
+                    device_id: device_id.clone(),
+                };
+                let entry = records.entry(doc_id).or_default();
+                entry.notices.push(notice);
+                entry.sendings.push(sending);
             }
             let Some(home) = home else { continue };
             let record = LetterRecord {
@@ -549,9 +574,12 @@ impl Replica {
             records.keys().map(|doc_id| (*doc_id, Creation::Existing)).collect();
         self.transact_all_preloaded(&docs, documents, |tx, doc_id, doc| {
             let mut invoices = InvoicesDocMut::open(doc)?;
-            if let Some(DocumentRecords { notices, letters }) = records.get(&doc_id) {
+            if let Some(DocumentRecords { notices, sendings, letters }) = records.get(&doc_id) {
                 for notice in notices {
                     invoices.add_notice(notice)?;
+                }
+                for sending in sendings {
+                    invoices.add_sending(sending)?;
                 }
                 for (letter, _) in letters {
                     invoices.add_letter(letter)?;
@@ -706,6 +734,7 @@ struct LetterToStore {
 #[derive(Default)]
 struct DocumentRecords {
     notices: Vec<NoticeRecord>,
+    sendings: Vec<SendingRecord>,
     letters: Vec<(LetterRecord, BlobHash)>,
 }
 
@@ -862,11 +891,13 @@ fn notice_for(
     Ok((notice, item))
 }
 
-/// The id of the letter carrying these notices: the same on every replica.
-fn letter_id<'a>(client: Uuid, notice_ids: impl Iterator<Item = &'a str>) -> Uuid {
+/// The id of the letter carrying these notices on `date`: the same on every
+/// replica that sends them that day (one letter), another on another day (two
+/// letters, both kept).
+fn letter_id<'a>(client: Uuid, date: NaiveDate, notice_ids: impl Iterator<Item = &'a str>) -> Uuid {
     let mut ids: Vec<&str> = notice_ids.collect();
     ids.sort_unstable();
-    Uuid::new_v5(&client, format!("kartoteka/dunning-letter/{}", ids.join(",")).as_bytes())
+    Uuid::new_v5(&client, format!("kartoteka/dunning-letter/{date}/{}", ids.join(",")).as_bytes())
 }
 
 /// An error after some batches of a run were stored says so: those letters and

@@ -92,6 +92,43 @@ pub enum StoreError {
         /// Some of the matches.
         candidates: String,
     },
+    /// An invoice number typed by the user belongs to several invoices (two
+    /// devices issued it before numbers carried the device tag).
+    #[error(
+        "number {number} belongs to {count} invoices ({candidates}); name the invoice by its id"
+    )]
+    AmbiguousNumber {
+        /// The number.
+        number: String,
+        /// How many invoices carry it.
+        count: usize,
+        /// Their short ids, clients and issuing devices.
+        candidates: String,
+    },
+    /// This device's series code holds numbers that two devices issued, so no
+    /// further number is issued in it.
+    #[error(
+        "series {code} holds {numbers} invoice number(s) issued by two devices; \
+         no further number is issued in it"
+    )]
+    SeriesHasDuplicates {
+        /// The series code.
+        code: String,
+        /// How many numbers exist more than once.
+        numbers: usize,
+    },
+    /// Another device of the workspace has this device's tag, the part of every
+    /// number that keeps devices apart (two random ids share six hex digits).
+    #[error(
+        "this device's tag {tag} is also {device}'s, so its numbers could repeat {device}'s; \
+         no number is issued on this device"
+    )]
+    DeviceTagShared {
+        /// The tag.
+        tag: String,
+        /// The other device's name.
+        device: String,
+    },
 }
 
 impl From<automerge::AutomergeError> for StoreError {

@@ -61,6 +61,42 @@ pub enum InvoiceSort {
     DaysOverdue,
 }
 
+/// A number carried by several invoices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DuplicateNumber {
+    /// The number.
+    pub number: String,
+    /// The invoices (or credit notes) carrying it, by issue date.
+    pub invoices: Vec<DuplicateInvoice>,
+    /// Whether all but one of them are credited in full (the way out taken).
+    pub settled: bool,
+}
+
+/// One invoice of a [`DuplicateNumber`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DuplicateInvoice {
+    /// Its id.
+    pub id: String,
+    /// Its id's first characters, as lists show it.
+    pub short_id: String,
+    /// `invoice` or `credit_note`.
+    pub kind: String,
+    /// The series it was issued from.
+    pub series: String,
+    /// The client's name.
+    pub client_name: String,
+    /// The device that issued it.
+    pub device: String,
+    /// Issue date.
+    pub issue_date: String,
+    /// Gross total.
+    pub gross_minor: i64,
+    /// How much of it credit notes take back.
+    pub credited_minor: i64,
+    /// Currency code.
+    pub currency: String,
+}
+
 /// An invoice list request.
 #[derive(Debug, Clone)]
 pub struct InvoiceQuery {
@@ -115,8 +151,9 @@ pub struct InvoiceRow {
     pub open_minor: i64,
     /// Days past due with principal open.
     pub days_overdue: i64,
-    /// Dunning notices sent.
-    pub notices: i64,
+    /// Dunning notices sent (`notice_count`, so that `InvoiceDetail`, which
+    /// flattens the row, can list them as `notices`).
+    pub notice_count: i64,
 }
 
 /// A line of an invoice as shown.
@@ -182,8 +219,35 @@ pub struct NoticeView {
     pub lump_sum_minor: i64,
     /// Interest claimed.
     pub interest_minor: i64,
-    /// The client document holding the letter.
+    /// The client document holding the letter whose charges count (the
+    /// earliest that carried the notice).
     pub letter_document: String,
+    /// Every letter that carried the notice, earliest first: two devices may
+    /// have sent the level on different days while offline.
+    pub sendings: Vec<SendingView>,
+}
+
+/// One letter that carried a notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SendingView {
+    /// The day it was sent.
+    pub date: String,
+    /// The device that sent it ("a device of an earlier version" for a letter
+    /// restored from a merge of such versions, which did not record it).
+    pub device: String,
+    /// The letter (a client document).
+    pub letter_document: String,
+    /// The letter's file name ('' while the letter's document has not arrived).
+    pub file_name: String,
+    /// Fee the letter claimed.
+    pub fee_minor: i64,
+    /// Lump sum the letter claimed.
+    pub lump_sum_minor: i64,
+    /// Interest the letter claimed.
+    pub interest_minor: i64,
+    /// Whether its charges are the notice's (the earliest letter); the others
+    /// were sent too but charge nothing more.
+    pub charged: bool,
 }
 
 /// One invoice in full.
@@ -239,7 +303,8 @@ pub struct InvoiceDetail {
 pub struct StatementEntry {
     /// Date.
     pub date: String,
-    /// `invoice`, `credit_note`, `dunning` or `payment`.
+    /// `invoice`, `credit_note`, `dunning`, `dunning_letter` (a further letter
+    /// for a notice, sent by another device, charging nothing) or `payment`.
     pub kind: String,
     /// The document's number (for a payment or notice: the invoice's).
     pub reference: String,
@@ -322,7 +387,7 @@ pub(crate) fn invoice_row(row: &Row<'_>, as_of: NaiveDate) -> rusqlite::Result<I
         gross_minor,
         open_minor: open_principal + open_claims,
         days_overdue,
-        notices: row.get(14)?,
+        notice_count: row.get(14)?,
     })
 }
 
@@ -394,14 +459,33 @@ impl Replica {
         Ok(rows)
     }
 
-    /// Finds an invoice by number or id prefix.
+    /// Finds an invoice by number, id or id prefix. A number that two invoices
+    /// carry (issued by two devices before numbers carried the device tag) is
+    /// refused with both ids, so the user can name one.
     pub fn resolve_invoice(&self, reference: &str) -> Result<Uuid> {
         let reference = reference.trim();
-        let by_number: Vec<String> = self
+        let by_number: Vec<(String, String, String)> = self
             .conn
-            .prepare_cached("SELECT id FROM invoices WHERE number = ?1 LIMIT 2")?
-            .query_map([reference], |row| row.get(0))?
+            .prepare_cached(
+                "SELECT i.id, COALESCE(c.display_name, ''), COALESCE(d.name, i.created_by)
+                 FROM invoices i LEFT JOIN clients c ON c.id = i.client_id
+                 LEFT JOIN devices d ON d.id = i.created_by
+                 WHERE i.number = ?1 ORDER BY i.issue_date, i.id LIMIT 6",
+            )?
+            .query_map([reference], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
             .collect::<Result<_, _>>()?;
+        if by_number.len() > 1 {
+            return Err(StoreError::AmbiguousNumber {
+                number: reference.to_owned(),
+                count: by_number.len(),
+                candidates: by_number
+                    .iter()
+                    .map(|(id, client, device)| format!("{} {client} from {device}", short_id(id)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let by_number: Vec<String> = by_number.into_iter().map(|(id, _, _)| id).collect();
         let ids = match (by_number.is_empty(), crate::lookup::id_glob(reference)) {
             (true, Some(pattern)) => self
                 .conn
@@ -420,6 +504,58 @@ impl Replica {
                 candidates: many.iter().map(|id| short_id(id)).collect::<Vec<_>>().join(", "),
             }),
         }
+    }
+
+    /// Invoice numbers that two or more invoices carry, with those invoices:
+    /// replicas written before numbers carried the device tag could issue one
+    /// number on two devices. Sorted by number.
+    pub fn duplicate_numbers(&self) -> Result<Vec<DuplicateNumber>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT i.number, i.id, i.kind, i.series, COALESCE(c.display_name, ''),
+                    COALESCE(d.name, i.created_by), i.issue_date, i.gross_minor,
+                    i.credited_minor, i.currency
+             FROM invoices i LEFT JOIN clients c ON c.id = i.client_id
+             LEFT JOIN devices d ON d.id = i.created_by
+             WHERE i.number IN (SELECT number FROM invoices WHERE number <> ''
+                                GROUP BY number HAVING COUNT(*) > 1)
+             ORDER BY i.number, i.issue_date, i.id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            let id: String = row.get(1)?;
+            Ok((
+                row.get::<_, String>(0)?,
+                DuplicateInvoice {
+                    short_id: short_id(&id),
+                    id,
+                    kind: row.get(2)?,
+                    series: row.get(3)?,
+                    client_name: row.get(4)?,
+                    device: row.get(5)?,
+                    issue_date: row.get(6)?,
+                    gross_minor: row.get(7)?,
+                    credited_minor: row.get(8)?,
+                    currency: row.get(9)?,
+                },
+            ))
+        })?;
+        let mut res: Vec<DuplicateNumber> = Vec::new();
+        for row in rows {
+            let (number, invoice) = row?;
+            match res.last_mut() {
+                Some(last) if last.number == number => last.invoices.push(invoice),
+                _ => res.push(DuplicateNumber { number, invoices: vec![invoice], settled: false }),
+            }
+        }
+        for duplicate in &mut res {
+            // Settled once all but one of the invoices are credited in full.
+            let open = duplicate
+                .invoices
+                .iter()
+                .filter(|invoice| invoice.credited_minor < invoice.gross_minor)
+                .count();
+            duplicate.settled = open <= 1;
+        }
+        Ok(res)
     }
 
     /// One invoice in full, with its state on `as_of`.
@@ -538,9 +674,37 @@ impl Replica {
                     lump_sum_minor: row.get(6)?,
                     interest_minor: row.get(7)?,
                     letter_document: row.get(8)?,
+                    sendings: Vec::new(),
                 })
             })?
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<NoticeView>, _>>()?;
+        let mut notices = notices;
+        let mut sendings = self.conn.prepare_cached(
+            "SELECT s.date, COALESCE(d.name, NULLIF(s.device_id, ''), 'a device of an earlier version'),
+                    s.letter_id, COALESCE(l.name, ''),
+                    s.fee_minor, s.lump_sum_minor, s.interest_minor
+             FROM notice_sendings s
+             LEFT JOIN devices d ON d.id = s.device_id
+             LEFT JOIN client_documents l ON l.id = s.letter_id
+             WHERE s.notice_id = ?1 ORDER BY s.date, s.letter_id",
+        )?;
+        for notice in &mut notices {
+            notice.sendings = sendings
+                .query_map([&notice.id], |row| {
+                    let letter_document: String = row.get(2)?;
+                    Ok(SendingView {
+                        date: row.get(0)?,
+                        device: row.get(1)?,
+                        charged: letter_document == notice.letter_document,
+                        letter_document,
+                        file_name: row.get(3)?,
+                        fee_minor: row.get(4)?,
+                        lump_sum_minor: row.get(5)?,
+                        interest_minor: row.get(6)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+        }
         Ok(notices)
     }
 
@@ -576,6 +740,16 @@ impl Replica {
             SELECT n.date, 1, 'dunning', i.number, n.name, n.fee_minor + n.lump_sum_minor + n.interest_minor, 0
               FROM notices n JOIN invoices i ON i.id = n.invoice_id
              WHERE n.client_id = ?1 AND i.currency = ?2
+            UNION ALL
+            SELECT s.date, 1, 'dunning_letter', i.number,
+                   n.name || ' sent again by '
+                   || COALESCE(d.name, NULLIF(s.device_id, ''), 'a device of an earlier version')
+                   || ' (charged once, on '
+                   || n.date || ')', 0, 0
+              FROM notice_sendings s JOIN notices n ON n.id = s.notice_id
+              JOIN invoices i ON i.id = s.invoice_id
+              LEFT JOIN devices d ON d.id = s.device_id
+             WHERE s.client_id = ?1 AND i.currency = ?2 AND s.letter_id <> n.letter_document
             UNION ALL
             SELECT p.date, 3, 'payment', i.number,
                    CASE WHEN p.method = '' THEN 'Payment' ELSE 'Payment (' || p.method || ')' END

@@ -4,13 +4,16 @@
 //! the documents in one transaction, so a refused operation stores nothing.
 //! Issuing takes the next number of this device's series inside the write
 //! transaction: another process on the same replica waits for the lock and then
-//! sees the number as taken.
+//! sees the number as taken. Every number ends in this device's tag
+//! (`billing::numbering::device_number`), so no other device can issue it.
 
 use std::collections::BTreeMap;
 
 use billing::invoice::{Line, PaymentTerms};
 use billing::money::{Currency, Money, format_minor};
-use billing::numbering::{DEFAULT_PATTERN, format_number, validate_code, validate_pattern};
+use billing::numbering::{
+    DEFAULT_PATTERN, device_number, device_tag, series_key, validate_code, validate_pattern,
+};
 use chrono::{Datelike, NaiveDate};
 use doc_model::{
     BillingDocMut, DocId, DocKind, DraftChanges, InvoicesDocMut, Issue, NewInvoice, PaymentRecord,
@@ -90,16 +93,29 @@ pub struct CreditInput {
 /// This device's number series.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SeriesView {
-    /// The code ("T03").
+    /// The code ("T03"), a label chosen by the user.
     pub code: String,
     /// The pattern.
     pub pattern: String,
-    /// Whether it was set (or is the default derived from the device id).
+    /// Whether it was set (or is the default `D`).
     pub configured: bool,
+    /// This device's tag, the end of every number it issues ("7F3A2B").
+    pub device_tag: String,
+    /// The series' key: code and tag ("T03-7F3A2B"), recorded on its invoices.
+    pub key: String,
     /// The number the next invoice issued this year would get.
     pub next_number: String,
     /// Its sequence number in the series and year.
     pub next_seq: i64,
+    /// Other devices that chose the same code (harmless: their numbers end in
+    /// their own tags).
+    pub shared_with: Vec<String>,
+    /// Numbers in this code that two invoices carry (issued by two devices
+    /// before numbers carried the device tag): while there are any, this device
+    /// issues no further number in the code.
+    pub duplicate_numbers: usize,
+    /// Another device with this device's tag, if any: then nothing is issued here.
+    pub tag_shared_with: Option<String>,
 }
 
 /// Where an invoice is and what state it is in, as the write path needs it.
@@ -436,14 +452,58 @@ impl Replica {
             .optional()?;
         let configured = stored.is_some();
         let (code, pattern) =
-            stored.unwrap_or_else(|| (self.default_series_code(), DEFAULT_PATTERN.to_owned()));
-        let seq = next_seq(&self.conn, &code, year)?;
-        let next_number = format_number(&pattern, year, &code, seq);
-        Ok(SeriesView { code, pattern, configured, next_number, next_seq: seq })
+            stored.unwrap_or_else(|| (DEFAULT_SERIES_CODE.to_owned(), DEFAULT_PATTERN.to_owned()));
+        let tag = device_tag(&self.meta().device_id);
+        let key = series_key(&code, &tag);
+        let seq = next_seq(&self.conn, &key, year)?;
+        let next_number = device_number(&pattern, year, &code, seq, &tag);
+        let shared_with = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(d.name, s.device_id) FROM billing_series s
+                 LEFT JOIN devices d ON d.id = s.device_id
+                 WHERE s.code = ?1 AND s.device_id <> ?2 ORDER BY 1",
+            )?
+            .query_map(params![code, device_id], |row| row.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        let duplicate_numbers = duplicates_in_series(&self.conn, &code, &key)?;
+        let tag_shared_with = self.device_with_tag(&tag)?;
+        Ok(SeriesView {
+            code,
+            pattern,
+            configured,
+            device_tag: tag,
+            key,
+            next_number,
+            next_seq: seq,
+            shared_with,
+            duplicate_numbers,
+            tag_shared_with,
+        })
     }
 
-    /// Sets this device's series code and pattern. A code another device uses is
-    /// refused: two devices in one series could issue the same number offline.
+    /// This device's series for `year` if it may issue in it now: refused while
+    /// its code holds numbers two devices issued (see [`Replica::duplicate_numbers`])
+    /// or another registered device has this device's tag. `invoice new --issue`
+    /// asks before it stores the draft.
+    pub fn series_to_issue(&self, year: i32) -> Result<SeriesView> {
+        let series = self.series(year)?;
+        if series.duplicate_numbers > 0 {
+            return Err(StoreError::SeriesHasDuplicates {
+                code: series.code,
+                numbers: series.duplicate_numbers,
+            });
+        }
+        if let Some(device) = series.tag_shared_with {
+            return Err(StoreError::DeviceTagShared { tag: series.device_tag, device });
+        }
+        Ok(series)
+    }
+
+    /// Sets this device's series code and pattern. A code another device is known
+    /// to use is refused to keep series apart for readers; numbers stay unique
+    /// without it (each ends in its device's tag), so a code chosen on two devices
+    /// offline is harmless.
     pub fn set_series(
         &mut self,
         code: &str,
@@ -473,7 +533,15 @@ impl Replica {
                 |row| row.get(0),
             )
             .optional()?;
-        if let Some(other) = taken_by.or(used_by) {
+        let held_here: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM billing_series WHERE code = ?1 AND device_id = ?2)",
+            params![code, device_id],
+            |row| row.get(0),
+        )?;
+        // The default code is every unconfigured device's; its numbers are told
+        // apart by their tags like all others.
+        let shared_by_design = code == DEFAULT_SERIES_CODE;
+        if let Some(other) = taken_by.or(used_by).filter(|_| !held_here && !shared_by_design) {
             let device = self.device_name(&other)?;
             return Err(StoreError::NotAllowed(format!(
                 "series {code} belongs to {device}; every device needs its own series"
@@ -525,7 +593,7 @@ impl Replica {
             );
         }
         let year = issue_date.year();
-        let series = self.series(year)?;
+        let series = self.series_to_issue(year)?;
         let device_id = self.meta().device_id.to_string();
         let mut docs = vec![(location.doc_id, Creation::Existing)];
         if !series.configured {
@@ -539,8 +607,8 @@ impl Replica {
                 let stored = Series { code: series.code.clone(), pattern: series.pattern.clone() };
                 return Ok(BillingDocMut::open(doc)?.set_series(&device_id, &stored)?);
             }
-            let seq = next_seq(conn, &series.code, year)?;
-            number = format_number(&series.pattern, year, &series.code, seq);
+            let seq = next_seq(conn, &series.key, year)?;
+            number = device_number(&series.pattern, year, &series.code, seq, &series.device_tag);
             if number_taken(conn, &number)? {
                 return Err(StoreError::NotAllowed(format!(
                     "number {number} exists already; choose a series pattern that keeps the code \
@@ -555,7 +623,7 @@ impl Replica {
                 &invoice_id,
                 &Issue {
                     number: number.clone(),
-                    series: series.code.clone(),
+                    series: series.key.clone(),
                     seq,
                     issue_date,
                     due_date,
@@ -765,12 +833,36 @@ impl Replica {
             .unwrap_or_else(|| format!("device {}", &device_id[..device_id.len().min(8)])))
     }
 
-    /// The series code of a device that has not chosen one: from its id, so two
-    /// devices practically never share it before one of them sets its own.
-    fn default_series_code(&self) -> String {
-        let hex = self.meta().device_id.simple().to_string().to_uppercase();
-        format!("D{}", &hex[..6])
+    /// Another registered device whose id starts with the same six hex digits,
+    /// if any (device ids are random: about one pair in 16 million).
+    fn device_with_tag(&self, tag: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name FROM devices WHERE id <> ?1 AND upper(substr(id, 1, 6)) = ?2 LIMIT 1",
+                params![self.meta().device_id.to_string(), tag],
+                |row| row.get(0),
+            )
+            .optional()?)
     }
+}
+
+/// The series code of a device that has not chosen one; its numbers are told
+/// apart by the device tag (`2026-D-0001-7F3A2B`).
+pub const DEFAULT_SERIES_CODE: &str = "D";
+
+/// How many numbers of series `code` (as issued before numbers carried the
+/// device tag) or `key` (this device's) two or more invoices carry.
+pub(crate) fn duplicates_in_series(conn: &Connection, code: &str, key: &str) -> Result<usize> {
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM (
+                 SELECT number FROM invoices
+                 WHERE number <> '' AND (series = ?1 OR series = ?2)
+                 GROUP BY number HAVING COUNT(*) > 1)",
+        )?
+        .query_row(params![code, key], |row| row.get(0))?;
+    Ok(usize::try_from(count).unwrap_or(0))
 }
 
 /// A client as billing needs it.
@@ -781,9 +873,10 @@ pub(crate) struct BillingClient {
     pub(crate) terms_days: u32,
 }
 
-/// The next sequence number of a series in a year: one more than the highest
-/// this replica holds. Only the device owning the series issues in it, and every
-/// invoice it issued is in its own replica, so the highest is known here.
+/// The next sequence number of a series (its key, code and device tag) in a
+/// year: one more than the highest this replica holds. Only the device with the
+/// tag issues in the series, and every invoice it issued is in its own replica,
+/// so the highest is known here.
 fn next_seq(conn: &Connection, series: &str, year: i32) -> Result<i64> {
     Ok(conn
         .prepare_cached(

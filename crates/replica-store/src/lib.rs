@@ -62,11 +62,12 @@ pub use error::{Result, StoreError};
 pub use field::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
 pub use integrity::IntegrityReport;
 pub use invoice_queries::{
-    InvoiceDetail, InvoiceLineView, InvoiceQuery, InvoiceRow, InvoiceSort, NoticeView, PaymentView,
-    StateFilter, Statement, StatementEntry,
+    DuplicateInvoice, DuplicateNumber, InvoiceDetail, InvoiceLineView, InvoiceQuery, InvoiceRow,
+    InvoiceSort, NoticeView, PaymentView, SendingView, StateFilter, Statement, StatementEntry,
 };
 pub use invoicing::{
-    CreditInput, DEFAULT_TERMS_DAYS, InvoiceDraft, InvoiceEdit, PaymentInput, SeriesView,
+    CreditInput, DEFAULT_SERIES_CODE, DEFAULT_TERMS_DAYS, InvoiceDraft, InvoiceEdit, PaymentInput,
+    SeriesView,
 };
 pub use lookup::{EntryList, GroupRow, ReplicaStatus};
 pub use recurring::{GeneratedInvoice, NewTemplate, TemplateView};

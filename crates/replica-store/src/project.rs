@@ -34,7 +34,9 @@ pub(crate) fn project(
             Some(client_id)
         }
         Some(DocKind::Invoices) => {
-            let content = hydrated.invoices();
+            // Read from the document itself: letters lost in merges by earlier
+            // versions are conflicting values hydration does not show.
+            let content = hydrated.invoices_restored(doc)?;
             crate::project_billing::project_invoices(conn, doc_id, &content)?;
             (!content.client_id.is_empty()).then_some(content.client_id)
         }

@@ -170,6 +170,28 @@ pub(crate) fn project_invoices(
             i64::try_from(letter.size).unwrap_or(i64::MAX),
         ])?;
     }
+    // A sending never changes once written: only new ones are inserted.
+    let mut insert_sending = conn.prepare_cached(
+        "INSERT INTO notice_sendings (id, doc_id, notice_id, invoice_id, client_id, date,
+             fee_minor, lump_sum_minor, interest_minor, letter_id, device_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO NOTHING",
+    )?;
+    for sending in &content.sendings {
+        insert_sending.execute(params![
+            sending.id,
+            doc,
+            sending.notice_id,
+            sending.invoice_id,
+            client_id,
+            sending.date.to_string(),
+            sending.fee_minor,
+            sending.lump_sum_minor,
+            sending.interest_minor,
+            sending.letter_id,
+            sending.device_id,
+        ])?;
+    }
     let mut credited: HashMap<&str, i64> = HashMap::new();
     for note in content.invoices.iter().filter(|invoice| is_issued_credit_note(invoice)) {
         *credited.entry(note.credits.as_str()).or_default() += note.gross_minor.abs();
@@ -340,9 +362,10 @@ fn remove_stale(conn: &Connection, doc: &str, content: &InvoicesContent) -> Resu
             conn.prepare_cached("DELETE FROM invoices WHERE id = ?1")?.execute([id])?;
         }
     }
-    let kept: [(&str, Vec<&str>); 3] = [
+    let kept: [(&str, Vec<&str>); 4] = [
         ("payments", content.payments.iter().map(|payment| payment.id.as_str()).collect()),
         ("notices", content.notices.iter().map(|notice| notice.id.as_str()).collect()),
+        ("notice_sendings", content.sendings.iter().map(|sending| sending.id.as_str()).collect()),
         ("client_documents", content.letters.iter().map(|letter| letter.id.as_str()).collect()),
     ];
     for (table, ids) in kept {

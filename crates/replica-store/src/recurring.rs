@@ -1,10 +1,10 @@
 //! Recurring invoices: templates on the client, and `generate --until DATE`.
 //!
-//! A template's code is this device's series code, "R" and a counter
-//! ("T03R2"); only the device owning the series makes templates with it, so
-//! codes are unique. The invoice a template issues for a period has an id
-//! derived from the template and the period's first day, and the number
-//! "T03R2-2027-01" derived from the code and the period: two replicas that
+//! A template's code is this device's series code, "R", a counter and the
+//! device's tag ("T03R2-7F3A2B"); only the device with the tag makes templates
+//! ending in it, so codes are unique. The invoice a template issues for a period
+//! has an id derived from the template and the period's first day, and the number
+//! "T03R2-7F3A2B-2027-01" derived from the code and the period: two replicas that
 //! generate the same period offline write the same invoice under the same key,
 //! and after sync there is one invoice with one number.
 
@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use billing::invoice::Line;
 use billing::money::Currency;
-use billing::numbering::recurring_number;
-use billing::recurring::{Occurrence, Period, Schedule, invoice_id, next_occurrence, occurrences};
+use billing::numbering::{recurring_number, template_code};
+use billing::recurring::{Occurrence, Period, Schedule, invoice_id, next_pending, occurrences};
 use chrono::{Datelike, NaiveDate};
 use doc_model::{ClientBillingMut, DocId, DocKind, InvoicesDocMut, Issue, NewInvoice, Template};
 use domain::{ClientId, UnitId};
@@ -157,13 +157,15 @@ impl Replica {
         };
         let series = self.series(template.start.year())?;
         let prefix = format!("{}R", series.code);
+        // This device's templates in the code end in its tag; CAST reads the
+        // counter's leading digits.
         let taken: i64 = self.conn.query_row(
             "SELECT COALESCE(MAX(CAST(substr(code, length(?1) + 1) AS INTEGER)), 0) FROM recurring_templates
-             WHERE code GLOB ?1 || '[0-9]*'",
-            [&prefix],
+             WHERE code GLOB ?1 || '[0-9]*-' || ?2",
+            params![prefix, series.device_tag],
             |row| row.get(0),
         )?;
-        let code = format!("{prefix}{}", taken + 1);
+        let code = template_code(&series.code, taken + 1, &series.device_tag);
         let stored = Template {
             id: Uuid::new_v4().to_string(),
             code: code.clone(),
@@ -215,7 +217,8 @@ impl Replica {
         Ok(())
     }
 
-    /// Templates (of one client, or all), with their next date after `as_of`.
+    /// Templates (of one client, or all), with their next date after `as_of`
+    /// that is not generated yet.
     pub fn templates(
         &self,
         client_id: Option<ClientId>,
@@ -253,8 +256,10 @@ impl Replica {
                 currency: template.currency,
                 net_minor: totals.net_minor,
                 gross_minor: totals.gross_minor,
-                next_date: next_occurrence(&template.schedule, as_of)
-                    .map(|next| next.issue_date.to_string()),
+                next_date: next_pending(&template.schedule, as_of, generated.len(), |start| {
+                    generated.contains(&invoice_id(template.id, start))
+                })
+                .map(|next| next.issue_date.to_string()),
                 overdue_date,
                 generated: i64::try_from(generated.len()).unwrap_or(i64::MAX),
             });
@@ -272,6 +277,15 @@ impl Replica {
     ) -> Result<Vec<GeneratedInvoice>> {
         let mut due: Vec<(StoredTemplate, Occurrence)> = Vec::new();
         for template in self.stored_templates(client_id)? {
+            // A template code two devices made before codes carried the device
+            // tag has issued numbers twice; it issues no more (end it and add a
+            // new template).
+            if crate::invoicing::duplicates_in_series(&self.conn, &template.code, &template.code)?
+                > 0
+            {
+                tracing::warn!(template = template.code, "template with duplicate numbers skipped");
+                continue;
+            }
             let generated = self.generated_ids(&template)?;
             for occurrence in occurrences(&template.schedule, until) {
                 if !generated.contains(&invoice_id(template.id, occurrence.period_start)) {

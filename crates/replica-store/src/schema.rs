@@ -15,7 +15,7 @@ use crate::error::Result;
 
 /// Version of the mirror layout; a replica whose mirror has another version
 /// rebuilds it on open.
-pub(crate) const MIRROR_VERSION: i64 = 8;
+pub(crate) const MIRROR_VERSION: i64 = 9;
 
 /// Replica tables besides the documents (see `doc_store::DDL`): the replica's
 /// identity and settings, and per-document sync state.
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 ) WITHOUT ROWID;
 ";
 
-pub(crate) const MIRROR_TABLES: [&str; 25] = [
+pub(crate) const MIRROR_TABLES: [&str; 26] = [
     "clients",
     "client_search",
     "units",
@@ -68,6 +68,7 @@ pub(crate) const MIRROR_TABLES: [&str; 25] = [
     "invoice_lines",
     "payments",
     "notices",
+    "notice_sendings",
     "recurring_templates",
     "client_dunning",
     "billing_series",
@@ -389,6 +390,24 @@ CREATE TABLE notices (
 CREATE INDEX notices_invoice ON notices (invoice_id, level);
 CREATE INDEX notices_client ON notices (client_id, date);
 CREATE INDEX notices_doc ON notices (doc_id);
+
+-- Every letter that carried a notice (two devices may send one level on
+-- different days offline); the notice row holds the earliest one's charges.
+CREATE TABLE notice_sendings (
+    id             TEXT PRIMARY KEY,
+    doc_id         TEXT NOT NULL,
+    notice_id      TEXT NOT NULL,
+    invoice_id     TEXT NOT NULL,
+    client_id      TEXT NOT NULL,
+    date           TEXT NOT NULL,
+    fee_minor      INTEGER NOT NULL,
+    lump_sum_minor INTEGER NOT NULL,
+    interest_minor INTEGER NOT NULL,
+    letter_id      TEXT NOT NULL,
+    device_id      TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX notice_sendings_notice ON notice_sendings (notice_id, date);
+CREATE INDEX notice_sendings_doc ON notice_sendings (doc_id);
 
 -- Recurring-invoice templates; `lines` is JSON.
 CREATE TABLE recurring_templates (

@@ -56,8 +56,9 @@ pub struct VisitRow {
     pub status: String,
     /// Notes.
     pub notes: String,
-    /// Photos and files attached.
-    pub files: i64,
+    /// Photos and files attached (`file_count`, so that `VisitDetail`, which
+    /// flattens the row, can list them as `files`).
+    pub file_count: i64,
 }
 
 /// A line of work of a visit.
@@ -514,7 +515,7 @@ fn visit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
         kind: row.get(9)?,
         status: row.get(10)?,
         notes: row.get(11)?,
-        files: row.get(12)?,
+        file_count: row.get(12)?,
     })
 }
 

@@ -7,7 +7,8 @@ use billing::money::{Currency, Money};
 use billing::recurring::Period;
 use chrono::NaiveDate;
 use replica_store::{
-    DunningRun, InvoiceDraft, InvoiceQuery, InvoiceSort, NewTemplate, PaymentInput, Replica,
+    CreditInput, DunningRun, InvoiceDraft, InvoiceQuery, InvoiceSort, NewTemplate, PaymentInput,
+    Replica, StoreError,
 };
 use uuid::Uuid;
 
@@ -96,7 +97,9 @@ fn offline_billing_on_two_replicas_merges_into_one_account() {
         replica.issue_invoice(id, None).unwrap();
         assert_eq!(replica.generate_recurring(day(2026, 10, 31), None, false).unwrap().len(), 3);
     }
-    let first = anna.resolve_invoice("2026-A1-0001").unwrap();
+    let anna_tag = anna.series(2026).unwrap().device_tag;
+    let otto_tag = otto.series(2026).unwrap().device_tag;
+    let first = anna.resolve_invoice(&format!("2026-A1-0001-{anna_tag}")).unwrap();
     let payment = PaymentInput {
         date: day(2026, 9, 20),
         amount: Money::new(5_000, Currency::EUR),
@@ -109,7 +112,9 @@ fn offline_billing_on_two_replicas_merges_into_one_account() {
 
     send_all(&mut anna, &mut otto);
     send_all(&mut otto, &mut anna);
-    let expected = ["2026-A1-0001", "2026-O1-0001", "O1R1-2026-08", "O1R1-2026-09", "O1R1-2026-10"];
+    let mut expected = vec![format!("2026-A1-0001-{anna_tag}"), format!("2026-O1-0001-{otto_tag}")];
+    expected.extend(["08", "09", "10"].map(|month| format!("O1R1-{otto_tag}-2026-{month}")));
+    expected.sort();
     assert_eq!(numbers(&anna), expected);
     assert_eq!(numbers(&otto), expected);
     let seen = visible(&anna);
@@ -190,4 +195,217 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+/// Issues a draft the way replicas did before numbers carried the device tag:
+/// the bare pattern in the bare code, written into the invoices document as a
+/// peer's change would arrive.
+fn issue_as_before_the_tag(replica: &mut Replica, id: Uuid, number: &str, code: &str, seq: i64) {
+    let detail = replica.invoice(id, day(2026, 11, 22)).unwrap();
+    let client: domain::ClientId = detail.row.client_id.parse().unwrap();
+    let doc_id = doc_model::DocId::invoices(client, 2026);
+    let mut doc = automerge::AutoCommit::load(&replica.export_document(doc_id).unwrap()).unwrap();
+    let lines = vec![Line::parse("Service=1 x 10 @ 21").unwrap()];
+    doc_model::InvoicesDocMut::open(&mut doc)
+        .unwrap()
+        .issue(
+            &id.to_string(),
+            &doc_model::Issue {
+                number: number.to_owned(),
+                series: code.to_owned(),
+                seq,
+                issue_date: day(2026, 11, 2),
+                due_date: day(2026, 11, 16),
+                totals: billing::invoice::totals(&lines).unwrap(),
+                snapshot: std::collections::BTreeMap::new(),
+            },
+        )
+        .unwrap();
+    replica.merge_document(doc_id, &doc.save()).unwrap();
+}
+
+#[test]
+fn numbers_issued_twice_before_the_tag_are_found_after_sync_and_stop_both_devices() {
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let mut otto = replica(workspace, "office-otto");
+    let client = anna.create_client(&[name("Ķiploks SIA")]).unwrap();
+    send_all(&mut anna, &mut otto);
+    send_all(&mut otto, &mut anna);
+    // Offline, both choose T03 and issue 2026-T03-0001 as the old code did.
+    let mut issued = Vec::new();
+    for replica in [&mut anna, &mut otto] {
+        replica.set_series("T03", None, 2026).unwrap();
+        let id = replica
+            .create_invoice(&draft(client, day(2026, 11, 2), "Service=1 x 10 @ 21"))
+            .unwrap();
+        issue_as_before_the_tag(replica, id, "2026-T03-0001", "T03", 1);
+        issued.push(id);
+    }
+    send_all(&mut anna, &mut otto);
+    send_all(&mut otto, &mut anna);
+
+    for replica in [&anna, &otto] {
+        let duplicates = replica.duplicate_numbers().unwrap();
+        assert_eq!(duplicates.len(), 1, "{duplicates:#?}");
+        assert_eq!(duplicates[0].number, "2026-T03-0001");
+        let mut ids: Vec<String> = duplicates[0].invoices.iter().map(|i| i.id.clone()).collect();
+        ids.sort();
+        let mut expected: Vec<String> = issued.iter().map(Uuid::to_string).collect();
+        expected.sort();
+        assert_eq!(ids, expected);
+        let devices: Vec<&str> = duplicates[0].invoices.iter().map(|i| i.device.as_str()).collect();
+        assert!(
+            devices.contains(&"laptop-anna") && devices.contains(&"office-otto"),
+            "{devices:?}"
+        );
+        assert!(!duplicates[0].settled);
+        // Both are told, and the number alone names no invoice; the id does.
+        assert_eq!(replica.series(2026).unwrap().duplicate_numbers, 1);
+        let error = replica.resolve_invoice("2026-T03-0001").unwrap_err();
+        assert!(matches!(error, StoreError::AmbiguousNumber { count: 2, .. }), "{error}");
+        assert_eq!(replica.resolve_invoice(&issued[0].to_string()).unwrap(), issued[0]);
+        assert_eq!(replica.resolve_invoice(&issued[1].to_string()[..8]).unwrap(), issued[1]);
+    }
+    // Neither issues another number in T03.
+    for replica in [&mut anna, &mut otto] {
+        let id =
+            replica.create_invoice(&draft(client, day(2026, 11, 5), "More=1 x 5 @ 21")).unwrap();
+        let error = replica.issue_invoice(id, None).unwrap_err();
+        assert!(matches!(error, StoreError::SeriesHasDuplicates { numbers: 1, .. }), "{error}");
+        assert_eq!(replica.invoice(id, day(2026, 11, 22)).unwrap().row.number, "");
+    }
+
+    // The way out, on Otto's device: a fresh code, a credit note, a new number.
+    otto.set_series("T04", None, 2026).unwrap();
+    let credit =
+        CreditInput { date: day(2026, 11, 6), lines: None, note: "Number issued twice".to_owned() };
+    let (_, credit_number) = otto.credit_invoice(issued[1], &credit).unwrap();
+    let tag = otto.series(2026).unwrap().device_tag;
+    assert_eq!(credit_number, format!("2026-T04-0001-{tag}"));
+    let again =
+        otto.create_invoice(&draft(client, day(2026, 11, 6), "Service=1 x 10 @ 21")).unwrap();
+    assert_eq!(otto.issue_invoice(again, None).unwrap(), format!("2026-T04-0002-{tag}"));
+    send_all(&mut otto, &mut anna);
+    for replica in [&anna, &otto] {
+        let duplicates = replica.duplicate_numbers().unwrap();
+        assert_eq!(duplicates.len(), 1);
+        assert!(duplicates[0].settled, "{duplicates:#?}");
+    }
+}
+
+#[test]
+fn a_device_whose_tag_another_device_has_issues_nothing() {
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let client = anna.create_client(&[name("Ķiploks SIA")]).unwrap();
+    // Another device of the workspace whose random id starts with the same six
+    // hex digits, registered as its replica would register itself.
+    let mut twin_id = *anna.meta().device_id.as_bytes();
+    twin_id[15] ^= 0xff;
+    let twin_id = Uuid::from_bytes(twin_id);
+    let doc_id = anna.workspace_doc_id();
+    let mut doc = automerge::AutoCommit::load(&anna.export_document(doc_id).unwrap()).unwrap();
+    doc_model::WorkspaceDocMut::open(&mut doc)
+        .unwrap()
+        .register_device(&twin_id.to_string(), "laptop-twin", 0)
+        .unwrap();
+    anna.merge_document(doc_id, &doc.save()).unwrap();
+
+    let series = anna.series(2026).unwrap();
+    assert_eq!(series.tag_shared_with.as_deref(), Some("laptop-twin"));
+    let id = anna.create_invoice(&draft(client, day(2026, 11, 2), "Service=1 x 10 @ 21")).unwrap();
+    let error = anna.issue_invoice(id, None).unwrap_err();
+    assert!(matches!(error, StoreError::DeviceTagShared { .. }), "{error}");
+    assert!(matches!(anna.series_to_issue(2026), Err(StoreError::DeviceTagShared { .. })));
+    assert_eq!(anna.invoice(id, day(2026, 11, 22)).unwrap().row.number, "");
+}
+
+/// Writes the 1st notice of `invoice` and its letter as earlier versions did:
+/// the letter keyed by its notice alone, so two devices' letters share a key.
+fn dun_as_before(
+    replica: &mut Replica,
+    client: domain::ClientId,
+    invoice: Uuid,
+    date: NaiveDate,
+    interest_minor: i64,
+) {
+    let doc_id = doc_model::DocId::invoices(client, 2026);
+    let mut doc = automerge::AutoCommit::load(&replica.export_document(doc_id).unwrap()).unwrap();
+    let notice_id = billing::dunning::notice_id(invoice, 1).to_string();
+    let letter_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, notice_id.as_bytes()).to_string();
+    let mut invoices = doc_model::InvoicesDocMut::open(&mut doc).unwrap();
+    invoices
+        .add_notice(&doc_model::NoticeRecord {
+            id: notice_id,
+            invoice_id: invoice.to_string(),
+            level: 1,
+            name: "1. Mahnung".to_owned(),
+            date,
+            fee_minor: 250,
+            lump_sum_minor: 0,
+            interest_minor,
+            letter_document: letter_id.clone(),
+        })
+        .unwrap();
+    invoices
+        .add_letter(&doc_model::LetterRecord {
+            id: letter_id,
+            name: format!("Mahnung-{date}.html"),
+            date,
+            hash: format!("{:0>64}", date.format("%Y%m%d")),
+            media_type: "text/html".to_owned(),
+            size: 10,
+        })
+        .unwrap();
+    replica.merge_document(doc_id, &doc.save()).unwrap();
+}
+
+#[test]
+fn letters_lost_in_merges_of_earlier_versions_are_back_in_the_history() {
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let mut otto = replica(workspace, "office-otto");
+    let client = anna.create_client(&[name("Ķiploks SIA")]).unwrap();
+    let invoice =
+        anna.create_invoice(&draft(client, day(2026, 9, 1), "Service=1 x 100 @ 21")).unwrap();
+    anna.issue_invoice(invoice, None).unwrap();
+    send_all(&mut anna, &mut otto);
+    dun_as_before(&mut anna, client, invoice, day(2026, 10, 22), 715);
+    dun_as_before(&mut otto, client, invoice, day(2026, 10, 24), 885);
+    send_all(&mut anna, &mut otto);
+    send_all(&mut otto, &mut anna);
+    for replica in [&mut anna, &mut otto] {
+        let letters: Vec<String> = replica
+            .client_documents(client)
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.kind == "dunning_letter")
+            .map(|row| row.date)
+            .collect();
+        assert_eq!(letters.len(), 2, "{letters:?}");
+        let detail = replica.invoice(invoice, day(2026, 11, 22)).unwrap();
+        assert_eq!(detail.notices.len(), 1);
+        let notice = &detail.notices[0];
+        assert_eq!((notice.date.as_str(), notice.interest_minor), ("2026-10-22", 715));
+        let sendings: Vec<(&str, i64, bool, &str)> = notice
+            .sendings
+            .iter()
+            .map(|s| (s.date.as_str(), s.interest_minor, s.charged, s.device.as_str()))
+            .collect();
+        let earlier = "a device of an earlier version";
+        assert_eq!(
+            sendings,
+            [("2026-10-22", 715, true, earlier), ("2026-10-24", 885, false, earlier)]
+        );
+        // The fee counts once.
+        assert_eq!(detail.open_costs_minor, 250);
+        let statement =
+            replica.statement(client, day(2026, 1, 1), day(2026, 12, 31), None).unwrap();
+        let kinds: Vec<&str> = statement.entries.iter().map(|entry| entry.kind.as_str()).collect();
+        assert_eq!(kinds, ["invoice", "dunning", "dunning_letter"], "{statement:#?}");
+        let before = visible(replica);
+        replica.reindex().unwrap();
+        assert_eq!(visible(replica), before);
+    }
 }

@@ -10,5 +10,6 @@
 mod billing;
 mod convergence;
 mod merge;
+mod numbering;
 mod queries;
 mod support;
