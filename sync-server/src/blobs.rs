@@ -39,12 +39,28 @@ async fn open(
 /// Whether the stored blob still has its hash. A damaged one is moved to
 /// quarantine and counts as absent, so that `HEAD` answers 404 and the uploader
 /// sends it again, and no replica is served bytes it would refuse.
-async fn verified_size(state: &AppState, store: &BlobStore, hash: BlobHash) -> Option<u64> {
-    store.size(&hash)?;
+async fn verified_size(
+    state: &AppState,
+    workspace: uuid::Uuid,
+    store: &BlobStore,
+    hash: BlobHash,
+) -> Option<u64> {
+    let metadata = std::fs::metadata(store.path_of(&hash)).ok()?;
+    let stamp = (metadata.len(), metadata.modified().ok());
+    let key = (workspace, hash);
+    if state.verified.known(&key, stamp) {
+        return Some(stamp.0);
+    }
+    // Hashing a large file is the most a request can make the relay do: a few
+    // at a time, the rest wait (the cache above spares repeated requests).
+    let _permit = state.verified.hashing.acquire().await.ok()?;
     let checking = store.clone();
     let checked = tokio::task::spawn_blocking(move || checking.verify(&hash)).await.ok()?;
     match checked {
-        Ok(size) => Some(size),
+        Ok(size) => {
+            state.verified.remember(key, stamp);
+            Some(size)
+        }
         Err(BlobError::Corrupt(_)) => {
             Metrics::add(&state.metrics.blobs_quarantined, 1);
             match store.quarantine(&hash) {
@@ -72,11 +88,11 @@ pub(crate) async fn status(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (_, store, hash) = match open(&state, remote, &headers, &query, &hash).await {
+    let (grant, store, hash) = match open(&state, remote, &headers, &query, &hash).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    match verified_size(&state, &store, hash).await {
+    match verified_size(&state, grant.workspace, &store, hash).await {
         Some(size) => {
             (StatusCode::OK, [(header::CONTENT_LENGTH, size.to_string())]).into_response()
         }
@@ -94,11 +110,11 @@ pub(crate) async fn download(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (_, store, hash) = match open(&state, remote, &headers, &query, &hash).await {
+    let (grant, store, hash) = match open(&state, remote, &headers, &query, &hash).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if verified_size(&state, &store, hash).await.is_none() {
+    if verified_size(&state, grant.workspace, &store, hash).await.is_none() {
         return refuse(StatusCode::NOT_FOUND, "no such blob");
     }
     let Ok(file) = tokio::fs::File::open(store.path_of(&hash)).await else {
@@ -161,7 +177,7 @@ pub(crate) async fn upload(
             return refuse(StatusCode::CONFLICT, "this blob is being uploaded by another request");
         }
     }
-    let response = receive(&state, &store, &hash, offset, length, body).await;
+    let response = receive(&state, grant.workspace, &store, &hash, (offset, length), body).await;
     if let Ok(mut uploads) = state.uploads.lock() {
         uploads.remove(&key);
     }
@@ -170,10 +186,10 @@ pub(crate) async fn upload(
 
 async fn receive(
     state: &AppState,
+    workspace: uuid::Uuid,
     store: &BlobStore,
     hash: &BlobHash,
-    offset: u64,
-    length: u64,
+    (offset, length): (u64, u64),
     body: Body,
 ) -> Response {
     if offset > length {
@@ -188,14 +204,23 @@ async fn receive(
             return refuse(StatusCode::INTERNAL_SERVER_ERROR, "blob storage failed");
         }
     };
+    // What is on disk already, plus what uploads in progress may still add (their
+    // reservations), plus what this one may add: uploads running at once cannot
+    // each see the quota as free.
     let this_upload = store.staged_len(hash);
-    if staged.saturating_sub(this_upload).saturating_add(length) > state.config.max_staged_bytes {
+    let on_disk = staged.saturating_sub(this_upload).saturating_add(this_upload.min(offset));
+    let Some(_reservation) = state.staged_reservations.reserve(
+        workspace,
+        length - offset,
+        on_disk,
+        state.config.max_staged_bytes,
+    ) else {
         Metrics::add(&state.metrics.refusals, 1);
         return refuse(
             StatusCode::INSUFFICIENT_STORAGE,
             "this workspace's unfinished uploads are at the relay's quota; finish or wait for them to expire",
         );
-    }
+    };
     let file = match store.append_upload(hash, offset) {
         Ok(file) => file,
         Err(BlobError::WrongOffset { expected, .. }) => {
@@ -209,7 +234,14 @@ async fn receive(
     let mut file = tokio::fs::File::from_std(file);
     let mut staged = offset;
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        // A body that stops arriving keeps what came and frees the request.
+        let next = tokio::time::timeout(BODY_IDLE_TIMEOUT, stream.next()).await;
+        let Ok(next) = next else {
+            let _ = file.flush().await;
+            return with_offset(StatusCode::REQUEST_TIMEOUT, staged);
+        };
+        let Some(chunk) = next else { break };
         let Ok(chunk) = chunk else {
             // The client went away: keep what arrived, it resumes from here.
             let _ = file.flush().await;
@@ -252,6 +284,99 @@ fn with_offset(status: StatusCode, offset: u64) -> Response {
         response.headers_mut().insert(UPLOAD_OFFSET, value);
     }
     response
+}
+
+/// Blobs verified since they last changed on disk, so that `HEAD` and `GET`
+/// hash a file once, not on every request (a 200-byte request could otherwise
+/// make the relay hash 100 MiB).
+#[derive(Debug)]
+pub(crate) struct VerifiedBlobs {
+    /// (workspace, hash) → (size, modification time) when verified.
+    cache: std::sync::Mutex<lru::LruCache<(uuid::Uuid, BlobHash), Stamp>>,
+    /// Verifications running at once.
+    hashing: tokio::sync::Semaphore,
+}
+
+type Stamp = (u64, Option<SystemTime>);
+
+/// Blobs remembered as verified.
+const VERIFIED_BLOBS: usize = 65_536;
+
+/// Blobs hashed at once for `HEAD` and `GET`.
+const HASHING_AT_ONCE: usize = 2;
+
+impl Default for VerifiedBlobs {
+    fn default() -> Self {
+        let capacity =
+            std::num::NonZeroUsize::new(VERIFIED_BLOBS).unwrap_or(std::num::NonZeroUsize::MIN);
+        Self {
+            cache: std::sync::Mutex::new(lru::LruCache::new(capacity)),
+            hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
+        }
+    }
+}
+
+impl VerifiedBlobs {
+    fn known(&self, key: &(uuid::Uuid, BlobHash), stamp: Stamp) -> bool {
+        self.cache.lock().is_ok_and(|mut cache| cache.get(key) == Some(&stamp))
+    }
+
+    fn remember(&self, key: (uuid::Uuid, BlobHash), stamp: Stamp) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.put(key, stamp);
+        }
+    }
+}
+
+/// How long an upload's body may pause before the request is ended (what
+/// arrived is kept; the client resumes from the offset it is told).
+const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bytes that uploads in progress may still add, per workspace.
+#[derive(Debug, Default)]
+pub(crate) struct StagedReservations {
+    reserved: std::sync::Mutex<HashMap<uuid::Uuid, u64>>,
+}
+
+/// One upload's reservation; given back when the request ends.
+#[derive(Debug)]
+pub(crate) struct Reservation<'a> {
+    reservations: &'a StagedReservations,
+    workspace: uuid::Uuid,
+    bytes: u64,
+}
+
+impl StagedReservations {
+    /// Reserves `bytes` for an upload if `on_disk` plus every reservation of the
+    /// workspace plus `bytes` stay within `max`.
+    fn reserve(
+        &self,
+        workspace: uuid::Uuid,
+        bytes: u64,
+        on_disk: u64,
+        max: u64,
+    ) -> Option<Reservation<'_>> {
+        let mut reserved = self.reserved.lock().ok()?;
+        let current = reserved.entry(workspace).or_default();
+        if on_disk.saturating_add(*current).saturating_add(bytes) > max {
+            return None;
+        }
+        *current += bytes;
+        Some(Reservation { reservations: self, workspace, bytes })
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut reserved) = self.reservations.reserved.lock()
+            && let Some(current) = reserved.get_mut(&self.workspace)
+        {
+            *current -= self.bytes;
+            if *current == 0 {
+                reserved.remove(&self.workspace);
+            }
+        }
+    }
 }
 
 /// Removes unfinished uploads of every workspace whose last byte arrived more

@@ -54,6 +54,8 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
             let waiting_bytes = waiting.as_ref().map_or(0, |(_, bytes)| *bytes);
             tokio::select! {
                 admission = budget.admit(waiting_bytes), if waiting.is_some() => {
+                    // Waiting for the hub is not the peer's silence.
+                    last_heard = Instant::now();
                     let (Ok(admission), Some((message, _))) = (admission, waiting.take()) else { break };
                     let command = HubCommand::Message { conn, message, admission: Some(admission) };
                     if state.hub.send(command).await.is_err() {
@@ -125,7 +127,9 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
                     break;
                 }
                 _ = heartbeat.tick() => {
-                    if last_heard.elapsed() > DEAD_PEER_TIMEOUT {
+                    // While a message waits for the hub, the peer's frames (pongs
+                    // included) are not read: that is not the peer's silence.
+                    if waiting.is_none() && last_heard.elapsed() > DEAD_PEER_TIMEOUT {
                         tracing::info!(conn, "peer stopped answering heartbeats");
                         break;
                     }

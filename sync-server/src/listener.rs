@@ -8,7 +8,9 @@
 //! at most [`PENDING_PER_ADDRESS`] connections that have not delivered their
 //! first request; beyond that new ones from that address are closed at once.
 //! Honest clients send their request right after connecting, so they hold a
-//! pending place for milliseconds.
+//! pending place for milliseconds. Open connections are bounded too, per
+//! address ([`OPEN_PER_ADDRESS`]) and in all (the process's file limit, raised
+//! to its hard limit), so that kept-alive connections cannot use up the files.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -37,35 +39,44 @@ pub(crate) const PENDING_PER_ADDRESS: usize = 64;
 /// How long open connections get to finish after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Counts pending connections per address.
-#[derive(Debug, Default)]
-struct Pending {
+/// Connections from one address open at once, however busy: a branch office
+/// behind one NAT address has a few dozen devices, each with a websocket and a
+/// few HTTP requests.
+pub(crate) const OPEN_PER_ADDRESS: usize = 256;
+
+/// Counts connections per address against a limit.
+#[derive(Debug)]
+struct PerAddress {
+    limit: usize,
     by_address: Mutex<HashMap<IpAddr, usize>>,
 }
 
-/// A connection's place among its address's pending connections; given back
-/// when its first request arrives or it closes.
+/// A connection's place in a [`PerAddress`] count; given back when dropped.
 #[derive(Debug)]
-struct PendingPlace {
-    pending: Arc<Pending>,
+struct AddressPlace {
+    counter: Arc<PerAddress>,
     address: IpAddr,
 }
 
-impl Pending {
-    fn enter(self: &Arc<Self>, address: IpAddr) -> Option<PendingPlace> {
+impl PerAddress {
+    fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Self { limit, by_address: Mutex::default() })
+    }
+
+    fn enter(self: &Arc<Self>, address: IpAddr) -> Option<AddressPlace> {
         let mut by_address = self.by_address.lock().ok()?;
         let count = by_address.entry(address).or_default();
-        if *count >= PENDING_PER_ADDRESS {
+        if *count >= self.limit {
             return None;
         }
         *count += 1;
-        Some(PendingPlace { pending: self.clone(), address })
+        Some(AddressPlace { counter: self.clone(), address })
     }
 }
 
-impl Drop for PendingPlace {
+impl Drop for AddressPlace {
     fn drop(&mut self) {
-        if let Ok(mut by_address) = self.pending.by_address.lock()
+        if let Ok(mut by_address) = self.counter.by_address.lock()
             && let Some(count) = by_address.get_mut(&self.address)
         {
             *count -= 1;
@@ -76,6 +87,25 @@ impl Drop for PendingPlace {
     }
 }
 
+/// A connection's place among all open ones.
+#[derive(Debug)]
+struct OpenPlace(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for OpenPlace {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// The connections the process can hold open: its file limit, raised to the
+/// hard limit where allowed, less room for the database, blobs and logs.
+fn open_connection_limit() -> usize {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return 1_024 };
+    let raised = if setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() { hard } else { soft };
+    usize::try_from(raised.saturating_sub(256)).unwrap_or(usize::MAX).clamp(64, 65_536)
+}
+
 /// Serves `router` on `listener` (over TLS when `tls` is given) until
 /// `shutdown` is cancelled, then lets open connections finish for a grace period.
 pub(crate) async fn serve(
@@ -84,7 +114,11 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
     tls: Option<TlsAcceptor>,
 ) {
-    let pending = Arc::new(Pending::default());
+    let pending = PerAddress::new(PENDING_PER_ADDRESS);
+    let open = PerAddress::new(OPEN_PER_ADDRESS);
+    let open_limit = open_connection_limit();
+    let open_total = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tracing::info!(open_limit, "accepting connections");
     let connections = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
@@ -101,15 +135,28 @@ pub(crate) async fn serve(
                 continue;
             }
         };
+        // Refused at once, before a byte is read: past the relay's open files,
+        // past what one address may hold open, or past what it may hold before
+        // sending a request.
+        if open_total.fetch_add(1, std::sync::atomic::Ordering::AcqRel) >= open_limit {
+            open_total.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            tracing::debug!(%remote, "closed a connection: the relay holds all it can");
+            continue;
+        }
+        let open_place = (OpenPlace(open_total.clone()), open.enter(remote.ip()));
+        let (open_place, Some(address_place)) = open_place else {
+            tracing::debug!(%remote, "closed a connection: too many open from this address");
+            continue;
+        };
         let Some(place) = pending.enter(remote.ip()) else {
             tracing::debug!(%remote, "closed a connection: too many pending from this address");
-            drop(stream);
             continue;
         };
         let router = router.clone();
         let shutdown = shutdown.clone();
         let tls = tls.clone();
         connections.spawn(async move {
+            let _open = (open_place, address_place);
             let Some(tls) = tls else {
                 serve_connection(stream, remote, place, router, shutdown).await;
                 return;
@@ -136,7 +183,7 @@ pub(crate) async fn serve(
 async fn serve_connection<I>(
     io: I,
     remote: SocketAddr,
-    place: PendingPlace,
+    place: AddressPlace,
     router: Router,
     shutdown: CancellationToken,
 ) where
@@ -176,7 +223,7 @@ mod tests {
 
     #[test]
     fn an_address_may_hold_a_bounded_number_of_pending_connections() {
-        let pending = Arc::new(Pending::default());
+        let pending = PerAddress::new(PENDING_PER_ADDRESS);
         let one: IpAddr = "127.0.0.2".parse().unwrap();
         let other: IpAddr = "127.0.0.3".parse().unwrap();
         let places: Vec<_> = (0..PENDING_PER_ADDRESS).map(|_| pending.enter(one)).collect();

@@ -84,6 +84,10 @@ pub(crate) struct AppState {
     /// `KARTOTEKA_RELAY_RECORD_DIR` is set: seeds for the fuzzers (docs/fuzzing.md).
     pub(crate) record_frames: Option<std::path::PathBuf>,
     pub(crate) shutdown: CancellationToken,
+    /// Blobs verified since they last changed on disk.
+    pub(crate) verified: Arc<crate::blobs::VerifiedBlobs>,
+    /// Bytes unfinished uploads in progress may still add, per workspace.
+    pub(crate) staged_reservations: Arc<crate::blobs::StagedReservations>,
     /// Blob uploads in progress, so two uploads of one blob cannot interleave.
     pub(crate) uploads: Arc<Mutex<std::collections::HashSet<(uuid::Uuid, blob_store::BlobHash)>>>,
 }
@@ -121,6 +125,8 @@ pub(crate) async fn serve(
         record_frames: std::env::var_os("KARTOTEKA_RELAY_RECORD_DIR").map(Into::into),
         shutdown: CancellationToken::new(),
         uploads: Arc::default(),
+        staged_reservations: Arc::default(),
+        verified: Arc::default(),
     };
     let app = router(state.clone());
     let listener = tokio::net::TcpListener::bind(listen)
@@ -175,7 +181,9 @@ pub(crate) fn router(state: AppState) -> Router {
             &format!("{}/{{hash}}", sync_protocol::BLOBS_PATH),
             get(crate::blobs::download).head(crate::blobs::status).patch(crate::blobs::upload),
         )
-        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_IN_FLIGHT_REQUESTS))
+        // One limit for the whole relay: `ConcurrencyLimitLayer` on a router would
+        // give every route a semaphore of its own.
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT_REQUESTS))
         .with_state(state)
 }
 
@@ -263,14 +271,6 @@ pub(crate) async fn authenticate(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
 ) -> Result<Grant, Response> {
-    if let Some(wait) = state.throttle.retry_after(remote.ip()) {
-        Metrics::add(&state.metrics.auth_throttled, 1);
-        return Err(retry_later(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many failed token checks from this address",
-            wait,
-        ));
-    }
     let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -278,6 +278,20 @@ pub(crate) async fn authenticate(
         .map(str::to_owned);
     let presented =
         from_header.or_else(|| query.get(sync_protocol::TOKEN_QUERY_PARAMETER).cloned());
+    if let Some(wait) = state.throttle.retry_after(remote.ip()) {
+        // Devices behind the same address (an office's NAT, a proxy) whose token
+        // was checked a moment ago are not locked out by another's failures.
+        if let Some(grant) = presented.as_deref().and_then(|token| state.throttle.recent(token)) {
+            return Ok(grant);
+        }
+        Metrics::add(&state.metrics.auth_throttled, 1);
+        return Err(retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed token checks from this address",
+            wait,
+        ));
+    }
+    let presented_again = presented.clone();
     let reader = state.reader.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let conn = reader.lock().map_err(|_| ())?;
@@ -285,7 +299,12 @@ pub(crate) async fn authenticate(
     })
     .await;
     match checked {
-        Ok(Ok(Ok(grant))) => Ok(grant),
+        Ok(Ok(Ok(grant))) => {
+            if let Some(token) = presented_again {
+                state.throttle.remember(&token, &grant);
+            }
+            Ok(grant)
+        }
         Ok(Ok(Err(AuthErrorOr::Refused(reason)))) => {
             tracing::debug!(%reason, %remote, "refused a token");
             Metrics::add(&state.metrics.refusals, 1);

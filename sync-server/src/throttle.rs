@@ -5,7 +5,10 @@
 //! and each used to write a log line. An address whose failures exceed
 //! [`FAILURE_RATE`] (after a burst of [`FAILURE_BURST`]) is answered 429 with
 //! `Retry-After` for every request until the rate allows another attempt, without
-//! its token being checked; the start of such a burst is logged once.
+//! its token being checked; the start of such a burst is logged once. A token
+//! that passed a check in the last [`RECENT_GRANT`] is still let through from a
+//! throttled address, so that the other devices behind one office address (or
+//! one proxy) are not locked out by a device with a wrong token.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use lru::LruCache;
+use relay_core::Grant;
 
 /// Failed token checks an address may make at once before it is throttled.
 pub(crate) const FAILURE_BURST: u32 = 20;
@@ -22,6 +26,14 @@ pub(crate) const FAILURE_BURST: u32 = 20;
 /// Failed token checks per minute an address may make after its burst: a device
 /// with a revoked token that keeps retrying stays well below.
 pub(crate) const FAILURE_RATE: u32 = 30;
+
+/// How long a token that passed a check is let through a throttled address
+/// without being checked again (revocation reaches such a request this late at
+/// most; live connections are swept every few seconds regardless).
+pub(crate) const RECENT_GRANT: Duration = Duration::from_secs(30);
+
+/// Tokens remembered as recently checked.
+const RECENT_GRANTS: usize = 16_384;
 
 /// Addresses remembered as throttled; the oldest are forgotten beyond this (they
 /// are then throttled again after their next burst).
@@ -33,6 +45,8 @@ pub(crate) struct AuthThrottle {
     failures: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses refused until the given instant.
     throttled: Mutex<LruCache<IpAddr, Instant>>,
+    /// blake3 of a presented token that passed → its grant and when.
+    recent: Mutex<LruCache<[u8; 32], (Grant, Instant)>>,
 }
 
 impl Default for AuthThrottle {
@@ -41,9 +55,12 @@ impl Default for AuthThrottle {
         let rate = NonZeroU32::new(FAILURE_RATE).unwrap_or(NonZeroU32::MIN);
         let capacity =
             std::num::NonZeroUsize::new(THROTTLED_ADDRESSES).unwrap_or(std::num::NonZeroUsize::MIN);
+        let grants =
+            std::num::NonZeroUsize::new(RECENT_GRANTS).unwrap_or(std::num::NonZeroUsize::MIN);
         Self {
             failures: RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)),
             throttled: Mutex::new(LruCache::new(capacity)),
+            recent: Mutex::new(LruCache::new(grants)),
         }
     }
 }
@@ -72,6 +89,26 @@ impl AuthThrottle {
             throttled.put(address, Instant::now() + wait);
         }
         Some(wait)
+    }
+
+    /// Remembers that `token` passed a check.
+    pub(crate) fn remember(&self, token: &str, grant: &Grant) {
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.put(*blake3::hash(token.as_bytes()).as_bytes(), (grant.clone(), Instant::now()));
+        }
+    }
+
+    /// The grant of `token` if it passed a check less than [`RECENT_GRANT`] ago.
+    pub(crate) fn recent(&self, token: &str) -> Option<Grant> {
+        let mut recent = self.recent.lock().ok()?;
+        let key = *blake3::hash(token.as_bytes()).as_bytes();
+        let (grant, when) = recent.get(&key)?;
+        if when.elapsed() < RECENT_GRANT {
+            Some(grant.clone())
+        } else {
+            recent.pop(&key);
+            None
+        }
     }
 
     /// Forgets rate state that has returned to full (called periodically, so the

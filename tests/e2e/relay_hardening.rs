@@ -226,6 +226,32 @@ async fn slow_headers_are_cut_off_and_one_address_cannot_hold_many_pending_conne
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_hold_the_relays_connections_open() {
+    let relay = Relay::start();
+    let address: SocketAddr = relay.url.trim_start_matches("http://").parse().unwrap();
+    let attacker_ip: IpAddr = "127.0.0.2".parse().unwrap();
+    // Kept-alive connections that each send a cheap request: not pending, open.
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for _ in 0..300 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(attacker_ip, 0)).unwrap();
+        let mut stream = socket.connect(address).await.unwrap();
+        let _ = stream.write_all(b"GET /health HTTP/1.1\r\nHost: relay\r\n\r\n").await;
+        let mut answer = [0_u8; 256];
+        match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut answer)).await {
+            Ok(Ok(read)) if read > 0 => open.push(stream),
+            _ => refused += 1,
+        }
+    }
+    assert_eq!(open.len(), 256, "open connections from one address");
+    assert_eq!(refused, 300 - 256);
+    // Another address is served.
+    let health = reqwest::get(format!("{}/health", relay.url)).await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_bad_tokens_are_throttled_with_429_and_logged_once() {
     let relay = Relay::start();
     let token = relay.token(WORKSPACE, "office", false);
@@ -251,6 +277,10 @@ async fn repeated_bad_tokens_are_throttled_with_429_and_logged_once() {
     // Other addresses are not affected.
     let honest = reqwest::Client::new().get(&feed).bearer_auth(&token).send().await.unwrap();
     assert_eq!(honest.status(), 200);
+    // A device behind the throttled address (one office NAT) whose token passed
+    // a check a moment ago is let through.
+    let neighbour = attacker.get(&feed).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(neighbour.status(), 200);
     let log = relay.log();
     assert_eq!(log.matches("throttling an address").count(), 1, "{log}");
     assert!(!log.contains("refused a token"), "each failure logged at INFO:\n{log}");
@@ -369,6 +399,9 @@ async fn sync_states_per_connection_are_bounded() {
     }
     let states = metric(&relay, "kartoteka_relay_sync_states").await.unwrap();
     assert!(states <= 4_096, "{states} sync states kept for one connection");
+    // Documents nobody has do not take the shared document cache.
+    let cached = metric(&relay, "kartoteka_relay_documents_loaded").await.unwrap();
+    assert!(cached < 10, "{cached} documents cached for ids nobody has");
     // The connection still works.
     assert!(matches!(
         honest_round(&mut socket, "auditor", DocumentId::from_bytes([1; 16])).await,
@@ -433,9 +466,34 @@ async fn unfinished_uploads_count_against_a_quota_and_expire() {
     let refused = partial(2).await.unwrap();
     assert_eq!(refused.status(), 507);
     assert!(refused.text().await.unwrap().contains("quota"));
-    // Abandoned: removed when it expires (at the latest when the relay starts).
+    // 40 kB are left. Ten uploads of 30 kB each, started at once and sending
+    // slowly, cannot each see the quota as free: one fits.
+    let slow_upload = |seed: u8| {
+        let content = vec![seed; 30_000];
+        let hash = blake3::hash(&content).to_hex().to_string();
+        let url = format!("{}{}/{hash}", relay.url, sync_protocol::BLOBS_PATH);
+        let first = bytes_chunk(content[..10_000].to_vec());
+        let later = futures_util::stream::once(async move {
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            Ok::<_, std::io::Error>(content[10_000..20_000].to_vec())
+        });
+        let body = reqwest::Body::wrap_stream(futures_util::StreamExt::chain(first, later));
+        http.patch(url)
+            .bearer_auth(&token)
+            .header("upload-offset", "0")
+            .header("upload-length", "30000")
+            .body(body)
+            .send()
+    };
+    let statuses: Vec<u16> = futures_util::future::join_all((3..13).map(slow_upload))
+        .await
+        .into_iter()
+        .map(|response| response.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(statuses.iter().filter(|status| **status == 507).count(), 9, "{statuses:?}");
+    // Abandoned: removed when they expire (at the latest when the relay starts).
     let staging = relay.data().join("blobs").join(WORKSPACE).join(".staging");
-    assert_eq!(staging.read_dir().unwrap().count(), 1);
+    assert_eq!(staging.read_dir().unwrap().count(), 2);
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     relay.restart();
     let mut left = usize::MAX;
@@ -447,4 +505,10 @@ async fn unfinished_uploads_count_against_a_quota_and_expire() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(left, 0, "an expired upload survived a restart");
+}
+
+fn bytes_chunk(
+    bytes: Vec<u8>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::once(async move { Ok(bytes) })
 }

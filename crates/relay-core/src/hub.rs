@@ -814,7 +814,12 @@ impl HubState {
                 }
             }
         }
-        self.docs.put(key, doc);
+        // A document nobody has stays out of the cache: the cache is shared by
+        // every workspace, and a peer naming random ids must not push their
+        // documents out.
+        if !heads_after.is_empty() {
+            self.docs.put(key, doc);
+        }
         Ok(())
     }
 
