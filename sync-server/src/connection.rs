@@ -53,7 +53,12 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
         loop {
             let waiting_bytes = waiting.as_ref().map_or(0, |(_, bytes)| *bytes);
             tokio::select! {
-                admission = budget.admit(waiting_bytes), if waiting.is_some() => {
+                admission = async {
+                    if state.token_rate.wait(&grant.token_id, waiting_bytes).await {
+                        Metrics::add(&state.metrics.rate_limited, 1);
+                    }
+                    budget.admit(waiting_bytes).await
+                }, if waiting.is_some() => {
                     // Waiting for the hub is not the peer's silence.
                     last_heard = Instant::now();
                     let (Ok(admission), Some((message, _))) = (admission, waiting.take()) else { break };

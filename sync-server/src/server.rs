@@ -80,6 +80,8 @@ pub(crate) struct AppState {
     /// How much of the hub's queue each connection may occupy.
     pub(crate) budget: RelayBudget,
     pub(crate) throttle: Arc<AuthThrottle>,
+    /// Hub work per token per second.
+    pub(crate) token_rate: Arc<crate::throttle::TokenRate>,
     /// Where every received websocket frame is written, when
     /// `KARTOTEKA_RELAY_RECORD_DIR` is set: seeds for the fuzzers (docs/fuzzing.md).
     pub(crate) record_frames: Option<std::path::PathBuf>,
@@ -122,6 +124,7 @@ pub(crate) async fn serve(
         ),
         budget: RelayBudget::default(),
         throttle: Arc::default(),
+        token_rate: Arc::default(),
         record_frames: std::env::var_os("KARTOTEKA_RELAY_RECORD_DIR").map(Into::into),
         shutdown: CancellationToken::new(),
         uploads: Arc::default(),
@@ -219,6 +222,7 @@ async fn housekeeping(state: AppState) {
             () = state.shutdown.cancelled() => break,
         }
         state.throttle.forget_idle();
+        state.token_rate.forget_idle();
         let store = state.store.clone();
         let lifetime = state.config.staged_upload_lifetime;
         let removed =

@@ -139,3 +139,62 @@ mod tests {
         assert_eq!(throttle.failed(honest), None);
     }
 }
+
+/// Messages per second one token's connections may send the hub, after a burst
+/// of twice as many. An honest replica's first sync of the seed's data sends
+/// about a thousand a second.
+pub(crate) const TOKEN_MESSAGES_PER_SECOND: u32 = 10_000;
+
+/// KiB per second one token's connections may send the hub, after a burst of
+/// twice as much (above the largest message, so that one always fits).
+pub(crate) const TOKEN_KIB_PER_SECOND: u32 = 64 * 1024;
+
+/// How much hub work one token may ask for per second, across its connections:
+/// what lanes and admission do not bound (they share the hub fairly, but a token
+/// alone on a quiet relay could keep it busy without end).
+#[derive(Debug)]
+pub(crate) struct TokenRate {
+    messages: DefaultKeyedRateLimiter<String>,
+    kib: DefaultKeyedRateLimiter<String>,
+}
+
+impl Default for TokenRate {
+    fn default() -> Self {
+        let per_second = |rate: u32| {
+            let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+            let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
+            Quota::per_second(rate).allow_burst(burst)
+        };
+        Self {
+            messages: RateLimiter::keyed(per_second(TOKEN_MESSAGES_PER_SECOND)),
+            kib: RateLimiter::keyed(per_second(TOKEN_KIB_PER_SECOND)),
+        }
+    }
+}
+
+impl TokenRate {
+    /// Waits until `token` may send a message of `bytes`; returns whether it had
+    /// to wait.
+    pub(crate) async fn wait(&self, token: &str, bytes: usize) -> bool {
+        let key = token.to_owned();
+        let kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+        let kib = NonZeroU32::new(kib.min(2 * TOKEN_KIB_PER_SECOND)).unwrap_or(NonZeroU32::MIN);
+        let mut waited = false;
+        // A failed check takes nothing; the wait then takes the cells once.
+        if self.messages.check_key(&key).is_err() {
+            waited = true;
+            self.messages.until_key_ready(&key).await;
+        }
+        if !matches!(self.kib.check_key_n(&key, kib), Ok(Ok(()))) {
+            waited = true;
+            let _ = self.kib.until_key_n_ready(&key, kib).await;
+        }
+        waited
+    }
+
+    /// Forgets tokens whose rate state is back to full.
+    pub(crate) fn forget_idle(&self) {
+        self.messages.retain_recent();
+        self.kib.retain_recent();
+    }
+}

@@ -352,6 +352,42 @@ async fn send_queues_are_bounded_in_bytes_and_read_only_tokens_cannot_broadcast(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_token_is_held_to_its_messages_per_second_and_others_are_not() {
+    let relay = Relay::start();
+    let reader = relay.token(WORKSPACE, "auditor", true);
+    let honest = relay.token(WORKSPACE, "office", false);
+    let mut flooder = join(&relay, &reader, "auditor").await;
+    // 30,000 tiny messages as fast as the socket takes them: past the burst of
+    // 20,000, the token waits (its read-only presence is dropped, unanswered).
+    for count in 0..30_000 {
+        let message = Message::Ephemeral {
+            sender_id: "auditor".to_owned(),
+            target_id: String::new(),
+            count,
+            session_id: "s".to_owned(),
+            document_id: DocumentId::from_bytes([4; 16]).to_string(),
+            data: vec![1],
+        };
+        flooder.send(WsMessage::Binary(message.encode().into())).await.unwrap();
+    }
+    let mut limited = 0;
+    for _ in 0..100 {
+        limited = metric(&relay, "kartoteka_relay_rate_limited_total").await.unwrap_or(0);
+        if limited > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(limited > 0, "30,000 messages within a burst of 20,000 were not held back");
+    // Another device is served while the flood is held back.
+    let mut office = join(&relay, &honest, "office").await;
+    assert!(matches!(
+        honest_round(&mut office, "office", DocumentId::from_bytes([5; 16])).await,
+        Message::DocUnavailable { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_of_tiny_cbor_items_is_refused_without_decoding_it() {
     let relay = Relay::start();
     let bystander = relay.token(OTHER_WORKSPACE, "bystander", false);

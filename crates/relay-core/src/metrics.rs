@@ -30,6 +30,8 @@ pub struct Metrics {
     pub auth_failures: AtomicU64,
     /// Requests refused because their source address failed too many token checks.
     pub auth_throttled: AtomicU64,
+    /// Messages that waited because their token sent more per second than allowed.
+    pub rate_limited: AtomicU64,
     /// Blobs found damaged on disk and moved to quarantine.
     pub blobs_quarantined: AtomicU64,
 }
@@ -67,6 +69,7 @@ impl Metrics {
             ("kartoteka_relay_auth_failures_total", &self.auth_failures),
             ("kartoteka_relay_auth_throttled_total", &self.auth_throttled),
             ("kartoteka_relay_blobs_quarantined_total", &self.blobs_quarantined),
+            ("kartoteka_relay_rate_limited_total", &self.rate_limited),
         ];
         let mut text = String::new();
         for (name, value) in gauges {
