@@ -156,14 +156,12 @@ async fn run() {
                     }
                     let mut socket = join(&relay, &writer, "attacker").await;
                     for count in 0..2_000 {
-                        let message = Message::Ephemeral {
-                            sender_id: "attacker".to_owned(),
-                            target_id: String::new(),
+                        let message = kartoteka_e2e::raw::ephemeral(
+                            "attacker",
+                            HONEST_DOCUMENT,
                             count,
-                            session_id: "s".to_owned(),
-                            document_id: HONEST_DOCUMENT.to_string(),
-                            data: vec![0x5a; 60 * 1024],
-                        };
+                            60 * 1024,
+                        );
                         if socket.send(WsMessage::Binary(message.encode().into())).await.is_err() {
                             break;
                         }

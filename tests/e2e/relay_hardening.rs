@@ -294,17 +294,13 @@ async fn send_queues_are_bounded_in_bytes_and_read_only_tokens_cannot_broadcast(
     let reader = relay.token(WORKSPACE, "auditor", true);
     let listener_token = relay.token(WORKSPACE, "laptop", false);
     let document = DocumentId::from_bytes([4; 16]);
-    let ephemeral = |sender: &str, size: usize, count: u64| Message::Ephemeral {
-        sender_id: sender.to_owned(),
-        target_id: String::new(),
-        count,
-        session_id: "s".to_owned(),
-        document_id: document.to_string(),
-        data: vec![0x5a; size],
+    let ephemeral = |sender: &str, size: usize, count: u64| {
+        kartoteka_e2e::raw::ephemeral(sender, document, count, size)
     };
 
     // A read-only device's presence is not copied to anyone.
-    let mut listener = join(&relay, &listener_token, "laptop").await;
+    let mut listener =
+        kartoteka_e2e::raw::join_with_small_buffer(&relay, &listener_token, "laptop").await;
     let mut auditor = join(&relay, &reader, "auditor").await;
     let from_reader = ephemeral("auditor", 100, 1);
     auditor.send(WsMessage::Binary(from_reader.encode().into())).await.unwrap();
@@ -360,14 +356,8 @@ async fn one_token_is_held_to_its_messages_per_second_and_others_are_not() {
     // 30,000 tiny messages as fast as the socket takes them: past the burst of
     // 20,000, the token waits (its read-only presence is dropped, unanswered).
     for count in 0..30_000 {
-        let message = Message::Ephemeral {
-            sender_id: "auditor".to_owned(),
-            target_id: String::new(),
-            count,
-            session_id: "s".to_owned(),
-            document_id: DocumentId::from_bytes([4; 16]).to_string(),
-            data: vec![1],
-        };
+        let message =
+            kartoteka_e2e::raw::ephemeral("auditor", DocumentId::from_bytes([4; 16]), count, 1);
         flooder.send(WsMessage::Binary(message.encode().into())).await.unwrap();
     }
     let mut limited = 0;

@@ -7,6 +7,7 @@ use crate::Relay;
 use automerge::sync::SyncDoc;
 use futures_util::{SinkExt, StreamExt};
 use sync_protocol::{DocumentId, Message};
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 pub type Socket =
@@ -22,7 +23,26 @@ pub fn ws_url(relay: &Relay) -> String {
 /// Opens a websocket with the token in the query (as browsers must) and joins.
 pub async fn join(relay: &Relay, token: &str, peer: &str) -> Socket {
     let url = format!("{}?token={token}", ws_url(relay));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    handshake(socket, peer).await
+}
+
+/// Like [`join`], over a socket whose receive buffer the kernel keeps small: a
+/// peer that does not read then holds back the relay after a few kilobytes, as
+/// a slow mobile link would, instead of after the tens of megabytes a loopback
+/// socket buffers.
+pub async fn join_with_small_buffer(relay: &Relay, token: &str, peer: &str) -> Socket {
+    let address: std::net::SocketAddr = relay.url.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(16 * 1024).unwrap();
+    let stream = socket.connect(address).await.unwrap();
+    let url = format!("{}?token={token}", ws_url(relay));
+    let (socket, _) =
+        tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await.unwrap();
+    handshake(socket, peer).await
+}
+
+async fn handshake(mut socket: Socket, peer: &str) -> Socket {
     let join = Message::Join {
         sender_id: peer.to_owned(),
         supported_protocol_versions: vec!["1".to_owned()],
@@ -152,4 +172,17 @@ pub fn tiny_item_frame(items: u32) -> Vec<u8> {
     frame.push(0x64);
     frame.extend(b"sync");
     frame
+}
+
+/// An `ephemeral` message (presence) of `size` bytes from `sender` about
+/// `document`, the `count`th of its session.
+pub fn ephemeral(sender: &str, document: DocumentId, count: u64, size: usize) -> Message {
+    Message::Ephemeral {
+        sender_id: sender.to_owned(),
+        target_id: String::new(),
+        count,
+        session_id: "s".to_owned(),
+        document_id: document.to_string(),
+        data: vec![0x5a; size],
+    }
 }
