@@ -507,9 +507,7 @@ impl HubState {
         effects: &mut Effects,
     ) -> Result<()> {
         let sender = match &command {
-            HubCommand::Message { conn, message, .. } => {
-                Some((*conn, message.document_id().and_then(std::result::Result::ok)))
-            }
+            HubCommand::Message { conn, .. } => Some(*conn),
             _ => None,
         };
         let savepoint = tx.savepoint()?;
@@ -529,14 +527,10 @@ impl HubState {
                 effects.undo_to(&mark);
                 Metrics::add(&self.metrics.panics, 1);
                 tracing::error!(?sender, "handling a message panicked; closing its connection");
-                if let Some((conn, document)) = sender {
-                    if let Some(document) = document {
-                        // Its cached copy may hold part of what the command did.
-                        let workspace = self.conns.get(&conn).map(|entry| entry.grant.workspace);
-                        if let Some(workspace) = workspace {
-                            self.docs.pop(&document_key(workspace, document));
-                        }
-                    }
+                // The document the command worked on was taken out of the cache
+                // and is only put back when the command succeeds, so nothing it
+                // half did stays cached.
+                if let Some(conn) = sender {
                     effects.refuse(
                         conn,
                         close::INTERNAL,
