@@ -41,7 +41,7 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
             kick,
             queued_bytes: queued_bytes.clone(),
         };
-        let budget = state.budget.connection();
+        let budget = state.budget.connection(grant.workspace);
         state.hub.send(HubCommand::Connect { conn, connection }).await.ok()?;
         tracing::debug!(conn, %peer_id, "connection open");
         let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);

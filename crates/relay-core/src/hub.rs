@@ -6,7 +6,7 @@
 //! receive and generate, sub-millisecond for a client document), and batching
 //! many messages into one transaction amortises the fsync.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -19,6 +19,7 @@ use lru::LruCache;
 use rusqlite::{Connection, TransactionBehavior};
 use sync_protocol::{DocumentId, Message};
 use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
 
 use crate::RELAY_PEER_ID;
 use crate::admission::Admission;
@@ -441,18 +442,36 @@ impl Hub {
     }
 }
 
-/// Commands waiting for the hub, one lane per connection, taken in turn.
+/// Commands waiting for the hub: one lane per connection, connections grouped
+/// by workspace, taken in turn at both levels.
 ///
-/// A batch takes one command from each connection that has any, round after
-/// round, so a connection that sent a thousand messages gets no more of a batch
-/// than one that sent a single message: the honest peer's message is handled
-/// in the next batch, not after the flood. A connection's own commands keep their
-/// order (its `Connect` before its messages, its `Disconnect` last).
+/// A batch takes one command from each workspace that has any, round after
+/// round, and within a workspace one from each of its connections in turn. A
+/// connection that sent a thousand messages gets no more of a batch than one
+/// that sent a single message, and a workspace with two hundred busy devices
+/// gets no more than one with a single device: the honest peer's message is
+/// handled in the next batch, not after the flood. A connection's own commands
+/// keep their order (its `Connect` before its messages, its `Disconnect` last).
 #[derive(Default)]
 struct Lanes {
-    lanes: HashMap<ConnId, std::collections::VecDeque<HubCommand>>,
-    /// Connections with waiting commands, in turn order.
-    turns: std::collections::VecDeque<ConnId>,
+    lanes: HashMap<ConnId, VecDeque<HubCommand>>,
+    /// Per group (a workspace, or the relay's own lane): its connections with
+    /// waiting commands, in turn order.
+    groups: HashMap<LaneGroup, VecDeque<ConnId>>,
+    /// Groups with waiting commands, in turn order.
+    turns: VecDeque<LaneGroup>,
+    /// Each known connection's workspace, learnt from its `Connect` and
+    /// forgotten once its `Disconnect` is taken.
+    workspace_of: HashMap<ConnId, Uuid>,
+}
+
+/// What a lane is grouped by when turns are given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum LaneGroup {
+    Workspace(Uuid),
+    /// Commands of a connection whose `Connect` the lanes did not see (none
+    /// should exist; they still get a turn of their own), and the relay's own.
+    Alone(ConnId),
 }
 
 /// The lane of commands that belong to no connection (sweeps, shutdown).
@@ -465,30 +484,61 @@ impl Lanes {
 
     fn push(&mut self, command: HubCommand) {
         let lane = match &command {
-            HubCommand::Connect { conn, .. }
-            | HubCommand::Message { conn, .. }
-            | HubCommand::Disconnect { conn } => *conn,
+            HubCommand::Connect { conn, connection } => {
+                self.workspace_of.insert(*conn, connection.grant.workspace);
+                *conn
+            }
+            HubCommand::Message { conn, .. } | HubCommand::Disconnect { conn } => *conn,
             HubCommand::Sweep | HubCommand::Shutdown { .. } => RELAY_LANE,
         };
+        let group = self.group_of(lane);
         let queue = self.lanes.entry(lane).or_default();
-        if queue.is_empty() {
-            self.turns.push_back(lane);
-        }
         queue.push_back(command);
+        if queue.len() > 1 {
+            return;
+        }
+        let members = self.groups.entry(group).or_default();
+        members.push_back(lane);
+        if members.len() == 1 {
+            self.turns.push_back(group);
+        }
+    }
+
+    fn group_of(&self, lane: ConnId) -> LaneGroup {
+        match self.workspace_of.get(&lane) {
+            Some(workspace) => LaneGroup::Workspace(*workspace),
+            None => LaneGroup::Alone(lane),
+        }
     }
 
     fn take_batch(&mut self, size: usize) -> Vec<HubCommand> {
         let mut batch = Vec::with_capacity(size.min(64));
         while batch.len() < size {
-            let Some(lane) = self.turns.pop_front() else { break };
-            let Some(queue) = self.lanes.get_mut(&lane) else { continue };
-            if let Some(command) = queue.pop_front() {
-                batch.push(command);
+            let Some(group) = self.turns.pop_front() else { break };
+            let Some(members) = self.groups.get_mut(&group) else { continue };
+            let Some(lane) = members.pop_front() else {
+                self.groups.remove(&group);
+                continue;
+            };
+            let mut lane_done = true;
+            if let Some(queue) = self.lanes.get_mut(&lane) {
+                if let Some(command) = queue.pop_front() {
+                    if matches!(command, HubCommand::Disconnect { .. }) {
+                        self.workspace_of.remove(&lane);
+                    }
+                    batch.push(command);
+                }
+                lane_done = queue.is_empty();
             }
-            if queue.is_empty() {
+            if lane_done {
                 self.lanes.remove(&lane);
             } else {
-                self.turns.push_back(lane);
+                members.push_back(lane);
+            }
+            if members.is_empty() {
+                self.groups.remove(&group);
+            } else {
+                self.turns.push_back(group);
             }
         }
         batch
@@ -938,6 +988,73 @@ mod tests {
         let rest = lanes.take_batch(MAX_BATCH);
         assert_eq!(rest.len(), MAX_BATCH);
         assert!(senders(&rest).iter().all(|conn| *conn == 1));
+    }
+
+    fn connect(conn: ConnId, workspace: Uuid) -> HubCommand {
+        let (outbox, _) = mpsc::channel(1);
+        let (kick, _) = oneshot::channel();
+        HubCommand::Connect {
+            conn,
+            connection: ConnectionGrant {
+                grant: Grant {
+                    token_id: format!("token-{conn}"),
+                    workspace,
+                    peer_id: format!("device-{conn}"),
+                    read_only: false,
+                },
+                outbox,
+                kick,
+                queued_bytes: Arc::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_workspace_with_many_busy_connections_gets_no_more_turns_than_one_with_one() {
+        let crowded = Uuid::from_u128(1);
+        let quiet = Uuid::from_u128(2);
+        let mut lanes = Lanes::default();
+        for conn in 1..=200 {
+            lanes.push(connect(conn, crowded));
+            for _ in 0..10 {
+                lanes.push(message(conn));
+            }
+        }
+        lanes.push(connect(1_000, quiet));
+        lanes.push(message(1_000));
+        lanes.push(HubCommand::Disconnect { conn: 1_000 });
+
+        // The first batch takes the crowded workspace's first connect, then the
+        // quiet one's, alternating: the quiet device's message and disconnect are
+        // in the first six commands, not after 2,200 others.
+        let batch = lanes.take_batch(6);
+        let conns: Vec<ConnId> = batch
+            .iter()
+            .map(|command| match command {
+                HubCommand::Connect { conn, .. } => *conn,
+                other => senders(std::slice::from_ref(other))[0],
+            })
+            .collect();
+        assert_eq!(conns, [1, 1_000, 2, 1_000, 3, 1_000]);
+        assert!(matches!(batch[5], HubCommand::Disconnect { conn: 1_000 }));
+
+        // Within the crowded workspace, its connections still take turns, and
+        // each one's own commands keep their order.
+        let rest = lanes.take_batch(usize::MAX);
+        assert_eq!(rest.len(), 200 * 11 - 3);
+        let mut seen_connect = HashSet::new();
+        for command in &rest {
+            match command {
+                HubCommand::Connect { conn, .. } => assert!(seen_connect.insert(*conn)),
+                HubCommand::Message { conn, .. } => {
+                    assert!(*conn <= 3 || seen_connect.contains(conn), "{conn} before its connect")
+                }
+                _ => panic!("unexpected command"),
+            }
+        }
+        assert!(lanes.is_empty());
+        assert!(lanes.workspace_of.contains_key(&1), "no disconnect was taken for it");
+        assert!(!lanes.workspace_of.contains_key(&1_000));
     }
 
     #[test]
