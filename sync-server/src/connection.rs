@@ -179,7 +179,14 @@ async fn handshake(
         // The peer id is bound to the token: no device can speak as another.
         tracing::info!(claimed = %sender_id, device = %grant.peer_id, "refused a peer id that is not the token's");
         Metrics::add(&state.metrics.refusals, 1);
-        refuse(sink, stream, close::POLICY, "senderId must be the device name of the token").await;
+        // Both names go back to the holder of the token: the device is its own,
+        // the claim its own words (cut short, as a close reason is limited).
+        let claimed: String = sender_id.chars().take(64).collect();
+        let reason = format!(
+            "senderId must be the device name of the token ({:?}), not {claimed:?}",
+            grant.peer_id
+        );
+        refuse(sink, stream, close::POLICY, &reason).await;
         return None;
     }
     if !supported_protocol_versions.is_empty()
@@ -227,10 +234,24 @@ async fn refuse(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &str) {
     close_with(sink, stream, code, reason).await;
 }
 
+/// The longest close reason a websocket close frame carries (RFC 6455 §5.5: a
+/// control frame's payload is at most 125 bytes, two of them the code).
+const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// `reason`, cut at a character boundary to fit a close frame (the whole reason
+/// goes in the `error` message before it).
+fn close_reason(reason: &str) -> String {
+    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
 /// Sends a close frame and reads (and discards) what the peer still sends until
 /// it closes too, or the grace period ends.
 async fn close_with(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &str) {
-    let frame = CloseFrame { code, reason: reason.to_owned().into() };
+    let frame = CloseFrame { code, reason: close_reason(reason).into() };
     let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(WsMessage::Close(Some(frame)))).await;
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
         while let Some(Ok(message)) = stream.next().await {

@@ -6,6 +6,7 @@ mod billing;
 mod client_module;
 mod field_work;
 mod interop;
+mod js_peer;
 mod json_output;
 mod relay_hardening;
 mod relay_protocol;

@@ -4,7 +4,7 @@
 
 use automerge::sync::SyncDoc;
 use automerge::transaction::Transactable;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use kartoteka_e2e::{Kartoteka, Relay};
 use sync_protocol::{DocumentId, Message};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -69,6 +69,35 @@ async fn a_peer_cannot_claim_another_devices_id() {
     socket.send(WsMessage::Binary(impostor.encode().into())).await.unwrap();
     let reason = refusal(&mut socket).await.unwrap();
     assert!(reason.contains("device name of the token"), "{reason}");
+    assert!(reason.contains("\"laptop\"") && reason.contains("\"office\""), "{reason}");
+
+    // A long claim in a script of two-byte letters makes a reason longer than a
+    // close frame holds: the error message says it whole, the close frame still
+    // comes (cut short), with the policy code.
+    let url = format!("{}?token={token}", ws_url(&relay));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let impostor = Message::Join {
+        sender_id: "ā".repeat(200),
+        supported_protocol_versions: vec![],
+        peer_metadata: None,
+    };
+    socket.send(WsMessage::Binary(impostor.encode().into())).await.unwrap();
+    let mut close = None;
+    let mut error = None;
+    while let Ok(Some(Ok(frame))) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await
+    {
+        match frame {
+            WsMessage::Binary(bytes) => error = Some(Message::decode(&bytes).unwrap()),
+            WsMessage::Close(frame) => close = frame,
+            _ => {}
+        }
+    }
+    let Some(Message::Error { message }) = error else { panic!("no error message: {error:?}") };
+    assert!(message.contains(&"ā".repeat(64)), "{message}");
+    let close = close.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(close.reason.len() <= 123 && close.reason.starts_with("senderId must be"));
 
     // After the handshake, every message must carry the token's peer id too.
     let mut socket = join(&relay, &token, "laptop").await;

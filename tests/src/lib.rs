@@ -11,6 +11,7 @@
     reason = "test harness: a panic is a failed test"
 )]
 
+pub mod js;
 pub mod raw;
 
 use std::io::{BufRead, BufReader};
