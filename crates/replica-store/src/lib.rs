@@ -74,6 +74,7 @@ pub use recurring::{GeneratedInvoice, NewTemplate, TemplateView};
 pub use replica::{
     DATABASE_FILE, DEFAULT_CACHE_DOCUMENTS, InitOptions, MergeOutcome, Replica, ReplicaMeta,
 };
+pub use sync_support::RemoteSync;
 pub use visits::{
     DocumentRow, FieldSections, GalleryRow, GallerySummary, MonthSummary, UnitVisits, VisitDetail,
     VisitQuery, VisitRow, WorkItemView,

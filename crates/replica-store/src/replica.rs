@@ -258,6 +258,28 @@ impl Replica {
             origin,
             Failure::PerDocument,
             |_, doc_id, doc| change(doc_id, doc),
+            |_, _| Ok(()),
+        )
+    }
+
+    /// [`Self::transact_many`] for documents from a remote, with `then` writing
+    /// in the same transaction once every document is handled (it sees each
+    /// one's outcome): sync's bookkeeping commits with the documents it is about.
+    pub(crate) fn transact_remote_then<R>(
+        &mut self,
+        doc_ids: &[DocId],
+        mut change: impl FnMut(DocId, &mut AutoCommit) -> Result<R>,
+        then: impl FnOnce(&Connection, &[Result<R>]) -> Result<()>,
+    ) -> Result<Vec<Result<R>>> {
+        let docs: Vec<(DocId, Creation)> =
+            doc_ids.iter().map(|doc_id| (*doc_id, Creation::Empty)).collect();
+        self.transact_docs(
+            &docs,
+            Preloaded::new(),
+            Origin::Remote,
+            Failure::PerDocument,
+            |_, doc_id, doc| change(doc_id, doc),
+            then,
         )
     }
 
@@ -282,7 +304,7 @@ impl Replica {
         preloaded: Preloaded,
         change: impl FnMut(&Connection, DocId, &mut AutoCommit) -> Result<R>,
     ) -> Result<Vec<R>> {
-        self.transact_docs(docs, preloaded, Origin::Local, Failure::Whole, change)?
+        self.transact_docs(docs, preloaded, Origin::Local, Failure::Whole, change, |_, _| Ok(()))?
             .into_iter()
             .collect()
     }
@@ -294,6 +316,7 @@ impl Replica {
         origin: Origin,
         failure: Failure,
         mut change: impl FnMut(&Connection, DocId, &mut AutoCommit) -> Result<R>,
+        then: impl FnOnce(&Connection, &[Result<R>]) -> Result<()>,
     ) -> Result<Vec<Result<R>>> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(docs.len());
@@ -378,6 +401,7 @@ impl Replica {
             written.push((doc_id, entry));
             results.push(Ok(value));
         }
+        then(&tx, &results)?;
         // On an error above, `written` is dropped with the transaction: the
         // documents in it are ahead of the disk and must be reloaded.
         tx.commit()?;

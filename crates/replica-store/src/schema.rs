@@ -34,6 +34,15 @@ CREATE TABLE IF NOT EXISTS sync_state (
     PRIMARY KEY (remote, doc_id)
 ) WITHOUT ROWID;
 
+-- Documents whose sync with a remote failed in a round (a message that could not
+-- be applied): the next round syncs them even if the remote's change feed,
+-- whose cursor moved on, does not name them again.
+CREATE TABLE IF NOT EXISTS sync_retry (
+    remote TEXT NOT NULL,
+    doc_id BLOB NOT NULL,
+    PRIMARY KEY (remote, doc_id)
+) WITHOUT ROWID;
+
 -- Blobs added on this device and not yet uploaded to the relay.
 CREATE TABLE IF NOT EXISTS pending_uploads (
     hash TEXT PRIMARY KEY

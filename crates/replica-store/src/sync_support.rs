@@ -1,26 +1,45 @@
 //! What sync needs from a replica: applying a batch of incoming sync messages in
-//! one transaction, the outbox of locally changed documents, and the persisted
-//! per-document sync state for each remote.
+//! one transaction together with sync's bookkeeping (`SyncRecord`: sync states,
+//! the outbox entries pushed, documents to retry, the feed cursor), the outbox of
+//! locally changed documents, and the persisted per-document sync state for each
+//! remote.
 
-use automerge::AutoCommit;
+use std::cell::RefCell;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
 use doc_model::DocId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sync_engine::{Outcome, ReplicaStorage, SyncBatch, SyncRecord};
+use sync_protocol::DocumentId;
 
-use crate::error::Result;
-use crate::replica::{Creation, Origin, Replica};
+use crate::error::{Result, StoreError};
+use crate::replica::Replica;
 
 impl Replica {
-    /// Runs `change` (receiving a sync message, generating the reply) for each of
-    /// `doc_ids` inside one SQLite transaction; documents the replica does not have
-    /// start empty and are stored once they have content. A failure of one
-    /// document (a malformed message) is reported in its slot and does not stop
-    /// the others.
-    pub fn sync_documents<R>(
-        &mut self,
-        doc_ids: &[DocId],
-        change: impl FnMut(DocId, &mut AutoCommit) -> Result<R>,
-    ) -> Result<Vec<Result<R>>> {
-        self.transact_many(doc_ids, Creation::Empty, Origin::Remote, change)
+    /// The replica as the sync engine's storage for `remote` (the remote's key:
+    /// sync states, retries and the feed cursor are kept per remote).
+    pub fn sync_storage<'a>(&'a mut self, remote: &'a str) -> RemoteSync<'a> {
+        RemoteSync { replica: self, remote }
+    }
+
+    /// The remote's change-feed cursor (0 before the first round).
+    pub fn sync_cursor(&self, remote: &str) -> Result<i64> {
+        Ok(self.config(&cursor_key(remote))?.and_then(|value| value.parse().ok()).unwrap_or(0))
+    }
+
+    /// Documents whose sync with `remote` failed in an earlier round.
+    pub fn sync_retries(&self, remote: &str) -> Result<Vec<DocId>> {
+        let mut statement =
+            self.conn.prepare_cached("SELECT doc_id FROM sync_retry WHERE remote = ?1")?;
+        let rows = statement.query_map([remote], |row| row.get::<_, Vec<u8>>(0))?;
+        let mut retries = Vec::new();
+        for row in rows {
+            if let Ok(bytes) = <[u8; 16]>::try_from(row?.as_slice()) {
+                retries.push(DocId::from_bytes(bytes));
+            }
+        }
+        Ok(retries)
     }
 
     /// The document's heads as stored (sorted), without loading it; `None` if the
@@ -61,20 +80,6 @@ impl Replica {
         Ok(outbox)
     }
 
-    /// Removes pushed documents from the outbox, unless they changed again since.
-    pub fn clear_outbox(&mut self, pushed: &[(DocId, i64)]) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut delete =
-                tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND seq <= ?2")?;
-            for (doc_id, seq) in pushed {
-                delete.execute(params![doc_id.as_bytes(), seq])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     /// The stored sync state of a document with a remote.
     pub fn sync_state(&self, remote: &str, doc_id: DocId) -> Result<Option<Vec<u8>>> {
         Ok(self
@@ -83,22 +88,144 @@ impl Replica {
             .query_row(params![remote, doc_id.as_bytes()], |row| row.get(0))
             .optional()?)
     }
+}
 
-    /// Stores the sync states of several documents with a remote, in one transaction.
-    pub fn save_sync_states(&mut self, remote: &str, states: &[(DocId, Vec<u8>)]) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO sync_state (remote, doc_id, state) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (remote, doc_id) DO UPDATE SET state = excluded.state",
-            )?;
-            for (doc_id, state) in states {
-                upsert.execute(params![remote, doc_id.as_bytes(), state])?;
-            }
+/// A replica's documents and sync bookkeeping with one remote: the storage the
+/// sync engine runs over.
+pub struct RemoteSync<'a> {
+    replica: &'a mut Replica,
+    remote: &'a str,
+}
+
+impl std::fmt::Debug for RemoteSync<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteSync").field("remote", &self.remote).finish_non_exhaustive()
+    }
+}
+
+impl ReplicaStorage for RemoteSync<'_> {
+    type Error = StoreError;
+
+    fn cursor(&self) -> Result<i64> {
+        self.replica.sync_cursor(self.remote)
+    }
+
+    fn retries(&self) -> Result<Vec<DocumentId>> {
+        Ok(self.replica.sync_retries(self.remote)?.into_iter().map(document_id).collect())
+    }
+
+    fn outbox(&self) -> Result<Vec<(DocumentId, i64)>> {
+        Ok(self
+            .replica
+            .outbox()?
+            .into_iter()
+            .map(|(doc_id, seq)| (document_id(doc_id), seq))
+            .collect())
+    }
+
+    fn stored_heads(&self, document: DocumentId) -> Result<Option<Vec<ChangeHash>>> {
+        self.replica.stored_heads(doc_id(document))
+    }
+
+    fn sync_state(&self, document: DocumentId) -> Result<Option<Vec<u8>>> {
+        self.replica.sync_state(self.remote, doc_id(document))
+    }
+
+    fn first_message(
+        &mut self,
+        document: DocumentId,
+        state: &mut sync::State,
+    ) -> Result<(bool, Option<sync::Message>)> {
+        let doc_id = doc_id(document);
+        if self.replica.has_document(doc_id)? {
+            let message = self
+                .replica
+                .read_document(doc_id, |doc| doc.sync().generate_sync_message(state))?;
+            Ok((true, message))
+        } else {
+            Ok((false, AutoCommit::new().sync().generate_sync_message(state)))
         }
+    }
+
+    fn receive(
+        &mut self,
+        documents: &[DocumentId],
+        batch: &mut dyn SyncBatch,
+    ) -> Result<Vec<Outcome>> {
+        let doc_ids: Vec<DocId> = documents.iter().copied().map(doc_id).collect();
+        // `apply` runs per document, then `record` once; never both at a time.
+        let batch = RefCell::new(batch);
+        let remote = self.remote;
+        let results = self.replica.transact_remote_then(
+            &doc_ids,
+            |doc_id, doc| Ok(batch.borrow_mut().apply(document_id(doc_id), doc)?),
+            |conn, results| {
+                let outcomes: Vec<Outcome> = results.iter().map(outcome).collect();
+                write_record(conn, remote, &batch.borrow_mut().record(&outcomes))
+            },
+        )?;
+        Ok(results.iter().map(outcome).collect())
+    }
+
+    fn record(&mut self, record: &SyncRecord) -> Result<()> {
+        if record.is_empty() {
+            return Ok(());
+        }
+        let tx = self.replica.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write_record(&tx, self.remote, record)?;
         tx.commit()?;
         Ok(())
     }
+}
+
+fn outcome(result: &Result<()>) -> Outcome {
+    result.as_ref().copied().map_err(ToString::to_string)
+}
+
+fn doc_id(document: DocumentId) -> DocId {
+    DocId::from_bytes(*document.as_bytes())
+}
+
+fn document_id(doc_id: DocId) -> DocumentId {
+    DocumentId::from_bytes(*doc_id.as_bytes())
+}
+
+/// The config key of a remote's change-feed cursor (as earlier versions named it).
+fn cursor_key(remote: &str) -> String {
+    format!("sync.cursor.{remote}")
+}
+
+fn write_record(conn: &Connection, remote: &str, record: &SyncRecord) -> Result<()> {
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO sync_state (remote, doc_id, state) VALUES (?1, ?2, ?3)
+         ON CONFLICT (remote, doc_id) DO UPDATE SET state = excluded.state",
+    )?;
+    for (document, state) in &record.states {
+        upsert.execute(params![remote, document.as_bytes(), state])?;
+    }
+    let mut clear = conn.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND seq <= ?2")?;
+    for (document, seq) in &record.pushed {
+        clear.execute(params![document.as_bytes(), seq])?;
+    }
+    let mut retried =
+        conn.prepare_cached("DELETE FROM sync_retry WHERE remote = ?1 AND doc_id = ?2")?;
+    for document in &record.retried {
+        retried.execute(params![remote, document.as_bytes()])?;
+    }
+    let mut retry = conn.prepare_cached(
+        "INSERT INTO sync_retry (remote, doc_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for document in &record.retry {
+        retry.execute(params![remote, document.as_bytes()])?;
+    }
+    if let Some(cursor) = record.cursor {
+        conn.prepare_cached(
+            "INSERT INTO replica_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute(params![format!("config.{}", cursor_key(remote)), cursor.to_string()])?;
+    }
+    Ok(())
 }
 
 /// Records a local change of `doc_id` in the outbox (inside the writer's transaction).

@@ -1,20 +1,17 @@
-//! A replica's side of sync.
+//! A replica's side of sync: the IO around `sync_engine::ReplicaEngine`.
 //!
 //! # One sync round
 //!
 //! 1. Ask the relay's change feed which documents changed since this replica's
-//!    cursor (O(changed documents), never all of them), and read the outbox of
-//!    documents changed on this device.
-//! 2. Open the relay's websocket (automerge-repo protocol) and run Automerge's
-//!    sync protocol for each of those documents, many in flight at once
-//!    ([`MAX_DOCUMENTS_IN_FLIGHT`](sync_protocol::limits::MAX_DOCUMENTS_IN_FLIGHT)),
-//!    starting from the per-document sync state persisted last time.
-//! 3. Apply incoming messages in batches, one SQLite transaction per batch: the
-//!    documents and their mirror rows change together.
-//! 4. A document is done when the relay has told us heads equal to ours. Its sync
-//!    state is saved and its outbox entry cleared; when all are done the feed
-//!    cursor advances.
-//! 5. Transfer the blobs the documents reference (see [`blobs`]).
+//!    cursor (O(changed documents), never all of them).
+//! 2. Open the relay's websocket (automerge-repo protocol) and hand the feed to
+//!    the engine, which adds the retries and the outbox and says what to send;
+//!    many documents are in flight at once
+//!    ([`MAX_DOCUMENTS_IN_FLIGHT`](sync_protocol::limits::MAX_DOCUMENTS_IN_FLIGHT)).
+//! 3. Pass what arrives to the engine in batches; it applies each batch and its
+//!    bookkeeping in one SQLite transaction through `replica_store::RemoteSync`
+//!    (documents, mirror rows, sync states, outbox, retries, the cursor).
+//! 4. Transfer the blobs the documents reference (see [`blobs`]).
 //!
 //! [`watch`] keeps the connection open, pushes local edits as they happen,
 //! applies what the relay announces, and reconnects with exponential backoff and

@@ -100,7 +100,7 @@ async fn connected(
     let mut seen = (session.report.documents_received, session.report.documents_sent);
     loop {
         session.receive_once(OUTBOX_POLL).await?;
-        if session.enqueue_outbox()? > 0 || session.busy() {
+        if session.enqueue_outbox().await? > 0 || session.busy() {
             let deadline = tokio::time::sleep(OUTBOX_POLL);
             tokio::pin!(deadline);
             session.run_until_idle(&mut |_| {}, Some(deadline.as_mut())).await?;

@@ -13,3 +13,4 @@ mod merge;
 mod numbering;
 mod queries;
 mod support;
+mod sync_storage;

@@ -1,0 +1,103 @@
+//! The replica as the sync engine's storage: a batch of documents and sync's
+//! bookkeeping commit together, and a document that fails is put up for retry.
+
+use std::collections::HashMap;
+
+use doc_model::DocId;
+use sync_engine::{Outcome, ReplicaStorage, SyncBatch, SyncRecord};
+use sync_protocol::DocumentId;
+use uuid::Uuid;
+
+use crate::support::{name, replica};
+
+/// Loads the given bytes into each document, as a sync message would bring them.
+struct Loading {
+    bytes: HashMap<DocumentId, Vec<u8>>,
+    documents: Vec<DocumentId>,
+}
+
+impl SyncBatch for Loading {
+    fn apply(
+        &mut self,
+        document: DocumentId,
+        doc: &mut automerge::AutoCommit,
+    ) -> Result<(), automerge::AutomergeError> {
+        doc.load_incremental(&self.bytes[&document]).map(|_| ())
+    }
+
+    fn record(&mut self, outcomes: &[Outcome]) -> SyncRecord {
+        let mut record = SyncRecord { cursor: Some(7), ..SyncRecord::default() };
+        for (document, outcome) in self.documents.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => record.states.push((*document, vec![1, 2, 3])),
+                Err(_) => record.retry.push(*document),
+            }
+        }
+        record
+    }
+}
+
+fn document_id(doc_id: DocId) -> DocumentId {
+    DocumentId::from_bytes(*doc_id.as_bytes())
+}
+
+#[test]
+fn a_batch_and_its_bookkeeping_commit_together_and_a_failed_document_is_kept_for_retry() {
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let mut otto = replica(workspace, "laptop-otto");
+    let good = DocId::client(anna.create_client(&[name("Ķiploks SIA")]).unwrap());
+    let bad = DocId::client(anna.create_client(&[name("Bērziņš")]).unwrap());
+    let documents = vec![document_id(good), document_id(bad)];
+    let mut batch = Loading {
+        bytes: HashMap::from([
+            (documents[0], anna.export_document(good).unwrap()),
+            (documents[1], b"not automerge".to_vec()),
+        ]),
+        documents: documents.clone(),
+    };
+
+    let outcomes = {
+        let mut storage = otto.sync_storage("relay-1");
+        storage.receive(&documents, &mut batch).unwrap()
+    };
+    assert!(outcomes[0].is_ok());
+    assert!(outcomes[1].is_err());
+    let names: Vec<String> =
+        otto.catalog(&Default::default()).unwrap().into_iter().map(|row| row.name).collect();
+    assert_eq!(names, ["Ķiploks SIA"]);
+    assert_eq!(otto.sync_retries("relay-1").unwrap(), [bad]);
+    assert_eq!(otto.sync_cursor("relay-1").unwrap(), 7);
+    assert_eq!(otto.sync_state("relay-1", good).unwrap(), Some(vec![1, 2, 3]));
+    assert_eq!(otto.sync_state("relay-1", bad).unwrap(), None);
+    // Bookkeeping is per remote.
+    assert!(otto.sync_retries("relay-2").unwrap().is_empty());
+    assert_eq!(otto.sync_cursor("relay-2").unwrap(), 0);
+
+    // Once in sync, the retry record goes.
+    let mut storage = otto.sync_storage("relay-1");
+    let record = SyncRecord { retried: vec![documents[1]], ..SyncRecord::default() };
+    storage.record(&record).unwrap();
+    assert!(otto.sync_retries("relay-1").unwrap().is_empty());
+}
+
+#[test]
+fn a_document_refused_when_stored_is_put_up_for_retry() {
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let mut otto = replica(workspace, "laptop-otto");
+    let client = DocId::client(anna.create_client(&[name("Ozols")]).unwrap());
+    // A document whose content claims another id is refused when stored (after
+    // the engine's part ran): the refusal is its outcome, and it is kept for retry.
+    let wrong = DocId::client(domain::ClientId::random());
+    let documents = vec![document_id(wrong)];
+    let mut batch = Loading {
+        bytes: HashMap::from([(documents[0], anna.export_document(client).unwrap())]),
+        documents: documents.clone(),
+    };
+    let outcomes = otto.sync_storage("relay-1").receive(&documents, &mut batch).unwrap();
+    let error = outcomes[0].as_ref().unwrap_err();
+    assert!(error.contains("different document id"), "{error}");
+    assert!(otto.catalog(&Default::default()).unwrap().is_empty());
+    assert_eq!(otto.sync_retries("relay-1").unwrap(), [wrong]);
+}
