@@ -299,6 +299,18 @@ Examples:
         #[arg(long, value_name = "DATE")]
         as_of: Option<chrono::NaiveDate>,
     },
+    /// Print the automerge-repo URLs of the client's documents
+    #[command(
+        after_help = "An automerge-repo peer with a device token opens these with repo.find(url);
+the client document holds the profile, units, visits and templates, each
+invoices document one year of invoices, payments and dunning.
+Example:
+  kartoteka client urls kiploks"
+    )]
+    Urls {
+        /// The client: id prefix or exact name
+        client: String,
+    },
     /// Edit profile fields
     #[command(after_help = "Examples:
   kartoteka client edit kiploks --vat-id LV40003000001 --city Jūrmala

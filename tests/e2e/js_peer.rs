@@ -24,8 +24,11 @@ fn next_line(child: &mut Child, stdout: &mut BufReader<std::process::ChildStdout
     serde_json::from_str(&line).unwrap()
 }
 
-fn automerge_url(client_id: &str) -> String {
-    format!("automerge:{}", client_id.parse::<DocumentId>().unwrap())
+/// The automerge URL of the client's own document, as `client urls` prints it.
+fn client_url(office: &Kartoteka, client_id: &str) -> String {
+    let documents = office.json(&["client", "urls", client_id]);
+    let client = documents.as_array().unwrap().iter().find(|d| d["document"] == "client").unwrap();
+    client["url"].as_str().unwrap().to_owned()
 }
 
 #[test]
@@ -38,7 +41,7 @@ fn a_javascript_peer_edits_a_client_document_and_the_card_shows_it() {
     let client_id = office.json(&["catalog"])["clients"][0]["id"].as_str().unwrap().to_owned();
     let token = relay.token(&office.workspace_id(), "js-peer", false);
     let url = format!("{}?token={token}", ws_url(&relay));
-    let document = automerge_url(&client_id);
+    let document = client_url(&office, &client_id);
     let Some(mut command) =
         js::peer(&["edit", &url, "js-peer", &document, "industry", "Edited in JavaScript"])
     else {
@@ -71,6 +74,40 @@ fn a_javascript_peer_edits_a_client_document_and_the_card_shows_it() {
 }
 
 #[test]
+fn the_card_and_client_urls_name_every_document_of_a_client() {
+    let office = Kartoteka::init("Serviss SIA", "office");
+    office.ok(&["client", "add", "--name", "Ķiploks SIA"]);
+    let client_id = office.json(&["catalog"])["clients"][0]["id"].as_str().unwrap().to_owned();
+    for date in ["2025-03-01", "2026-09-01"] {
+        let draft = office.json(&[
+            "invoice",
+            "new",
+            &client_id,
+            "--date",
+            date,
+            "--line",
+            "Wartung=2 h x 50 @ 19",
+        ]);
+        office.ok(&["invoice", "issue", draft["id"].as_str().unwrap()]);
+    }
+    let urls = office.json(&["client", "urls", &client_id]);
+    let card = office.json(&["client", "show", &client_id]);
+    assert_eq!(card["automerge_documents"], urls);
+    let documents = urls.as_array().unwrap();
+    let kinds: Vec<(&str, Option<i64>)> =
+        documents.iter().map(|d| (d["document"].as_str().unwrap(), d["year"].as_i64())).collect();
+    assert_eq!(kinds, [("client", None), ("invoices", Some(2025)), ("invoices", Some(2026))]);
+    for document in documents {
+        // The URL is automerge-repo's: `automerge:` and the bs58check of the id.
+        let id: DocumentId = document["document_id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(document["url"], format!("automerge:{id}"));
+    }
+    assert_eq!(documents[0]["document_id"], client_id.as_str());
+    let text = office.ok(&["client", "urls", &client_id]);
+    assert!(text.contains("invoices  2025"), "{text}");
+}
+
+#[test]
 fn a_javascript_peer_with_another_devices_id_is_told_why() {
     let relay = Relay::start();
     let office = Kartoteka::init("Serviss SIA", "office");
@@ -81,7 +118,8 @@ fn a_javascript_peer_with_another_devices_id_is_told_why() {
     let token = relay.token(&office.workspace_id(), "js-peer", false);
     let url = format!("{}?token={token}", ws_url(&relay));
     // The token is the JS peer's, but it claims to be the office.
-    let Some(mut command) = js::peer(&["find", &url, "office", &automerge_url(&client_id)]) else {
+    let Some(mut command) = js::peer(&["find", &url, "office", &client_url(&office, &client_id)])
+    else {
         return;
     };
     let output = command.output().unwrap();

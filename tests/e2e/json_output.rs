@@ -194,6 +194,7 @@ fn every_command_prints_one_json_document_with_unique_keys() {
     assert_eq!(shown["file_count"], 1, "{shown:#}");
     assert_eq!(shown["files"].as_array().unwrap().len(), 1, "{shown:#}");
     k.json(&["client", "show", &client, "--as-of", "2026-12-01"]);
+    k.json(&["client", "urls", &client]);
     k.json(&["conflicts"]);
     k.json(&["reindex"]);
 

@@ -94,6 +94,19 @@ pub(crate) fn run(
             let client_id = replica.resolve_client(&client)?;
             super::card::show(replica, client_id, as_of.unwrap_or_else(super::today), output)
         }
+        ClientCommand::Urls { client } => {
+            let client_id = replica.resolve_client(&client)?;
+            let documents = replica.automerge_documents(client_id)?;
+            if output.json {
+                return output.json(&documents);
+            }
+            let mut table = output.table(&["DOCUMENT", "YEAR", "URL"])?;
+            for document in &documents {
+                let year = document.year.map(|year| year.to_string()).unwrap_or_default();
+                table.row([document.document.as_str(), &year, &document.url])?;
+            }
+            table.finish()
+        }
         ClientCommand::Edit { client, profile, kind } => {
             let client_id = replica.resolve_client(&client)?;
             let mut edits = profile_edits(replica, &profile)?;

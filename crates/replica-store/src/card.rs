@@ -8,9 +8,11 @@
 
 use std::collections::BTreeMap;
 
+use doc_model::DocId;
 use domain::ClientId;
 use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
+use sync_protocol::DocumentId;
 
 use crate::catalog::short_id;
 use crate::clients::unknown_client;
@@ -207,11 +209,63 @@ pub struct ClientCard {
     pub field: crate::visits::FieldSections,
     /// Turnover, balances, payment behaviour, invoices, templates, dunning.
     pub account: crate::billing_card::AccountSummary,
+    /// The client's Automerge documents and their automerge-repo URLs, for
+    /// peers and integrations that open them directly.
+    pub automerge_documents: Vec<AutomergeDocument>,
+}
+
+/// One of a client's Automerge documents, as an automerge-repo peer names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AutomergeDocument {
+    /// `client` (the profile, units, field work, templates) or `invoices` (one
+    /// year's invoices, credit notes, payments and dunning).
+    pub document: String,
+    /// The year of an invoices document.
+    pub year: Option<i32>,
+    /// The document id as Kartoteka writes it (a UUID).
+    pub document_id: String,
+    /// `automerge:` and the id in bs58check, as automerge-repo's `repo.find` takes it.
+    pub url: String,
+}
+
+/// `automerge:` and the document's id in bs58check.
+fn automerge_url(doc_id: DocId) -> String {
+    DocumentId::from_bytes(*doc_id.as_bytes()).automerge_url()
 }
 
 const ADDRESS_COLUMNS: &str = "street, city, postal_code, region, country";
 
 impl Replica {
+    /// The client's documents (its own, then one per year of invoices) with
+    /// their automerge-repo URLs.
+    pub fn automerge_documents(&self, client_id: ClientId) -> Result<Vec<AutomergeDocument>> {
+        let client = DocId::client(client_id);
+        let mut documents = vec![AutomergeDocument {
+            document: "client".to_owned(),
+            year: None,
+            document_id: client.to_string(),
+            url: automerge_url(client),
+        }];
+        let mut years = self.conn.prepare_cached(
+            "SELECT doc_id, CAST(MIN(substr(issue_date, 1, 4)) AS INTEGER) FROM invoices
+             WHERE client_id = ?1 GROUP BY doc_id ORDER BY 2",
+        )?;
+        let rows = years.query_map([client_id.to_string()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Option<i32>>(1)?))
+        })?;
+        for row in rows {
+            let (doc_id, year) = row?;
+            let Ok(parsed) = doc_id.parse::<DocId>() else { continue };
+            documents.push(AutomergeDocument {
+                document: "invoices".to_owned(),
+                year,
+                document_id: doc_id,
+                url: automerge_url(parsed),
+            });
+        }
+        Ok(documents)
+    }
+
     /// The card of one client, as of `today` (which months the visit summary
     /// covers, and later which invoices are overdue).
     pub fn card(&self, client_id: ClientId, today: chrono::NaiveDate) -> Result<ClientCard> {
@@ -268,6 +322,7 @@ impl Replica {
                         documents: Vec::new(),
                     },
                     account,
+                    automerge_documents: Vec::new(),
                 })
             })
             .optional()?
@@ -298,6 +353,7 @@ impl Replica {
             .query_map([&id], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<Result<_, _>>()?;
         card.units = self.units_of(&id)?;
+        card.automerge_documents = self.automerge_documents(client_id)?;
         card.opened_unit = card
             .units
             .iter()

@@ -50,8 +50,8 @@ mod visits;
 pub use billing_card::{AccountSummary, CurrencyAccount, YearTurnover};
 pub use blobs::BlobFetch;
 pub use card::{
-    AddressView, BankAccountView, BillingView, ChannelView, ClientCard, ConflictValueView,
-    ConflictView, ContactView, UnitView,
+    AddressView, AutomergeDocument, BankAccountView, BillingView, ChannelView, ClientCard,
+    ConflictValueView, ConflictView, ContactView, UnitView,
 };
 pub use catalog::{ArchiveFilter, CatalogQuery, CatalogRow, CatalogSort};
 pub use dunning::{

@@ -22,6 +22,11 @@ impl DocumentId {
     pub const fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
+
+    /// The document's automerge-repo URL: `automerge:` and the bs58check id.
+    pub fn automerge_url(&self) -> String {
+        format!("automerge:{self}")
+    }
 }
 
 impl fmt::Display for DocumentId {
