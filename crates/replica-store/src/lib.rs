@@ -72,7 +72,8 @@ pub use invoicing::{
 pub use lookup::{EntryList, GroupRow, ReplicaStatus};
 pub use recurring::{GeneratedInvoice, NewTemplate, TemplateView};
 pub use replica::{
-    DATABASE_FILE, DEFAULT_CACHE_DOCUMENTS, InitOptions, MergeOutcome, Replica, ReplicaMeta,
+    DATABASE_FILE, DEFAULT_CACHE_DOCUMENTS, InitOptions, MergeOutcome, REINDEX_BATCH, Replica,
+    ReplicaMeta,
 };
 pub use sync_support::RemoteSync;
 pub use visits::{

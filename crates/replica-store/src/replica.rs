@@ -498,18 +498,59 @@ impl Replica {
     /// Rebuilds the whole mirror from the documents, one document in memory at a
     /// time; returns how many documents were projected.
     pub fn reindex(&mut self) -> Result<usize> {
+        self.reindex_with_progress(&mut |_, _| {})
+    }
+
+    /// [`Self::reindex`], in transactions of [`REINDEX_BATCH`] documents, calling
+    /// `progress(done, total)` after each. Until the last batch commits, the
+    /// mirror is marked as of no layout, so a crash midway (or another process
+    /// opening the replica) rebuilds it again rather than trusting half of it.
+    pub fn reindex_with_progress(
+        &mut self,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<usize> {
+        self.reindex_in_batches(REINDEX_BATCH, progress)
+    }
+
+    fn reindex_in_batches(
+        &mut self,
+        batch_size: usize,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<usize> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         schema::recreate_mirror(&tx)?;
+        schema::mark_mirror_incomplete(&tx)?;
         let documents = documents_of(&tx)?;
-        for (doc_id, kind) in &documents {
-            let Some(stored) = doc_store::load(&tx, doc_id.as_bytes())? else { continue };
-            project(&tx, *doc_id, kind, &stored.doc)?;
-        }
         tx.commit()?;
         self.cache.clear();
-        Ok(documents.len())
+        let total = documents.len();
+        progress(0, total);
+        let mut done = 0;
+        let mut batches = documents.chunks(batch_size.max(1)).peekable();
+        while let Some(batch) = batches.next() {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (doc_id, kind) in batch {
+                let Some(stored) = doc_store::load(&tx, doc_id.as_bytes())? else { continue };
+                project(&tx, *doc_id, kind, &stored.doc)?;
+            }
+            if batches.peek().is_none() {
+                schema::mark_mirror_complete(&tx)?;
+            }
+            tx.commit()?;
+            done += batch.len();
+            progress(done, total);
+        }
+        if total == 0 {
+            schema::mark_mirror_complete(&self.conn)?;
+        }
+        Ok(total)
     }
 }
+
+/// Documents projected per transaction by [`Replica::reindex_with_progress`]:
+/// large enough that commits cost little, small enough that progress moves
+/// every second or so and the write lock is given up between batches.
+pub const REINDEX_BATCH: usize = 2_000;
 
 /// The replica's documents: its keys are 16-byte document ids.
 pub(crate) fn documents_of(conn: &Connection) -> Result<Vec<(DocId, String)>> {
@@ -621,6 +662,8 @@ pub(crate) fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::panic::AssertUnwindSafe;
+
     use domain::{ClientEdit, ProfileField};
 
     use super::*;
@@ -655,5 +698,42 @@ mod tests {
         let stored = replica.client(client).unwrap();
         assert_eq!(stored.profile.name, "Ozols un Bērzs SIA");
         assert_eq!(stored.profile.reg_no, "40003000001");
+    }
+
+    #[test]
+    fn a_reindex_stopped_midway_is_done_again_when_the_replica_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = InitOptions {
+            workspace_name: Some("Serviss SIA".to_owned()),
+            device_name: "office".to_owned(),
+            workspace_id: None,
+        };
+        let mut replica = Replica::create(dir.path(), &options).unwrap();
+        for name in ["Ozols", "Bērzs", "Liepa", "Egle", "Kļava"] {
+            replica
+                .create_client(&[ClientEdit::Field(ProfileField::Name, name.to_owned())])
+                .unwrap();
+        }
+        let documents = documents_of(&replica.conn).unwrap().len();
+        let mut seen = Vec::new();
+        replica.reindex_in_batches(2, &mut |done, total| seen.push((done, total))).unwrap();
+        let expected: Vec<(usize, usize)> = [0, 2, 4, 6, documents]
+            .into_iter()
+            .filter(|done| *done <= documents)
+            .map(|done| (done, documents))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(seen, expected, "progress after each batch of two");
+
+        // The process dies after the first batch committed (a panic here).
+        let stopped = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            replica.reindex_in_batches(2, &mut |done, _| assert!(done < 2, "killed")).unwrap();
+        }));
+        assert!(stopped.is_err());
+        drop(replica);
+        let replica = Replica::open(dir.path()).unwrap();
+        let catalog = replica.catalog(&crate::CatalogQuery::default()).unwrap();
+        assert_eq!(catalog.len(), 5, "the half-built mirror was rebuilt on open");
     }
 }

@@ -480,6 +480,19 @@ pub(crate) fn prepare(conn: &Connection) -> Result<bool> {
     Ok(true)
 }
 
+/// Marks the mirror as of no layout while it is being rebuilt: opening the
+/// replica then rebuilds it again.
+pub(crate) fn mark_mirror_incomplete(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "user_version", 0)?;
+    Ok(())
+}
+
+/// Marks the mirror as complete in the current layout.
+pub(crate) fn mark_mirror_complete(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "user_version", MIRROR_VERSION)?;
+    Ok(())
+}
+
 /// Drops every mirror table and creates the current layout, empty.
 pub(crate) fn recreate_mirror(conn: &Connection) -> Result<()> {
     let mut ddl = String::new();
