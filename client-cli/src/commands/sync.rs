@@ -122,7 +122,21 @@ pub(crate) fn sync(replica: &mut Replica, watch: bool, output: &mut Output) -> R
         report.blobs_uploaded,
         report.blobs_downloaded,
         report.seconds
-    ))
+    ))?;
+    if report.documents_failed > 0 {
+        output.line(format!(
+            "{} documents from the relay could not be applied (the warnings above say why); the next syncs try them again",
+            report.documents_failed
+        ))?;
+    }
+    if report.documents_given_up > 0 {
+        output.line(format!(
+            "{} documents failed in {} syncs in a row and wait until they change at the relay; `kartoteka verify` checks this replica",
+            report.documents_given_up,
+            sync_client::MAX_RETRY_ROUNDS
+        ))?;
+    }
+    Ok(())
 }
 
 async fn watch_until_interrupted(

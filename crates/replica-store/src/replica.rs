@@ -318,7 +318,7 @@ impl Replica {
         mut change: impl FnMut(&Connection, DocId, &mut AutoCommit) -> Result<R>,
         then: impl FnOnce(&Connection, &[Result<R>]) -> Result<()>,
     ) -> Result<Vec<Result<R>>> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(docs.len());
         let mut written: Vec<(DocId, StoredDoc)> = Vec::new();
         for &(doc_id, creation) in docs {
@@ -328,7 +328,16 @@ impl Replica {
                 Some(version) => {
                     match copies.into_iter().flatten().find(|c| c.version == version) {
                         Some(current) => Some(current),
-                        None => doc_store::load(&tx, doc_id.as_bytes())?,
+                        None => match doc_store::load(&tx, doc_id.as_bytes()) {
+                            Ok(loaded) => loaded,
+                            // A stored document that cannot be loaded fails alone
+                            // when documents fail one by one (sync).
+                            Err(error) if failure == Failure::PerDocument => {
+                                results.push(Err(error.into()));
+                                continue;
+                            }
+                            Err(error) => return Err(error.into()),
+                        },
                     }
                 }
                 None => None,
@@ -358,7 +367,10 @@ impl Replica {
                 Ok(value) => value,
                 Err(error) => {
                     entry.doc.rollback();
-                    if !created {
+                    // A sync message applies changes outside the pending
+                    // transaction, which `rollback` cannot take back: a copy
+                    // whose heads moved is ahead of the disk and is dropped.
+                    if !created && entry.doc.get_heads() == heads_before {
                         self.cache.put(doc_id, entry);
                     }
                     if failure == Failure::Whole {
@@ -391,11 +403,45 @@ impl Replica {
                 }
             };
             let previous = (!created).then_some(heads_before.as_slice());
-            entry.version =
-                doc_store::write(&tx, doc_id.as_bytes(), &kind, &mut entry.doc, previous)?;
-            project(&tx, doc_id, &kind, &entry.doc)?;
-            if origin == Origin::Local {
-                crate::sync_support::add_to_outbox(&tx, doc_id)?;
+            if failure == Failure::PerDocument {
+                // One document that cannot be stored or projected (its content
+                // trips the projection) fails alone, not the whole batch.
+                let savepoint = tx.savepoint()?;
+                let stored = doc_store::write(
+                    &savepoint,
+                    doc_id.as_bytes(),
+                    &kind,
+                    &mut entry.doc,
+                    previous,
+                )
+                .map_err(StoreError::from)
+                .and_then(|version| {
+                    project(&savepoint, doc_id, &kind, &entry.doc)?;
+                    if origin == Origin::Local {
+                        crate::sync_support::add_to_outbox(&savepoint, doc_id)?;
+                    }
+                    Ok(version)
+                });
+                match stored {
+                    Ok(version) => {
+                        savepoint.commit()?;
+                        entry.version = version;
+                    }
+                    Err(error) => {
+                        // Dropping the savepoint rolls back what it wrote; the
+                        // copy in memory is ahead of the disk and goes too.
+                        drop(savepoint);
+                        results.push(Err(error));
+                        continue;
+                    }
+                }
+            } else {
+                entry.version =
+                    doc_store::write(&tx, doc_id.as_bytes(), &kind, &mut entry.doc, previous)?;
+                project(&tx, doc_id, &kind, &entry.doc)?;
+                if origin == Origin::Local {
+                    crate::sync_support::add_to_outbox(&tx, doc_id)?;
+                }
             }
             entry.kind = kind;
             written.push((doc_id, entry));

@@ -35,11 +35,12 @@ CREATE TABLE IF NOT EXISTS sync_state (
 ) WITHOUT ROWID;
 
 -- Documents whose sync with a remote failed in a round (a message that could not
--- be applied): the next round syncs them even if the remote's change feed,
--- whose cursor moved on, does not name them again.
+-- be applied): the next rounds sync them even if the remote's change feed, whose
+-- cursor moved on, does not name them again; `failed_rounds` bounds how often.
 CREATE TABLE IF NOT EXISTS sync_retry (
-    remote TEXT NOT NULL,
-    doc_id BLOB NOT NULL,
+    remote        TEXT NOT NULL,
+    doc_id        BLOB NOT NULL,
+    failed_rounds INTEGER NOT NULL,
     PRIMARY KEY (remote, doc_id)
 ) WITHOUT ROWID;
 

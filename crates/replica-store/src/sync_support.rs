@@ -28,15 +28,19 @@ impl Replica {
         Ok(self.config(&cursor_key(remote))?.and_then(|value| value.parse().ok()).unwrap_or(0))
     }
 
-    /// Documents whose sync with `remote` failed in an earlier round.
-    pub fn sync_retries(&self, remote: &str) -> Result<Vec<DocId>> {
-        let mut statement =
-            self.conn.prepare_cached("SELECT doc_id FROM sync_retry WHERE remote = ?1")?;
-        let rows = statement.query_map([remote], |row| row.get::<_, Vec<u8>>(0))?;
+    /// Documents whose sync with `remote` failed in earlier rounds, with how
+    /// many rounds each failed in.
+    pub fn sync_retries(&self, remote: &str) -> Result<Vec<(DocId, u32)>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT doc_id, failed_rounds FROM sync_retry WHERE remote = ?1 ORDER BY doc_id",
+        )?;
+        let rows = statement
+            .query_map([remote], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, u32>(1)?)))?;
         let mut retries = Vec::new();
         for row in rows {
-            if let Ok(bytes) = <[u8; 16]>::try_from(row?.as_slice()) {
-                retries.push(DocId::from_bytes(bytes));
+            let (bytes, failed_rounds) = row?;
+            if let Ok(bytes) = <[u8; 16]>::try_from(bytes.as_slice()) {
+                retries.push((DocId::from_bytes(bytes), failed_rounds));
             }
         }
         Ok(retries)
@@ -110,8 +114,9 @@ impl ReplicaStorage for RemoteSync<'_> {
         self.replica.sync_cursor(self.remote)
     }
 
-    fn retries(&self) -> Result<Vec<DocumentId>> {
-        Ok(self.replica.sync_retries(self.remote)?.into_iter().map(document_id).collect())
+    fn retries(&self) -> Result<Vec<(DocumentId, u32)>> {
+        let retries = self.replica.sync_retries(self.remote)?;
+        Ok(retries.into_iter().map(|(doc_id, rounds)| (document_id(doc_id), rounds)).collect())
     }
 
     fn outbox(&self) -> Result<Vec<(DocumentId, i64)>> {
@@ -213,7 +218,8 @@ fn write_record(conn: &Connection, remote: &str, record: &SyncRecord) -> Result<
         retried.execute(params![remote, document.as_bytes()])?;
     }
     let mut retry = conn.prepare_cached(
-        "INSERT INTO sync_retry (remote, doc_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        "INSERT INTO sync_retry (remote, doc_id, failed_rounds) VALUES (?1, ?2, 1)
+         ON CONFLICT (remote, doc_id) DO UPDATE SET failed_rounds = failed_rounds + 1",
     )?;
     for document in &record.retry {
         retry.execute(params![remote, document.as_bytes()])?;

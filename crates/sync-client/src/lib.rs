@@ -28,4 +28,5 @@ mod watch;
 pub use error::{Result, SyncError};
 pub use remote::{Remote, Transport};
 pub use session::{Progress, SyncReport, sync_once};
+pub use sync_engine::MAX_RETRY_ROUNDS;
 pub use watch::{WatchEvent, watch};

@@ -29,6 +29,11 @@ pub struct SyncReport {
     pub documents_received: usize,
     /// Documents for which changes were sent to the relay.
     pub documents_sent: usize,
+    /// Documents whose messages could not be applied; retried next round.
+    pub documents_failed: usize,
+    /// Documents that failed in several rounds and wait until they change at
+    /// the relay.
+    pub documents_given_up: usize,
     /// Websocket messages sent.
     pub messages_sent: usize,
     /// Websocket messages received.
@@ -224,6 +229,8 @@ impl<'a> Session<'a> {
         self.report.documents_synced = stats.documents_synced;
         self.report.documents_received = stats.documents_received;
         self.report.documents_sent = stats.documents_sent;
+        self.report.documents_failed = stats.documents_failed;
+        self.report.documents_given_up = stats.documents_given_up;
         let outgoing = outgoing.map_err(|error| match error {
             EngineError::Storage(error) => SyncError::Store(error),
             EngineError::Refused(reason) => SyncError::Relay(reason),

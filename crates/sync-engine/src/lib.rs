@@ -37,5 +37,5 @@ mod replica;
 mod storage;
 
 pub use error::EngineError;
-pub use replica::{EngineStats, ReplicaEngine};
+pub use replica::{EngineStats, MAX_RETRY_ROUNDS, ReplicaEngine};
 pub use storage::{Outcome, ReplicaStorage, SyncBatch, SyncRecord};

@@ -12,6 +12,13 @@ use sync_protocol::{DocumentId, Message};
 use crate::error::EngineError;
 use crate::storage::{Outcome, ReplicaStorage, SyncBatch, SyncRecord};
 
+/// Rounds in a row a failing document is retried without the relay naming it
+/// again. A document that can never be applied (one this replica refuses)
+/// would otherwise be downloaded again by every round; after this many it
+/// waits until it changes at the relay (the feed names it again, for one more
+/// try) and is counted in [`EngineStats::documents_given_up`].
+pub const MAX_RETRY_ROUNDS: u32 = 5;
+
 /// What the engine has done since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngineStats {
@@ -21,6 +28,11 @@ pub struct EngineStats {
     pub documents_received: usize,
     /// Documents for which changes were sent to the relay.
     pub documents_sent: usize,
+    /// Documents whose messages could not be applied (put up for retry).
+    pub documents_failed: usize,
+    /// Documents that failed in [`MAX_RETRY_ROUNDS`] rounds and are no longer
+    /// retried until they change at the relay.
+    pub documents_given_up: usize,
 }
 
 /// Why a document is being synced, beyond "the relay may have changes".
@@ -47,6 +59,13 @@ impl Reasons {
 struct InFlight {
     state: sync::State,
     reasons: Reasons,
+    /// Whether this replica started it (from the feed, the retries or the
+    /// outbox) rather than the relay announcing it: only those keep a round
+    /// open, so a busy workspace cannot keep a round from ending.
+    started_here: bool,
+    /// Whether it was started with `request` (the replica did not have it):
+    /// only then does `doc-unavailable` mean there is nothing to sync.
+    requested: bool,
 }
 
 /// The replica's side of sync with one relay. See the crate documentation for
@@ -93,12 +112,17 @@ impl ReplicaEngine {
 
     /// Documents queued or in flight.
     pub fn pending(&self) -> usize {
-        self.queue.len() + self.in_flight.len()
+        self.queue.len() + self.started_in_flight()
     }
 
-    /// Whether nothing is queued or in flight.
+    fn started_in_flight(&self) -> usize {
+        self.in_flight.values().filter(|entry| entry.started_here).count()
+    }
+
+    /// Whether nothing this replica started is queued or in flight (documents
+    /// the relay announced on its own may still be).
     pub fn is_idle(&self) -> bool {
-        self.queue.is_empty() && self.in_flight.is_empty()
+        self.queue.is_empty() && self.started_in_flight() == 0
     }
 
     /// Starts a round: the feed's entries since the stored cursor (`next_cursor`
@@ -129,8 +153,16 @@ impl ReplicaEngine {
             }
             self.enqueue(document, Reasons::default());
         }
-        for document in storage.retries().map_err(EngineError::Storage)? {
-            self.enqueue(document, Reasons { retry: true, ..Reasons::default() });
+        for (document, failed_rounds) in storage.retries().map_err(EngineError::Storage)? {
+            if failed_rounds < MAX_RETRY_ROUNDS {
+                self.enqueue(document, Reasons { retry: true, ..Reasons::default() });
+            } else if let Some(queued) = self.queued.get_mut(&document) {
+                // Given up on, but the feed names it again: its record goes once
+                // it is in sync.
+                queued.retry = true;
+            } else {
+                self.stats.documents_given_up += 1;
+            }
         }
         self.enqueue_outbox(storage)?;
         // An unchanged cursor is not written again.
@@ -173,15 +205,22 @@ impl ReplicaEngine {
                     let Ok(document) = document_id.parse::<DocumentId>() else { continue };
                     match sync::Message::decode(&data) {
                         Ok(decoded) => syncs.push((document, decoded)),
-                        Err(error) => {
-                            tracing::warn!(%error, "relay sent an undecodable sync message")
-                        }
+                        // Waiting for another message would leave it in flight
+                        // until the idle timeout.
+                        Err(error) => self.fail(document, &error.to_string(), &mut record),
                     }
                 }
                 Message::DocUnavailable { document_id, .. } => {
-                    if let Ok(document) = document_id.parse::<DocumentId>() {
+                    let Ok(document) = document_id.parse::<DocumentId>() else { continue };
+                    let requested =
+                        self.in_flight.get(&document).is_some_and(|entry| entry.requested);
+                    if requested {
                         // Neither side has it: nothing to sync.
                         self.finish(document, None, &mut record);
+                    } else {
+                        // We sent it our document: the relay must not say it has
+                        // none, and our changes are not acknowledged.
+                        self.fail(document, "the relay said it has no such document", &mut record);
                     }
                 }
                 Message::Error { message } => return Err(EngineError::Refused(message)),
@@ -216,8 +255,11 @@ impl ReplicaEngine {
         for (document, _) in &batch {
             if !self.in_flight.contains_key(document) {
                 let state = load_state(storage, *document)?;
-                let reasons = self.take_queued(*document);
-                self.in_flight.insert(*document, InFlight { state, reasons });
+                let queued = self.take_queued(*document);
+                let started_here = queued.is_some();
+                let reasons = queued.unwrap_or_default();
+                let entry = InFlight { state, reasons, started_here, requested: false };
+                self.in_flight.insert(*document, entry);
             }
         }
         let documents: Vec<DocumentId> = batch.iter().map(|(document, _)| *document).collect();
@@ -260,7 +302,8 @@ impl ReplicaEngine {
             let mut state = load_state(storage, document)?;
             let (has_document, first) =
                 storage.first_message(document, &mut state).map_err(EngineError::Storage)?;
-            self.in_flight.insert(document, InFlight { state, reasons });
+            let entry = InFlight { state, reasons, started_here: true, requested: !has_document };
+            self.in_flight.insert(document, entry);
             match first {
                 Some(message) => out.push(self.sync_message(document, message, has_document)),
                 None => {
@@ -315,12 +358,14 @@ impl ReplicaEngine {
         }
     }
 
-    fn take_queued(&mut self, document: DocumentId) -> Reasons {
-        let Some(reasons) = self.queued.remove(&document) else { return Reasons::default() };
+    /// Takes a document out of the queue (the relay spoke first); its reasons
+    /// if it was queued.
+    fn take_queued(&mut self, document: DocumentId) -> Option<Reasons> {
+        let reasons = self.queued.remove(&document)?;
         if let Some(position) = self.queue.iter().position(|queued| *queued == document) {
             self.queue.remove(position);
         }
-        reasons
+        Some(reasons)
     }
 
     /// Marks a document done: its state (when given) is saved, its outbox entry
@@ -343,9 +388,9 @@ impl ReplicaEngine {
     /// and put up for retry, so the feed cursor can move on without it.
     fn fail(&mut self, document: DocumentId, error: &str, record: &mut SyncRecord) {
         tracing::warn!(%document, %error, "could not apply a sync message; retried next round");
-        if let Some(entry) = self.in_flight.remove(&document)
-            && !entry.reasons.retry
-        {
+        self.stats.documents_failed += 1;
+        if self.in_flight.remove(&document).is_some() {
+            // Counts one more failed round (see MAX_RETRY_ROUNDS).
             record.retry.push(document);
         }
     }

@@ -19,7 +19,8 @@ pub struct SyncRecord {
     /// (its outbox position is then higher).
     pub pushed: Vec<(DocumentId, i64)>,
     /// Documents whose sync failed this round: the next round retries them even
-    /// if the change feed does not name them again.
+    /// if the change feed does not name them again. Storage counts the rounds
+    /// each one failed in.
     pub retry: Vec<DocumentId>,
     /// Documents in sync that no longer need a retry.
     pub retried: Vec<DocumentId>,
@@ -64,8 +65,9 @@ pub trait ReplicaStorage {
     /// The relay's change-feed cursor (0 before the first round).
     fn cursor(&self) -> Result<i64, Self::Error>;
 
-    /// Documents put up for retry in an earlier round.
-    fn retries(&self) -> Result<Vec<DocumentId>, Self::Error>;
+    /// Documents put up for retry in earlier rounds, with how many rounds each
+    /// failed in.
+    fn retries(&self) -> Result<Vec<(DocumentId, u32)>, Self::Error>;
 
     /// Documents changed on this device and not pushed yet, with their outbox
     /// positions.

@@ -26,10 +26,12 @@ struct MemoryStore {
     docs: HashMap<DocumentId, AutoCommit>,
     states: HashMap<DocumentId, Vec<u8>>,
     outbox: HashMap<DocumentId, i64>,
-    retries: HashSet<DocumentId>,
+    retries: HashMap<DocumentId, u32>,
     cursor: i64,
     /// Documents whose next `receive` fails (as a malformed change would).
     fail_once: HashSet<DocumentId>,
+    /// Documents whose every `receive` fails (as one the replica refuses).
+    fail_always: HashSet<DocumentId>,
     write_transactions: usize,
 }
 
@@ -46,7 +48,9 @@ impl MemoryStore {
         for document in &record.retried {
             self.retries.remove(document);
         }
-        self.retries.extend(record.retry.iter().copied());
+        for document in &record.retry {
+            *self.retries.entry(*document).or_default() += 1;
+        }
         if let Some(cursor) = record.cursor {
             self.cursor = cursor;
         }
@@ -60,8 +64,9 @@ impl ReplicaStorage for MemoryStore {
         Ok(self.cursor)
     }
 
-    fn retries(&self) -> Result<Vec<DocumentId>, Failed> {
-        let mut retries: Vec<_> = self.retries.iter().copied().collect();
+    fn retries(&self) -> Result<Vec<(DocumentId, u32)>, Failed> {
+        let mut retries: Vec<_> =
+            self.retries.iter().map(|(doc, rounds)| (*doc, *rounds)).collect();
         retries.sort();
         Ok(retries)
     }
@@ -106,7 +111,8 @@ impl ReplicaStorage for MemoryStore {
             let mut doc = self.docs.get(document).cloned().unwrap_or_default();
             let before = doc.get_heads();
             let applied = batch.apply(*document, &mut doc);
-            if self.fail_once.remove(document) || applied.is_err() {
+            let refused = self.fail_always.contains(document);
+            if self.fail_once.remove(document) || refused || applied.is_err() {
                 outcomes.push(Err("injected failure".to_owned()));
                 continue;
             }
@@ -139,6 +145,7 @@ struct MemoryRelay {
     docs: HashMap<DocumentId, AutoCommit>,
     states: HashMap<DocumentId, sync::State>,
     feed: Vec<FeedEntry>,
+    last_seq: i64,
 }
 
 impl MemoryRelay {
@@ -150,10 +157,10 @@ impl MemoryRelay {
     fn announce(&mut self, document: DocumentId) {
         let heads = self.docs.get_mut(&document).unwrap().get_heads();
         self.feed.retain(|entry| entry.document_id != document.to_string());
-        let seq = self.feed.iter().map(|entry| entry.seq).max().unwrap_or(0) + 1;
+        self.last_seq += 1;
         self.feed.push(FeedEntry {
             document_id: document.to_string(),
-            seq,
+            seq: self.last_seq,
             heads: heads.iter().map(ToString::to_string).collect(),
         });
     }
@@ -188,8 +195,10 @@ impl MemoryRelay {
     }
 }
 
-/// Runs a round to its end, delivering every message at once.
+/// Runs a round to its end on a new connection (the relay keeps sync states
+/// per connection), delivering every message at once.
 fn round(store: &mut MemoryStore, relay: &mut MemoryRelay) -> ReplicaEngine {
+    relay.states.clear();
     let mut engine = ReplicaEngine::new(DEVICE, RELAY);
     let (feed, next) = relay.feed_since(store.cursor);
     let mut outgoing = engine.start_round(store, &feed, next).unwrap();
@@ -229,7 +238,7 @@ fn a_document_that_fails_in_a_round_is_retried_after_the_cursor_moved_on() {
     assert_eq!(store.cursor, 2, "the round read the feed to its end");
     assert!(store.docs.contains_key(&document(2)));
     assert!(!store.docs.contains_key(&document(1)), "its only message failed");
-    assert_eq!(store.retries().unwrap(), [document(1)]);
+    assert_eq!(store.retries().unwrap(), [(document(1), 1)]);
 
     // Nothing changed at the relay since: the feed names nothing, and the
     // document arrives anyway.
@@ -278,4 +287,89 @@ fn the_last_document_of_a_round_commits_the_cursor_with_it() {
     // The relay's answers came in one batch: the three documents, their sync
     // states and the cursor are one transaction.
     assert_eq!(store.write_transactions, 1);
+}
+
+#[test]
+fn a_document_that_always_fails_is_given_up_after_five_rounds_until_it_changes() {
+    let mut relay = MemoryRelay::default();
+    relay.put(document(4), doc_with("name", "Refused"));
+    let mut store = MemoryStore::default();
+    store.fail_always.insert(document(4));
+    let mut downloads = Vec::new();
+    for _ in 0..8 {
+        let engine = round(&mut store, &mut relay);
+        downloads.push(engine.stats().documents_failed);
+    }
+    // Tried in the round the feed named it and in four retries, then no more.
+    assert_eq!(downloads, [1, 1, 1, 1, 1, 0, 0, 0]);
+    assert_eq!(store.retries().unwrap(), [(document(4), sync_engine::MAX_RETRY_ROUNDS)]);
+    assert_eq!(round(&mut store, &mut relay).stats().documents_given_up, 1);
+
+    // Once it changes at the relay, the feed names it and it is tried again.
+    store.fail_always.clear();
+    let mut changed = relay.docs[&document(4)].clone();
+    changed.put(automerge::ROOT, "name", "Accepted").unwrap();
+    relay.put(document(4), changed);
+    round(&mut store, &mut relay);
+    assert_eq!(value(&store.docs[&document(4)], "name").as_deref(), Some("\"Accepted\""));
+    assert!(store.retries.is_empty());
+}
+
+#[test]
+fn doc_unavailable_for_a_document_the_replica_sent_acknowledges_nothing() {
+    let mut store = MemoryStore::default();
+    store.docs.insert(document(5), doc_with("name", "Ozols"));
+    store.outbox.insert(document(5), 1);
+    let mut engine = ReplicaEngine::new(DEVICE, RELAY);
+    let sent = engine.start_round(&mut store, &[], 0).unwrap();
+    assert!(matches!(sent[..], [Message::Sync { .. }]), "{sent:?}");
+    let unavailable = Message::DocUnavailable {
+        sender_id: RELAY.to_owned(),
+        target_id: DEVICE.to_owned(),
+        document_id: document(5).to_string(),
+    };
+    engine.receive(&mut store, vec![unavailable]).unwrap();
+    assert!(engine.is_idle());
+    assert_eq!(store.outbox.get(&document(5)), Some(&1), "the edit is still to be pushed");
+    assert_eq!(store.retries().unwrap(), [(document(5), 1)]);
+}
+
+#[test]
+fn an_undecodable_message_puts_its_document_up_for_retry_at_once() {
+    let mut relay = MemoryRelay::default();
+    relay.put(document(6), doc_with("name", "Liepa"));
+    let mut store = MemoryStore::default();
+    let mut engine = ReplicaEngine::new(DEVICE, RELAY);
+    let (feed, next) = relay.feed_since(0);
+    engine.start_round(&mut store, &feed, next).unwrap();
+    let garbage = Message::sync(RELAY, DEVICE, document(6), vec![0x42, 0xff, 0xff]);
+    engine.receive(&mut store, vec![garbage]).unwrap();
+    assert!(engine.is_idle(), "nothing waits for a reply that will not come");
+    assert_eq!(store.retries().unwrap(), [(document(6), 1)]);
+    assert_eq!(store.cursor, 1);
+}
+
+#[test]
+fn documents_the_relay_announces_do_not_keep_a_round_open() {
+    let mut relay = MemoryRelay::default();
+    relay.put(document(7), doc_with("name", "Egle"));
+    let mut store = MemoryStore::default();
+    let mut engine = ReplicaEngine::new(DEVICE, RELAY);
+    let (feed, next) = relay.feed_since(0);
+    let mut outgoing = engine.start_round(&mut store, &feed, next).unwrap();
+    // Another device keeps creating documents; the relay announces each one.
+    for byte in 100..110 {
+        let mut other = MemoryRelay::default();
+        other.put(document(byte), doc_with("name", "new"));
+        let mut state = sync::State::new();
+        let first =
+            other.docs.get_mut(&document(byte)).unwrap().sync().generate_sync_message(&mut state);
+        let announce = Message::sync(RELAY, DEVICE, document(byte), first.unwrap().encode());
+        let replies: Vec<Message> = outgoing.drain(..).flat_map(|m| relay.answer(m)).collect();
+        outgoing =
+            engine.receive(&mut store, replies.into_iter().chain([announce]).collect()).unwrap();
+    }
+    assert!(engine.is_idle(), "the round's own document is done");
+    assert!(store.docs.contains_key(&document(7)));
+    assert_eq!(store.cursor, 1);
 }

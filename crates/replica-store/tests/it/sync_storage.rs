@@ -66,7 +66,7 @@ fn a_batch_and_its_bookkeeping_commit_together_and_a_failed_document_is_kept_for
     let names: Vec<String> =
         otto.catalog(&Default::default()).unwrap().into_iter().map(|row| row.name).collect();
     assert_eq!(names, ["Ķiploks SIA"]);
-    assert_eq!(otto.sync_retries("relay-1").unwrap(), [bad]);
+    assert_eq!(otto.sync_retries("relay-1").unwrap(), [(bad, 1)]);
     assert_eq!(otto.sync_cursor("relay-1").unwrap(), 7);
     assert_eq!(otto.sync_state("relay-1", good).unwrap(), Some(vec![1, 2, 3]));
     assert_eq!(otto.sync_state("relay-1", bad).unwrap(), None);
@@ -99,5 +99,42 @@ fn a_document_refused_when_stored_is_put_up_for_retry() {
     let error = outcomes[0].as_ref().unwrap_err();
     assert!(error.contains("different document id"), "{error}");
     assert!(otto.catalog(&Default::default()).unwrap().is_empty());
-    assert_eq!(otto.sync_retries("relay-1").unwrap(), [wrong]);
+    assert_eq!(otto.sync_retries("relay-1").unwrap(), [(wrong, 1)]);
+    // A second failing round counts.
+    let outcomes = otto.sync_storage("relay-1").receive(&documents, &mut batch).unwrap();
+    assert!(outcomes[0].is_err());
+    assert_eq!(otto.sync_retries("relay-1").unwrap(), [(wrong, 2)]);
+}
+
+#[test]
+fn a_stored_document_that_cannot_be_loaded_fails_alone_and_the_batch_goes_on() {
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let mut otto = replica(workspace, "laptop-otto");
+    let damaged = DocId::client(otto.create_client(&[name("Ozols")]).unwrap());
+    let arriving = DocId::client(anna.create_client(&[name("Liepa")]).unwrap());
+    let update = anna.export_document(arriving).unwrap();
+    // The stored copy of one document is damaged behind the replica's back.
+    let database = otto.dir.path().join(replica_store::DATABASE_FILE);
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE doc_store SET snapshot = x'00ff00ff' WHERE doc_id = ?1",
+            [damaged.as_bytes()],
+        )
+        .unwrap();
+    let mut otto = replica_store::Replica::open(otto.dir.path()).unwrap();
+
+    let documents = vec![document_id(damaged), document_id(arriving)];
+    let mut batch = Loading {
+        bytes: HashMap::from([(documents[0], Vec::new()), (documents[1], update)]),
+        documents: documents.clone(),
+    };
+    let outcomes = otto.sync_storage("relay-1").receive(&documents, &mut batch).unwrap();
+    assert!(outcomes[0].is_err(), "{outcomes:?}");
+    assert!(outcomes[1].is_ok(), "{outcomes:?}");
+    let names: Vec<String> =
+        otto.catalog(&Default::default()).unwrap().into_iter().map(|row| row.name).collect();
+    assert!(names.contains(&"Liepa".to_owned()), "{names:?}");
+    assert_eq!(otto.sync_retries("relay-1").unwrap(), [(damaged, 1)]);
 }
