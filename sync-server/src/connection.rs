@@ -1,6 +1,8 @@
 //! One websocket connection: the automerge-repo handshake, then frames in and
 //! out until either side closes, a heartbeat is missed, or the relay shuts down.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -8,7 +10,10 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use relay_core::hub::{SEND_QUEUE, close};
-use relay_core::{ConnectionGrant, Grant, HubCommand, Metrics, Outgoing, RELAY_PEER_ID};
+use relay_core::{
+    Admission, ConnectionBudget, ConnectionGrant, Grant, HubCommand, Metrics, Outgoing,
+    RELAY_PEER_ID,
+};
 use sync_protocol::limits::{DEAD_PEER_TIMEOUT, HEARTBEAT_INTERVAL};
 use sync_protocol::{Message, PROTOCOL_VERSION, PeerMetadata};
 use tokio::sync::{mpsc, oneshot};
@@ -41,7 +46,7 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
             kick,
             queued_bytes: queued_bytes.clone(),
         };
-        let budget = state.budget.connection(grant.workspace);
+        let budget = state.budget.connection(grant.workspace, &grant.token_id);
         state.hub.send(HubCommand::Connect { conn, connection }).await.ok()?;
         tracing::debug!(conn, %peer_id, "connection open");
         let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
@@ -49,19 +54,23 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
         // A decoded message waiting for a place in this connection's share of the
         // hub's queue; meanwhile nothing more is read from the peer (TCP
         // backpressure), but replies are still sent.
-        let mut waiting: Option<(Message, usize)> = None;
+        let mut waiting: Option<Message> = None;
+        // Its admission, kept across the loop's turns: a future made anew each
+        // turn would lose its place in the budgets' queues (and the permits it
+        // already holds) whenever a reply or a heartbeat comes first.
+        let mut admitting: Option<Admitting<'_>> = None;
         loop {
-            let waiting_bytes = waiting.as_ref().map_or(0, |(_, bytes)| *bytes);
             tokio::select! {
                 admission = async {
-                    if state.token_rate.wait(&grant.token_id, waiting_bytes).await {
-                        Metrics::add(&state.metrics.rate_limited, 1);
+                    match admitting.as_mut() {
+                        Some(admitting) => admitting.await,
+                        None => std::future::pending().await,
                     }
-                    budget.admit(waiting_bytes).await
-                }, if waiting.is_some() => {
+                }, if admitting.is_some() => {
+                    admitting = None;
                     // Waiting for the hub is not the peer's silence.
                     last_heard = Instant::now();
-                    let (Ok(admission), Some((message, _))) = (admission, waiting.take()) else { break };
+                    let (Some(admission), Some(message)) = (admission, waiting.take()) else { break };
                     let command = HubCommand::Message { conn, message, admission: Some(admission) };
                     if state.hub.send(command).await.is_err() {
                         close_with(&mut sink, &mut stream, close::GOING_AWAY, "relay shutting down").await;
@@ -78,7 +87,10 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
                             }
                             Metrics::add(&state.metrics.messages_in, 1);
                             match Message::decode(&bytes) {
-                                Ok(message) => waiting = Some((message, bytes.len())),
+                                Ok(message) => {
+                                    waiting = Some(message);
+                                    admitting = Some(admit(&state, &grant.token_id, &budget, bytes.len()));
+                                }
                                 Err(error) => {
                                     tracing::info!(conn, %error, "malformed frame");
                                     Metrics::add(&state.metrics.refusals, 1);
@@ -157,6 +169,23 @@ pub(crate) async fn run(socket: WebSocket, grant: Grant, state: AppState, _place
     Metrics::add_signed(&state.metrics.connections, -1);
 }
 
+/// A message's wait for its token's rate and its budgets (`None`: the relay stops).
+type Admitting<'a> = Pin<Box<dyn Future<Output = Option<Admission>> + Send + 'a>>;
+
+fn admit<'a>(
+    state: &'a AppState,
+    token_id: &'a str,
+    budget: &'a ConnectionBudget,
+    bytes: usize,
+) -> Admitting<'a> {
+    Box::pin(async move {
+        if state.token_rate.wait(token_id, bytes).await {
+            Metrics::add(&state.metrics.rate_limited, 1);
+        }
+        budget.admit(bytes).await.ok()
+    })
+}
+
 /// Waits for `join`, checks it, answers `peer`; returns the peer id.
 async fn handshake(
     sink: &mut Sink,
@@ -177,11 +206,11 @@ async fn handshake(
     };
     if sender_id != grant.peer_id {
         // The peer id is bound to the token: no device can speak as another.
-        tracing::info!(claimed = %sender_id, device = %grant.peer_id, "refused a peer id that is not the token's");
+        let claimed: String = sender_id.chars().take(64).collect();
+        tracing::info!(%claimed, device = %grant.peer_id, "refused a peer id that is not the token's");
         Metrics::add(&state.metrics.refusals, 1);
         // Both names go back to the holder of the token: the device is its own,
         // the claim its own words (cut short, as a close reason is limited).
-        let claimed: String = sender_id.chars().take(64).collect();
         let reason = format!(
             "senderId must be the device name of the token ({:?}), not {claimed:?}",
             grant.peer_id
