@@ -105,6 +105,34 @@ fn a_fresh_replica_receives_everything() {
 }
 
 #[test]
+fn long_steps_write_progress_lines_when_stderr_is_not_a_terminal() {
+    let relay = Relay::start();
+    let office = Kartoteka::init("Serviss SIA", "office");
+    office.ok(&["demo", "generate", "--clients", "250", "--visits", "0", "--invoices", "0"]);
+    office.connect(&relay);
+    office.ok(&["sync"]);
+    let fresh = Kartoteka::join(&office.workspace_id(), "branch-liepaja");
+    fresh.connect(&relay);
+    // A script's stderr is a pipe: lines, not a bar (every 0 s here, 5 s by default).
+    let synced = fresh.command(&["sync"]).env("KARTOTEKA_PROGRESS_SECONDS", "0").output().unwrap();
+    assert!(synced.status.success());
+    let stderr = String::from_utf8(synced.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("syncing documents")).collect();
+    assert!(lines.len() >= 2, "{stderr}");
+    assert!(lines.iter().all(|line| line.contains(" of ") && line.contains(" %")), "{stderr}");
+    assert!(lines.last().unwrap().contains("(100 %)"), "{stderr}");
+
+    let rebuilt =
+        fresh.command(&["reindex"]).env("KARTOTEKA_PROGRESS_SECONDS", "0").output().unwrap();
+    assert!(rebuilt.status.success());
+    let stderr = String::from_utf8(rebuilt.stderr).unwrap();
+    assert!(stderr.contains("rebuilding the query tables: documents 0 of "), "{stderr}");
+    assert!(stderr.contains("(100 %)"), "{stderr}");
+    // Without the setting, a short step writes nothing.
+    assert!(fresh.run(&["reindex"]).stderr.is_empty());
+}
+
+#[test]
 fn a_reconnect_costs_only_what_changed() {
     let relay = Relay::start();
     let (office, technician) = office_and_technician(&relay, 60);

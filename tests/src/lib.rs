@@ -84,14 +84,20 @@ impl Kartoteka {
 
     /// Runs `kartoteka --home <dir> ARGS…`.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(binary("kartoteka"))
+        self.command(args).output().unwrap()
+    }
+
+    /// The command `kartoteka --home <dir> ARGS…`, to add to before running it.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary("kartoteka"));
+        command
             .arg("--home")
             .arg(self.home.path())
             .args(args)
             .env_remove("KARTOTEKA_HOME")
             .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
+            .env_remove("KARTOTEKA_PROGRESS_SECONDS");
+        command
     }
 
     /// Runs a command that must succeed; returns its stdout.

@@ -5,12 +5,12 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use doc_model::{DocId, Resolution};
-use indicatif::{ProgressBar, ProgressStyle};
 use replica_store::{ConflictView, InitOptions, Replica};
 use serde_json::json;
 
 use crate::cli::{CompanyCommand, ConflictsArgs, DemoCommand, GroupCommand, InitArgs};
 use crate::output::Output;
+use crate::progress::StepProgress;
 
 pub(crate) fn init(home: &Path, args: &InitArgs, output: &mut Output) -> Result<()> {
     let options = InitOptions {
@@ -191,7 +191,16 @@ pub(crate) fn company(
 
 pub(crate) fn reindex(replica: &mut Replica, output: &mut Output) -> Result<()> {
     let started = Instant::now();
-    let documents = replica.reindex()?;
+    let mut bar: Option<StepProgress> = None;
+    let documents = replica.reindex_with_progress(&mut |done, total| {
+        bar.get_or_insert_with(|| {
+            StepProgress::start("rebuilding the query tables: documents", total, output.json)
+        })
+        .set(done);
+    })?;
+    if let Some(bar) = bar {
+        bar.finish();
+    }
     let seconds = started.elapsed().as_secs_f64();
     if output.json {
         return output.json(&json!({ "documents": documents, "seconds": seconds }));
@@ -208,12 +217,7 @@ pub(crate) fn demo(
         bail!("`demo tour` runs without a replica");
     };
     let started = Instant::now();
-    let progress = ProgressBar::new(clients as u64).with_style(
-        ProgressStyle::with_template(
-            "{spinner} generating clients {pos}/{len} [{elapsed}] {wide_bar}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let mut progress = StepProgress::start("generating clients", clients, output.json);
     let config = demo_data::DemoConfig {
         clients,
         visits,
@@ -222,8 +226,8 @@ pub(crate) fn demo(
         seed,
         now_ms: chrono::Utc::now().timestamp_millis(),
     };
-    let report = demo_data::generate(replica, &config, |done| progress.set_position(done as u64))?;
-    progress.finish_and_clear();
+    let report = demo_data::generate(replica, &config, |done| progress.set(done))?;
+    progress.finish();
     let seconds = started.elapsed().as_secs_f64();
     if output.json {
         return output.json(&json!({

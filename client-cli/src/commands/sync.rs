@@ -1,12 +1,12 @@
 //! `remote …` and `sync`.
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use replica_store::{BlobFetch, Replica};
 use sync_client::{Progress, Remote, SyncError, Transport, WatchEvent};
 
 use crate::cli::{BlobsArg, RemoteCommand};
 use crate::output::Output;
+use crate::progress::StepProgress;
 
 const URL_CONFIG: &str = "remote.url";
 const TOKEN_CONFIG: &str = "remote.token";
@@ -84,22 +84,19 @@ pub(crate) fn sync(replica: &mut Replica, watch: bool, output: &mut Output) -> R
     if watch {
         return runtime.block_on(watch_until_interrupted(replica, &remote, output));
     }
-    let bar = ProgressBar::hidden();
     let json = output.json;
+    let mut bar: Option<StepProgress> = None;
     let mut progress = |event: Progress| match event {
         // Only a long initial sync is worth a bar; one in --json mode never is.
-        Progress::Started { documents } if documents > 200 && !json => {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            bar.set_length(documents as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} syncing documents {pos}/{len} [{elapsed}] {wide_bar}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
+        Progress::Started { documents } => {
+            bar =
+                Some(StepProgress::start("syncing documents", documents, documents <= 200 || json));
         }
-        Progress::Started { .. } => {}
-        Progress::Synced { done } => bar.set_position(done as u64),
+        Progress::Synced { done } => {
+            if let Some(bar) = bar.as_mut() {
+                bar.set(done);
+            }
+        }
     };
     let report = runtime
         .block_on(sync_client::sync_once(replica, &remote, &mut progress))
@@ -109,7 +106,9 @@ pub(crate) fn sync(replica: &mut Replica, watch: bool, output: &mut Output) -> R
                 remote.key()
             )
         })?;
-    bar.finish_and_clear();
+    if let Some(bar) = bar {
+        bar.finish();
+    }
     if output.json {
         return output.json(&report);
     }
