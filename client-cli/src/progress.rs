@@ -35,7 +35,8 @@ enum Shown {
 }
 
 impl StepProgress {
-    /// Starts showing `what` with `total` items. With `quiet` (a small step, or
+    /// Starts showing `what` with `total` items (0: not known ahead; a spinner
+    /// and a count). With `quiet` (a small step, or
     /// `--json` on a terminal) nothing is drawn; lines are still written when
     /// stderr is not a terminal and the step is long enough to matter.
     pub(crate) fn start(what: &'static str, total: usize, quiet: bool) -> Self {
@@ -46,11 +47,14 @@ impl StepProgress {
         } else if quiet {
             Shown::Nothing
         } else {
+            let template = if total == 0 {
+                format!("{{spinner}} {what} {{pos}} [{{elapsed}}]")
+            } else {
+                format!("{{spinner}} {what} {{pos}}/{{len}} [{{elapsed}}] {{wide_bar}}")
+            };
             let bar = ProgressBar::new(total).with_style(
-                ProgressStyle::with_template(&format!(
-                    "{{spinner}} {what} {{pos}}/{{len}} [{{elapsed}}] {{wide_bar}}"
-                ))
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(&template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             Shown::Bar(bar)
         };
@@ -80,6 +84,17 @@ impl StepProgress {
     }
 
     fn line(&self) {
+        if self.total == 0 {
+            // A step whose size is not known ahead (a download): just the count.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{} {}, {} s",
+                self.what,
+                self.done,
+                self.started.elapsed().as_secs()
+            );
+            return;
+        }
         let percent = (self.done * 100).checked_div(self.total).unwrap_or(100);
         // Progress is advisory: a closed stderr must not fail the command.
         let _ = writeln!(

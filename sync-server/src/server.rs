@@ -92,7 +92,13 @@ pub(crate) struct AppState {
     pub(crate) staged_reservations: Arc<crate::blobs::StagedReservations>,
     /// Blob uploads in progress, so two uploads of one blob cannot interleave.
     pub(crate) uploads: Arc<Mutex<std::collections::HashSet<(uuid::Uuid, blob_store::BlobHash)>>>,
+    /// Bundle pages being read at once (each on its own database connection,
+    /// so token checks and the change feed never wait behind one).
+    pub(crate) bundle_readers: Arc<tokio::sync::Semaphore>,
 }
+
+/// Bundle pages read at once, relay-wide: each holds up to a page in memory.
+const BUNDLE_READERS: usize = 2;
 
 /// Runs the relay until SIGTERM or Ctrl-C.
 pub(crate) async fn serve(
@@ -130,6 +136,7 @@ pub(crate) async fn serve(
         uploads: Arc::default(),
         staged_reservations: Arc::default(),
         verified: Arc::default(),
+        bundle_readers: Arc::new(tokio::sync::Semaphore::new(BUNDLE_READERS)),
     };
     let app = router(state.clone());
     let listener = tokio::net::TcpListener::bind(listen)
@@ -180,6 +187,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route(sync_protocol::SYNC_PATH, get(sync_socket))
         .route(sync_protocol::CHANGES_PATH, get(changes))
+        .route(sync_protocol::BUNDLE_PATH, get(bundle))
         .route(
             &format!("{}/{{hash}}", sync_protocol::BLOBS_PATH),
             get(crate::blobs::download).head(crate::blobs::status).patch(crate::blobs::upload),
@@ -364,6 +372,45 @@ async fn sync_socket(
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| crate::connection::run(socket, grant, state, place))
+}
+
+/// A page of the workspace bundle (`sync_protocol::bundle`), as CBOR.
+async fn bundle(
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let grant = match authenticate(&state, remote, &headers, &query).await {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let since: i64 = query.get("since").and_then(|since| since.parse().ok()).unwrap_or(0);
+    let Ok(_reading) = state.bundle_readers.clone().acquire_owned().await else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "the relay is shutting down");
+    };
+    let store = state.store.clone();
+    let workspace = grant.workspace;
+    let page = tokio::task::spawn_blocking(move || {
+        let conn = store.connect()?;
+        Ok::<_, relay_core::RelayError>(relay_core::bundle_page(&conn, workspace, since)?.encode())
+    })
+    .await;
+    match page {
+        Ok(Ok(bytes)) => {
+            // A page counts against its token's bytes per second, as hub work does.
+            if state.token_rate.wait(&grant.token_id, bytes.len()).await {
+                Metrics::add(&state.metrics.rate_limited, 1);
+            }
+            Metrics::add(&state.metrics.bytes_out, bytes.len() as u64);
+            ([(axum::http::header::CONTENT_TYPE, "application/cbor")], bytes).into_response()
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, "bundle page failed");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, "the bundle failed")
+        }
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the bundle failed"),
+    }
 }
 
 #[derive(serde::Deserialize)]

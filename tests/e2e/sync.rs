@@ -94,6 +94,8 @@ fn a_fresh_replica_receives_everything() {
     third.connect(&relay);
     let report = third.json(&["sync"]);
     assert!(report["documents_received"].as_u64().unwrap() >= 42, "{report}");
+    // It came as the workspace bundle, not a handshake per document.
+    assert!(report["messages_sent"].as_u64().unwrap() < 10, "{report}");
     assert_eq!(third.json(&["catalog", "--all"]), office.json(&["catalog", "--all"]));
     assert_eq!(third.json(&["group", "list"]), office.json(&["group", "list"]));
     let status = third.json(&["status"]);
@@ -121,6 +123,7 @@ fn long_steps_write_progress_lines_when_stderr_is_not_a_terminal() {
     assert!(lines.len() >= 2, "{stderr}");
     assert!(lines.iter().all(|line| line.contains(" of ") && line.contains(" %")), "{stderr}");
     assert!(lines.last().unwrap().contains("(100 %)"), "{stderr}");
+    assert!(stderr.contains("downloading the workspace: documents 25"), "{stderr}");
 
     let rebuilt =
         fresh.command(&["reindex"]).env("KARTOTEKA_PROGRESS_SECONDS", "0").output().unwrap();

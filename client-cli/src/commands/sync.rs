@@ -86,7 +86,15 @@ pub(crate) fn sync(replica: &mut Replica, watch: bool, output: &mut Output) -> R
     }
     let json = output.json;
     let mut bar: Option<StepProgress> = None;
+    let mut download: Option<StepProgress> = None;
     let mut progress = |event: Progress| match event {
+        Progress::Downloaded { documents } => {
+            download
+                .get_or_insert_with(|| {
+                    StepProgress::start("downloading the workspace: documents", 0, json)
+                })
+                .set(documents);
+        }
         // Only a long initial sync is worth a bar; one in --json mode never is.
         Progress::Started { documents } => {
             bar =

@@ -126,6 +126,25 @@ pub fn load(conn: &Connection, key: &[u8]) -> Result<Option<StoredDoc>> {
     Ok(Some(StoredDoc { doc, kind, version }))
 }
 
+/// A document's saved bytes without loading it: its snapshot followed by its
+/// change chunks, which `load_incremental` (or `load`) takes as one input;
+/// `None` if the store does not have it.
+pub fn saved_bytes(conn: &Connection, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let snapshot: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT snapshot FROM doc_store WHERE doc_id = ?1")?
+        .query_row([key], |row| row.get(0))
+        .optional()?;
+    let Some(mut bytes) = snapshot else { return Ok(None) };
+    let mut chunks =
+        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = chunks.query([key])?;
+    while let Some(row) = rows.next()? {
+        let chunk: Vec<u8> = row.get(0)?;
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Some(bytes))
+}
+
 /// The stored version of a document, to tell whether a cached copy is current.
 pub fn version(conn: &Connection, key: &[u8]) -> Result<Option<i64>> {
     Ok(conn

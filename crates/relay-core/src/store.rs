@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use blob_store::BlobStore;
 use rusqlite::{Connection, params};
 use sync_protocol::DocumentId;
+use sync_protocol::bundle::{BUNDLE_PAGE_BYTES, BUNDLE_PAGE_DOCUMENTS, BundleDocument, BundlePage};
 use sync_protocol::feed::{FeedEntry, FeedPage};
 use uuid::Uuid;
 
@@ -139,6 +140,60 @@ pub fn change_feed(
     Ok(FeedPage { workspace: workspace.to_string(), entries, next, more })
 }
 
+/// One page of a workspace's bundle after `since`: the documents the change
+/// feed lists, in its order, with their saved bytes, up to
+/// [`BUNDLE_PAGE_DOCUMENTS`] documents or [`BUNDLE_PAGE_BYTES`] bytes (a larger
+/// document comes alone). Read in one transaction, so each document's bytes
+/// match the heads beside it.
+pub fn bundle_page(conn: &Connection, workspace: Uuid, since: i64) -> Result<BundlePage> {
+    let tx = conn.unchecked_transaction()?;
+    let mut statement = tx.prepare_cached(
+        "SELECT seq, doc_id, heads FROM change_log WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = statement.query_map(
+        params![workspace.as_bytes().as_slice(), since, BUNDLE_PAGE_DOCUMENTS as i64],
+        |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, Vec<u8>>(2)?)),
+    )?;
+    let mut documents = Vec::new();
+    let mut bytes = 0;
+    let mut next = since;
+    let mut full = false;
+    let mut examined = 0;
+    for row in rows {
+        examined += 1;
+        let (seq, doc_id, heads) = row?;
+        let Ok(id) = <[u8; 16]>::try_from(doc_id.as_slice()) else {
+            next = seq;
+            continue;
+        };
+        let document = DocumentId::from_bytes(id);
+        let Some(data) = doc_store::saved_bytes(&tx, &document_key(workspace, document))? else {
+            // Logged but not stored (cannot happen: both are written together);
+            // the page still moves past it.
+            next = seq;
+            continue;
+        };
+        if !documents.is_empty() && bytes + data.len() > BUNDLE_PAGE_BYTES {
+            full = true;
+            break;
+        }
+        bytes += data.len();
+        next = seq;
+        documents.push(BundleDocument {
+            document_id: document.to_string(),
+            seq,
+            heads: heads
+                .chunks_exact(32)
+                .filter_map(|hash| automerge::ChangeHash::try_from(hash).ok())
+                .map(|hash| hash.to_string())
+                .collect(),
+            data,
+        });
+    }
+    let more = full || examined == BUNDLE_PAGE_DOCUMENTS;
+    Ok(BundlePage { workspace: workspace.to_string(), documents, next, more })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +221,56 @@ mod tests {
             change_feed(&conn, mine, first.next, 1).unwrap().entries[0].document_id,
             a.to_string()
         );
+    }
+
+    #[test]
+    fn bundle_pages_follow_the_feed_and_end_at_their_byte_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path()).unwrap();
+        let conn = store.connect().unwrap();
+        let (mine, theirs) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut expected = Vec::new();
+        for byte in 1..=3_u8 {
+            let document = DocumentId::from_bytes([byte; 16]);
+            let mut doc = automerge::AutoCommit::new();
+            // Documents of about 3 MiB each (bytes that do not compress): two
+            // fill a page of 8 MiB.
+            let mut state = 0x9e37_79b9_u32 ^ u32::from(byte);
+            let filler: Vec<u8> = (0..3 * 1024 * 1024)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    state.to_le_bytes()[0]
+                })
+                .collect();
+            let value = automerge::ScalarValue::Bytes(filler);
+            automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "filler", value)
+                .unwrap();
+            let heads = doc.get_heads();
+            doc_store::write(&conn, &document_key(mine, document), "client", &mut doc, None)
+                .unwrap();
+            log_change(&conn, mine, document, &heads).unwrap();
+            expected.push((document, heads));
+        }
+        let other = DocumentId::from_bytes([9; 16]);
+        log_change(&conn, theirs, other, &[]).unwrap();
+
+        let first = bundle_page(&conn, mine, 0).unwrap();
+        assert_eq!(first.documents.len(), 2);
+        assert!(first.more);
+        let second = bundle_page(&conn, mine, first.next).unwrap();
+        assert_eq!(second.documents.len(), 1);
+        assert!(!second.more);
+        let documents: Vec<_> = first.documents.iter().chain(&second.documents).collect();
+        for (document, (id, heads)) in documents.iter().zip(&expected) {
+            assert_eq!(document.document_id, id.to_string());
+            let loaded = automerge::AutoCommit::load(&document.data).unwrap();
+            assert_eq!(loaded.clone().get_heads(), *heads);
+            let listed: Vec<String> = heads.iter().map(ToString::to_string).collect();
+            assert_eq!(document.heads, listed);
+        }
+        assert!(bundle_page(&conn, mine, second.next).unwrap().documents.is_empty());
+        assert!(bundle_page(&conn, theirs, 0).unwrap().documents.is_empty(), "not stored");
     }
 }

@@ -5,6 +5,7 @@
 //! remote.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
@@ -12,6 +13,7 @@ use doc_model::DocId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sync_engine::{Outcome, ReplicaStorage, SyncBatch, SyncRecord};
 use sync_protocol::DocumentId;
+use sync_protocol::bundle::BundlePage;
 
 use crate::error::{Result, StoreError};
 use crate::replica::Replica;
@@ -21,6 +23,59 @@ impl Replica {
     /// sync states, retries and the feed cursor are kept per remote).
     pub fn sync_storage<'a>(&'a mut self, remote: &'a str) -> RemoteSync<'a> {
         RemoteSync { replica: self, remote }
+    }
+
+    /// Stores a page of the remote's workspace bundle in one transaction: each
+    /// document's saved bytes are merged into the replica's copy (or become it),
+    /// checked to hold the heads the relay gave, and projected; the remote's
+    /// feed cursor moves to the page's end with them. A document that fails is
+    /// put up for retry by the next sync round. Returns how many failed.
+    pub fn import_bundle(&mut self, remote: &str, page: &BundlePage) -> Result<usize> {
+        let mut doc_ids = Vec::with_capacity(page.documents.len());
+        let mut documents = HashMap::with_capacity(page.documents.len());
+        let mut malformed = 0;
+        for document in &page.documents {
+            match document.document_id.parse::<DocumentId>() {
+                Ok(id) => {
+                    doc_ids.push(doc_id(id));
+                    documents.insert(doc_id(id), document);
+                }
+                Err(_) => malformed += 1,
+            }
+        }
+        let results = self.transact_remote_then(
+            &doc_ids,
+            |doc_id, doc| {
+                let Some(document) = documents.get(&doc_id) else { return Ok(()) };
+                doc.load_incremental(&document.data)?;
+                let complete = document.heads.iter().all(|head| {
+                    head.parse::<ChangeHash>()
+                        .is_ok_and(|hash| doc.get_change_by_hash(&hash).is_some())
+                });
+                if complete {
+                    Ok(())
+                } else {
+                    Err(StoreError::RejectedDocument {
+                        doc_id,
+                        reason: "its bundle bytes do not hold the heads the relay gave".to_owned(),
+                    })
+                }
+            },
+            |conn, results| {
+                let retry = doc_ids
+                    .iter()
+                    .zip(results)
+                    .filter(|(_, result)| result.is_err())
+                    .map(|(doc_id, _)| document_id(*doc_id))
+                    .collect();
+                write_record(
+                    conn,
+                    remote,
+                    &SyncRecord { retry, cursor: Some(page.next), ..SyncRecord::default() },
+                )
+            },
+        )?;
+        Ok(malformed + results.iter().filter(|result| result.is_err()).count())
     }
 
     /// The remote's change-feed cursor (0 before the first round).

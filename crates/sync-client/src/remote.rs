@@ -123,6 +123,37 @@ impl Remote {
         }
     }
 
+    /// One page of the workspace bundle after `since`.
+    pub(crate) async fn bundle_page(
+        &self,
+        workspace: &str,
+        since: i64,
+    ) -> Result<sync_protocol::bundle::BundlePage> {
+        use sync_protocol::bundle::{BundlePage, MAX_BUNDLE_PAGE_BYTES};
+        let mut url = self.url(sync_protocol::BUNDLE_PATH);
+        url.query_pairs_mut().append_pair("since", &since.to_string());
+        let mut response = check(self.http.get(url).bearer_auth(&self.token).send().await?).await?;
+        // Read in pieces and stop at the bound: a page is held in memory whole.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if bytes.len() + chunk.len() > MAX_BUNDLE_PAGE_BYTES {
+                return Err(SyncError::Relay(format!(
+                    "a bundle page over {MAX_BUNDLE_PAGE_BYTES} bytes"
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let page =
+            BundlePage::decode(&bytes).map_err(|error| SyncError::Relay(error.to_string()))?;
+        if page.workspace != workspace {
+            return Err(SyncError::WrongWorkspace {
+                token: page.workspace,
+                replica: workspace.to_owned(),
+            });
+        }
+        Ok(page)
+    }
+
     /// Opens the websocket and performs the `join`/`peer` handshake as `peer_id`;
     /// returns the socket and the relay's peer id.
     pub(crate) async fn connect(&self, peer_id: &str) -> Result<(Socket, String)> {

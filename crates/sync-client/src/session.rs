@@ -55,6 +55,12 @@ pub struct SyncReport {
 /// Progress of a round, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
+    /// A joining replica has stored this many documents of the workspace
+    /// bundle so far.
+    Downloaded {
+        /// How many.
+        documents: usize,
+    },
     /// The round will sync this many documents.
     Started {
         /// How many.
@@ -75,14 +81,62 @@ pub async fn sync_once(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport> {
     let started = Instant::now();
+    let mut downloaded = SyncReport::default();
+    download_bundle(replica, remote, &mut downloaded, progress).await?;
     let connection = remote.connect(&replica.meta().device_name).await?;
     let mut session = Session::new(replica, remote, connection);
     session.run_round(progress).await?;
     session.leave().await;
     let mut report = session.report;
+    report.documents_received += downloaded.documents_received;
+    report.documents_synced += downloaded.documents_synced;
+    report.documents_failed += downloaded.documents_failed;
+    report.bytes_received += downloaded.bytes_received;
     crate::blobs::transfer(replica, remote, &mut report).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The replica's config key saying a bundle download is under way for a remote
+/// (so an interrupted one resumes as a bundle, not document by document).
+fn bundle_key(remote: &Remote) -> String {
+    format!("sync.bundle.{}", remote.key())
+}
+
+/// A replica that has never synced with this relay (or whose bundle download
+/// was interrupted) takes the workspace as bundle pages, each stored in one
+/// transaction with the feed cursor; the round after it syncs only what
+/// changed meanwhile, and the outbox.
+pub(crate) async fn download_bundle(
+    replica: &mut Replica,
+    remote: &Remote,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    let key = bundle_key(remote);
+    let mut since = replica.sync_cursor(remote.key())?;
+    let resuming = replica.config(&key)?.as_deref() == Some("active");
+    if since != 0 && !resuming {
+        return Ok(());
+    }
+    replica.set_config(&key, "active")?;
+    let workspace = replica.meta().workspace_id.to_string();
+    loop {
+        let page = remote.bundle_page(&workspace, since).await?;
+        let documents = page.documents.len();
+        report.bytes_received += page.documents.iter().map(|d| d.data.len() as u64).sum::<u64>();
+        let failed = replica.import_bundle(remote.key(), &page)?;
+        report.documents_received += documents - failed;
+        report.documents_synced += documents - failed;
+        report.documents_failed += failed;
+        progress(Progress::Downloaded { documents: report.documents_received });
+        since = page.next;
+        if !page.more {
+            break;
+        }
+    }
+    replica.set_config(&key, "")?;
+    Ok(())
 }
 
 /// A connected sync session: the websocket and the replica around a

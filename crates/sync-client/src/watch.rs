@@ -87,9 +87,12 @@ async fn connected(
     on_event: &mut dyn FnMut(WatchEvent),
     attempt: &mut u32,
 ) -> Result<()> {
-    let connection = remote.connect(&replica.meta().device_name).await?;
     let started = std::time::Instant::now();
+    let mut downloaded = SyncReport::default();
+    crate::session::download_bundle(replica, remote, &mut downloaded, &mut |_| {}).await?;
+    let connection = remote.connect(&replica.meta().device_name).await?;
     let mut session = Session::new(replica, remote, connection);
+    session.report.documents_received = downloaded.documents_received;
     session.run_round(&mut |_| {}).await?;
     crate::blobs::transfer(session.replica, remote, &mut session.report).await?;
     let mut report = session.report.clone();

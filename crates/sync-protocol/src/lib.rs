@@ -7,7 +7,9 @@
 //!   can sync through the relay.
 //! - [`DocumentId`]: 16 bytes written as bs58check, as automerge-repo does.
 //! - [`feed`]: the change feed that tells a replica which documents changed since
-//!   its cursor, and [`blobs`]: the names of the blob endpoints' headers.
+//!   its cursor; [`bundle`]: the same documents with their saved bytes, in pages,
+//!   for a replica that joins; and [`blobs`]: the names of the blob endpoints'
+//!   headers.
 //! - [`limits`]: the sizes and intervals both sides agree on.
 //! - [`cbor_shape`] and [`sync_message`]: bounds checked on what a peer sends
 //!   before it is decoded or handed to Automerge.
@@ -17,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod blobs;
+pub mod bundle;
 pub mod cbor_shape;
 mod document_id;
 pub mod feed;
@@ -31,6 +34,8 @@ pub use message::{DecodeError, Message, PROTOCOL_VERSION, PeerMetadata};
 pub const SYNC_PATH: &str = "/v1/sync";
 /// The path of the change feed.
 pub const CHANGES_PATH: &str = "/v1/changes";
+/// The path of the workspace bundle (see [`bundle`]).
+pub const BUNDLE_PATH: &str = "/v1/bundle";
 /// The path prefix of the blob endpoints (`/v1/blobs/<blake3 hex>`).
 pub const BLOBS_PATH: &str = "/v1/blobs";
 /// The query parameter that carries the token for clients that cannot set
