@@ -7,7 +7,8 @@
 //!    reach all of them (median, p99), and the relay's RSS.
 //!
 //! Run: `cargo bench -p kartoteka-e2e --bench sync`
-//! Scale: `KARTOTEKA_BENCH_CLIENTS=29000`, watchers: `KARTOTEKA_BENCH_WATCHERS=200`.
+//! Scale: `KARTOTEKA_BENCH_CLIENTS=29000` (with invoices and visits in the
+//! seed's proportions), watchers: `KARTOTEKA_BENCH_WATCHERS=200` (0: none).
 
 #![allow(
     clippy::print_stdout,
@@ -45,7 +46,9 @@ fn main() {
     for scale in [clients, clients / 10].into_iter().filter(|scale| *scale > 0) {
         lines.extend(initial_and_reconnect(scale));
     }
-    lines.extend(watch_latency(watchers));
+    if watchers > 0 {
+        lines.extend(watch_latency(watchers));
+    }
     println!();
     println!("| what | result |");
     println!("|---|---|");
@@ -74,11 +77,18 @@ fn initial_and_reconnect(clients: usize) -> Vec<(String, String)> {
     eprintln!("preparing {clients} clients…");
     let relay = Relay::start();
     let office = Kartoteka::init("Benchmark SIA", "office");
+    // The seed's proportions: 29,000 clients with 300,000 invoices and 200,000 visits.
+    let invoices = clients * 300 / 29;
+    let visits = clients * 200 / 29;
     office.ok(&[
         "demo",
         "generate",
         "--clients",
         &clients.to_string(),
+        "--invoices",
+        &invoices.to_string(),
+        "--visits",
+        &visits.to_string(),
         "--seed",
         "7",
         "--today",
@@ -114,7 +124,7 @@ fn initial_and_reconnect(clients: usize) -> Vec<(String, String)> {
     vec![
         (
             format!(
-                "{clients} clients: first push from the office (documents, time, websocket bytes, office RSS)"
+                "{clients} clients, {invoices} invoices, {visits} visits: first push from the office (documents, time, websocket bytes, office RSS)"
             ),
             format!(
                 "{} documents, {:.1} s, {:.1} MB, {:.0} MB",

@@ -13,7 +13,7 @@ use doc_model::DocId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sync_engine::{Outcome, ReplicaStorage, SyncBatch, SyncRecord};
 use sync_protocol::DocumentId;
-use sync_protocol::bundle::BundlePage;
+use sync_protocol::bundle::{BundleDocument, BundlePage};
 
 use crate::error::{Result, StoreError};
 use crate::replica::Replica;
@@ -25,16 +25,39 @@ impl Replica {
         RemoteSync { replica: self, remote }
     }
 
-    /// Stores a page of the remote's workspace bundle in one transaction: each
-    /// document's saved bytes are merged into the replica's copy (or become it),
-    /// checked to hold the heads the relay gave, and projected; the remote's
-    /// feed cursor moves to the page's end with them. A document that fails is
-    /// put up for retry by the next sync round. Returns how many failed.
+    /// Stores a page of the remote's workspace bundle, [`IMPORT_BATCH`]
+    /// documents per transaction: each document's saved bytes are merged into
+    /// the replica's copy (or become it), checked to hold the heads the relay
+    /// gave, and projected; the remote's feed cursor moves with each batch to its
+    /// last document (to the page's end with the last), so an interrupted
+    /// download resumes after what is stored. A document that fails is put up
+    /// for retry by the next sync round. Returns how many failed.
     pub fn import_bundle(&mut self, remote: &str, page: &BundlePage) -> Result<usize> {
-        let mut doc_ids = Vec::with_capacity(page.documents.len());
-        let mut documents = HashMap::with_capacity(page.documents.len());
+        let mut failed = 0;
+        let mut batches = page.documents.chunks(IMPORT_BATCH).peekable();
+        while let Some(batch) = batches.next() {
+            let cursor = match batches.peek() {
+                Some(_) => batch.last().map_or(page.next, |document| document.seq),
+                None => page.next,
+            };
+            failed += self.import_bundle_batch(remote, batch, cursor)?;
+        }
+        if page.documents.is_empty() {
+            self.record_cursor(remote, page.next)?;
+        }
+        Ok(failed)
+    }
+
+    fn import_bundle_batch(
+        &mut self,
+        remote: &str,
+        batch: &[BundleDocument],
+        cursor: i64,
+    ) -> Result<usize> {
+        let mut doc_ids = Vec::with_capacity(batch.len());
+        let mut documents = HashMap::with_capacity(batch.len());
         let mut malformed = 0;
-        for document in &page.documents {
+        for document in batch {
             match document.document_id.parse::<DocumentId>() {
                 Ok(id) => {
                     doc_ids.push(doc_id(id));
@@ -68,14 +91,18 @@ impl Replica {
                     .filter(|(_, result)| result.is_err())
                     .map(|(doc_id, _)| document_id(*doc_id))
                     .collect();
-                write_record(
-                    conn,
-                    remote,
-                    &SyncRecord { retry, cursor: Some(page.next), ..SyncRecord::default() },
-                )
+                let record = SyncRecord { retry, cursor: Some(cursor), ..SyncRecord::default() };
+                write_record(conn, remote, &record)
             },
         )?;
         Ok(malformed + results.iter().filter(|result| result.is_err()).count())
+    }
+
+    fn record_cursor(&mut self, remote: &str, cursor: i64) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write_record(&tx, remote, &SyncRecord { cursor: Some(cursor), ..SyncRecord::default() })?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The remote's change-feed cursor (0 before the first round).
@@ -148,6 +175,11 @@ impl Replica {
             .optional()?)
     }
 }
+
+/// Bundle documents stored per transaction: each is held in memory, loaded,
+/// until its transaction commits (an invoices document of a busy client is a
+/// few hundred kilobytes loaded), so a page of 2,000 is stored in ten.
+pub(crate) const IMPORT_BATCH: usize = 200;
 
 /// A replica's documents and sync bookkeeping with one remote: the storage the
 /// sync engine runs over.
