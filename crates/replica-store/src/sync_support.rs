@@ -31,8 +31,10 @@ impl Replica {
     /// gave, and projected; the remote's feed cursor moves with each batch to its
     /// last document (to the page's end with the last), so an interrupted
     /// download resumes after what is stored. A document that fails is put up
-    /// for retry by the next sync round. Returns how many failed.
-    pub fn import_bundle(&mut self, remote: &str, page: &BundlePage) -> Result<usize> {
+    /// for retry by the next sync round. Returns how many documents changed
+    /// here and how many failed.
+    pub fn import_bundle(&mut self, remote: &str, page: &BundlePage) -> Result<(usize, usize)> {
+        let mut changed = 0;
         let mut failed = 0;
         let mut batches = page.documents.chunks(IMPORT_BATCH).peekable();
         while let Some(batch) = batches.next() {
@@ -40,12 +42,14 @@ impl Replica {
                 Some(_) => batch.last().map_or(page.next, |document| document.seq),
                 None => page.next,
             };
-            failed += self.import_bundle_batch(remote, batch, cursor)?;
+            let (batch_changed, batch_failed) = self.import_bundle_batch(remote, batch, cursor)?;
+            changed += batch_changed;
+            failed += batch_failed;
         }
         if page.documents.is_empty() {
             self.record_cursor(remote, page.next)?;
         }
-        Ok(failed)
+        Ok((changed, failed))
     }
 
     fn import_bundle_batch(
@@ -53,7 +57,7 @@ impl Replica {
         remote: &str,
         batch: &[BundleDocument],
         cursor: i64,
-    ) -> Result<usize> {
+    ) -> Result<(usize, usize)> {
         let mut doc_ids = Vec::with_capacity(batch.len());
         let mut documents = HashMap::with_capacity(batch.len());
         let mut malformed = 0;
@@ -69,14 +73,15 @@ impl Replica {
         let results = self.transact_remote_then(
             &doc_ids,
             |doc_id, doc| {
-                let Some(document) = documents.get(&doc_id) else { return Ok(()) };
+                let Some(document) = documents.get(&doc_id) else { return Ok(false) };
+                let before = doc.get_heads();
                 doc.load_incremental(&document.data)?;
                 let complete = document.heads.iter().all(|head| {
                     head.parse::<ChangeHash>()
                         .is_ok_and(|hash| doc.get_change_by_hash(&hash).is_some())
                 });
                 if complete {
-                    Ok(())
+                    Ok(doc.get_heads() != before)
                 } else {
                     Err(StoreError::RejectedDocument {
                         doc_id,
@@ -95,7 +100,8 @@ impl Replica {
                 write_record(conn, remote, &record)
             },
         )?;
-        Ok(malformed + results.iter().filter(|result| result.is_err()).count())
+        let changed = results.iter().filter(|result| matches!(result, Ok(true))).count();
+        Ok((changed, malformed + results.iter().filter(|result| result.is_err()).count()))
     }
 
     fn record_cursor(&mut self, remote: &str, cursor: i64) -> Result<()> {

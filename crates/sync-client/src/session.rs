@@ -97,8 +97,9 @@ pub async fn sync_once(
     Ok(report)
 }
 
-/// The replica's config key saying a bundle download is under way for a remote
-/// (so an interrupted one resumes as a bundle, not document by document).
+/// The replica's config key saying whether the bundle download for a remote
+/// is under way (an interrupted one resumes as a bundle, not document by
+/// document) or done.
 fn bundle_key(remote: &Remote) -> String {
     format!("sync.bundle.{}", remote.key())
 }
@@ -115,27 +116,31 @@ pub(crate) async fn download_bundle(
 ) -> Result<()> {
     let key = bundle_key(remote);
     let mut since = replica.sync_cursor(remote.key())?;
-    let resuming = replica.config(&key)?.as_deref() == Some("active");
-    if since != 0 && !resuming {
-        return Ok(());
+    // Once per relay: "active" while a download runs (an interrupted one
+    // resumes), "done" after (a replica whose cursor is still 0 because the
+    // relay was empty when it first synced does not download again).
+    match replica.config(&key)?.as_deref() {
+        Some("done") => return Ok(()),
+        Some("active") => {}
+        _ if since != 0 => return Ok(()),
+        _ => replica.set_config(&key, "active")?,
     }
-    replica.set_config(&key, "active")?;
     let workspace = replica.meta().workspace_id.to_string();
     loop {
         let page = remote.bundle_page(&workspace, since).await?;
         let documents = page.documents.len();
         report.bytes_received += page.documents.iter().map(|d| d.data.len() as u64).sum::<u64>();
-        let failed = replica.import_bundle(remote.key(), &page)?;
-        report.documents_received += documents - failed;
+        let (changed, failed) = replica.import_bundle(remote.key(), &page)?;
+        report.documents_received += changed;
         report.documents_synced += documents - failed;
         report.documents_failed += failed;
-        progress(Progress::Downloaded { documents: report.documents_received });
+        progress(Progress::Downloaded { documents: report.documents_synced });
         since = page.next;
         if !page.more {
             break;
         }
     }
-    replica.set_config(&key, "")?;
+    replica.set_config(&key, "done")?;
     Ok(())
 }
 
