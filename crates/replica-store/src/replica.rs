@@ -714,15 +714,19 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_preloaded_copy_that_another_writer_overtook_is_not_used() {
-        let dir = tempfile::tempdir().unwrap();
+    fn office(home: &Path) -> Replica {
         let options = InitOptions {
             workspace_name: Some("Serviss SIA".to_owned()),
             device_name: "office".to_owned(),
             workspace_id: None,
         };
-        let mut replica = Replica::create(dir.path(), &options).unwrap();
+        Replica::create(home, &options).unwrap()
+    }
+
+    #[test]
+    fn a_preloaded_copy_that_another_writer_overtook_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut replica = office(dir.path());
         let field = |field, value: &str| ClientEdit::Field(field, value.to_owned());
         let client = replica.create_client(&[field(ProfileField::Name, "Ozols SIA")]).unwrap();
         let doc_id = DocId::client(client);
@@ -749,12 +753,7 @@ mod tests {
     #[test]
     fn a_reindex_stopped_midway_is_done_again_when_the_replica_opens() {
         let dir = tempfile::tempdir().unwrap();
-        let options = InitOptions {
-            workspace_name: Some("Serviss SIA".to_owned()),
-            device_name: "office".to_owned(),
-            workspace_id: None,
-        };
-        let mut replica = Replica::create(dir.path(), &options).unwrap();
+        let mut replica = office(dir.path());
         for name in ["Ozols", "Bērzs", "Liepa", "Egle", "Kļava"] {
             replica
                 .create_client(&[ClientEdit::Field(ProfileField::Name, name.to_owned())])
