@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use relay_core::tokens::{AuthErrorOr, Grant};
 use relay_core::{Hub, HubCommand, HubHandle, Metrics, RelayBudget, RelayStore};
+use sync_protocol::bundle::BUNDLE_PAGE_BYTES;
 use sync_protocol::limits::{FEED_PAGE_ENTRIES, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
 use tokio_util::sync::CancellationToken;
 
@@ -95,10 +96,37 @@ pub(crate) struct AppState {
     /// Bundle pages being read at once (each on its own database connection,
     /// so token checks and the change feed never wait behind one).
     pub(crate) bundle_readers: Arc<tokio::sync::Semaphore>,
+    /// Tokens reading a bundle page now (one page at a time each).
+    pub(crate) bundle_tokens: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 /// Bundle pages read at once, relay-wide: each holds up to a page in memory.
 const BUNDLE_READERS: usize = 2;
+
+/// A token's one bundle read in progress; dropping it lets the token read again.
+struct BundleSlot {
+    reading: Arc<Mutex<std::collections::HashSet<String>>>,
+    token_id: String,
+}
+
+impl BundleSlot {
+    fn take(
+        reading: &Arc<Mutex<std::collections::HashSet<String>>>,
+        token_id: &str,
+    ) -> Option<Self> {
+        let mut tokens = reading.lock().unwrap_or_else(|poison| poison.into_inner());
+        tokens
+            .insert(token_id.to_owned())
+            .then(|| Self { reading: reading.clone(), token_id: token_id.to_owned() })
+    }
+}
+
+impl Drop for BundleSlot {
+    fn drop(&mut self) {
+        let mut tokens = self.reading.lock().unwrap_or_else(|poison| poison.into_inner());
+        tokens.remove(&self.token_id);
+    }
+}
 
 /// Runs the relay until SIGTERM or Ctrl-C.
 pub(crate) async fn serve(
@@ -137,6 +165,7 @@ pub(crate) async fn serve(
         staged_reservations: Arc::default(),
         verified: Arc::default(),
         bundle_readers: Arc::new(tokio::sync::Semaphore::new(BUNDLE_READERS)),
+        bundle_tokens: Arc::default(),
     };
     let app = router(state.clone());
     let listener = tokio::net::TcpListener::bind(listen)
@@ -386,22 +415,34 @@ async fn bundle(
         Err(response) => return response,
     };
     let since: i64 = query.get("since").and_then(|since| since.parse().ok()).unwrap_or(0);
-    let Ok(_reading) = state.bundle_readers.clone().acquire_owned().await else {
+    // One page at a time per token: a device reads its bundle page by page.
+    let Some(slot) = BundleSlot::take(&state.bundle_tokens, &grant.token_id) else {
+        return retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "this device is already reading a bundle page",
+            Duration::from_secs(1),
+        );
+    };
+    // Charged before the work, at a page's bound, and never while holding a
+    // reader: a token out of budget waits without keeping others from reading.
+    if state.token_rate.wait(&grant.token_id, BUNDLE_PAGE_BYTES).await {
+        Metrics::add(&state.metrics.rate_limited, 1);
+    }
+    let Ok(reading) = state.bundle_readers.clone().acquire_owned().await else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "the relay is shutting down");
     };
     let store = state.store.clone();
     let workspace = grant.workspace;
+    // The reader's place and the token's slot go with the read, which runs to its
+    // end even if the client hangs up (a blocking task cannot be cancelled).
     let page = tokio::task::spawn_blocking(move || {
+        let _held = (reading, slot);
         let conn = store.connect()?;
         Ok::<_, relay_core::RelayError>(relay_core::bundle_page(&conn, workspace, since)?.encode())
     })
     .await;
     match page {
         Ok(Ok(bytes)) => {
-            // A page counts against its token's bytes per second, as hub work does.
-            if state.token_rate.wait(&grant.token_id, bytes.len()).await {
-                Metrics::add(&state.metrics.rate_limited, 1);
-            }
             Metrics::add(&state.metrics.bytes_out, bytes.len() as u64);
             ([(axum::http::header::CONTENT_TYPE, "application/cbor")], bytes).into_response()
         }

@@ -126,6 +126,16 @@ pub fn load(conn: &Connection, key: &[u8]) -> Result<Option<StoredDoc>> {
     Ok(Some(StoredDoc { doc, kind, version }))
 }
 
+/// How many bytes [`saved_bytes`] would return, without reading them; `None` if
+/// the store does not have the document.
+pub fn saved_size(conn: &Connection, key: &[u8]) -> Result<Option<u64>> {
+    let size: Option<i64> = conn
+        .prepare_cached("SELECT snapshot_bytes + chunk_bytes FROM doc_store WHERE doc_id = ?1")?
+        .query_row([key], |row| row.get(0))
+        .optional()?;
+    Ok(size.map(|size| u64::try_from(size).unwrap_or(0)))
+}
+
 /// A document's saved bytes without loading it: its snapshot followed by its
 /// change chunks, which `load_incremental` (or `load`) takes as one input;
 /// `None` if the store does not have it.

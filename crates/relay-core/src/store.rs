@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use blob_store::BlobStore;
 use rusqlite::{Connection, params};
 use sync_protocol::DocumentId;
-use sync_protocol::bundle::{BUNDLE_PAGE_BYTES, BUNDLE_PAGE_DOCUMENTS, BundleDocument, BundlePage};
+use sync_protocol::bundle::{
+    BUNDLE_PAGE_BYTES, BUNDLE_PAGE_DOCUMENTS, BundleDocument, BundlePage, MAX_BUNDLE_DOCUMENT_BYTES,
+};
 use sync_protocol::feed::{FeedEntry, FeedPage};
 use uuid::Uuid;
 
@@ -167,16 +169,26 @@ pub fn bundle_page(conn: &Connection, workspace: Uuid, since: i64) -> Result<Bun
             continue;
         };
         let document = DocumentId::from_bytes(id);
-        let Some(data) = doc_store::saved_bytes(&tx, &document_key(workspace, document))? else {
+        let key = document_key(workspace, document);
+        let Some(size) = doc_store::saved_size(&tx, &key)? else {
             // Logged but not stored (cannot happen: both are written together);
             // the page still moves past it.
             next = seq;
             continue;
         };
-        if !documents.is_empty() && bytes + data.len() > BUNDLE_PAGE_BYTES {
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        // Sized before it is read: a document over the bound is listed without
+        // its bytes, and one that does not fit the page waits for the next.
+        let carried = if size > MAX_BUNDLE_DOCUMENT_BYTES { 0 } else { size };
+        if !documents.is_empty() && bytes + carried > BUNDLE_PAGE_BYTES {
             full = true;
             break;
         }
+        let data = if carried == 0 {
+            Vec::new()
+        } else {
+            doc_store::saved_bytes(&tx, &key)?.unwrap_or_default()
+        };
         bytes += data.len();
         next = seq;
         documents.push(BundleDocument {

@@ -74,8 +74,29 @@ impl Replica {
             &doc_ids,
             |doc_id, doc| {
                 let Some(document) = documents.get(&doc_id) else { return Ok(false) };
+                let reject = |reason: &str| StoreError::RejectedDocument {
+                    doc_id,
+                    reason: reason.to_owned(),
+                };
+                if document.data.is_empty() {
+                    // Too large for a bundle page: the next round syncs it alone.
+                    return Err(reject("it is too large for the bundle"));
+                }
+                if document.heads.is_empty() {
+                    return Err(reject("the relay gave it no heads"));
+                }
                 let before = doc.get_heads();
-                doc.load_incremental(&document.data)?;
+                // Bytes from the network: a panic in Automerge fails this
+                // document, not the sync.
+                let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    doc.load_incremental(&document.data)
+                }));
+                match loaded {
+                    Ok(loaded) => {
+                        loaded?;
+                    }
+                    Err(_) => return Err(reject("Automerge could not load its bytes")),
+                }
                 let complete = document.heads.iter().all(|head| {
                     head.parse::<ChangeHash>()
                         .is_ok_and(|hash| doc.get_change_by_hash(&hash).is_some())

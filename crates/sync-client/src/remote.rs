@@ -123,16 +123,24 @@ impl Remote {
         }
     }
 
-    /// One page of the workspace bundle after `since`.
+    /// One page of the workspace bundle after `since`; `None` from a relay that
+    /// serves no bundle (an older version).
     pub(crate) async fn bundle_page(
         &self,
         workspace: &str,
         since: i64,
-    ) -> Result<sync_protocol::bundle::BundlePage> {
+    ) -> Result<Option<sync_protocol::bundle::BundlePage>> {
         use sync_protocol::bundle::{BundlePage, MAX_BUNDLE_PAGE_BYTES};
         let mut url = self.url(sync_protocol::BUNDLE_PATH);
         url.query_pairs_mut().append_pair("since", &since.to_string());
-        let mut response = check(self.http.get(url).bearer_auth(&self.token).send().await?).await?;
+        let response = self.http.get(url).bearer_auth(&self.token).send().await?;
+        if matches!(
+            response.status(),
+            reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::METHOD_NOT_ALLOWED
+        ) {
+            return Ok(None);
+        }
+        let mut response = check(response).await?;
         // Read in pieces and stop at the bound: a page is held in memory whole.
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await? {
@@ -143,15 +151,15 @@ impl Remote {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let page =
-            BundlePage::decode(&bytes).map_err(|error| SyncError::Relay(error.to_string()))?;
+        let page = BundlePage::decode(&bytes, since)
+            .map_err(|error| SyncError::Relay(error.to_string()))?;
         if page.workspace != workspace {
             return Err(SyncError::WrongWorkspace {
                 token: page.workspace,
                 replica: workspace.to_owned(),
             });
         }
-        Ok(page)
+        Ok(Some(page))
     }
 
     /// Opens the websocket and performs the `join`/`peer` handshake as `peer_id`;

@@ -127,7 +127,22 @@ pub(crate) async fn download_bundle(
     }
     let workspace = replica.meta().workspace_id.to_string();
     loop {
-        let page = remote.bundle_page(&workspace, since).await?;
+        let page = match remote.bundle_page(&workspace, since).await {
+            Ok(Some(page)) => page,
+            // A relay without a bundle: the round syncs document by document.
+            Ok(None) => break,
+            Err(
+                error @ (SyncError::Unauthorized(_)
+                | SyncError::WrongWorkspace { .. }
+                | SyncError::Store(_)),
+            ) => return Err(error),
+            Err(error) => {
+                // The round syncs the rest document by document; the next sync
+                // resumes the download where this page stopped.
+                tracing::warn!(%error, "the workspace bundle failed; syncing document by document");
+                return Ok(());
+            }
+        };
         let documents = page.documents.len();
         report.bytes_received += page.documents.iter().map(|d| d.data.len() as u64).sum::<u64>();
         let (changed, failed) = replica.import_bundle(remote.key(), &page)?;

@@ -138,3 +138,44 @@ fn a_stored_document_that_cannot_be_loaded_fails_alone_and_the_batch_goes_on() {
     assert!(names.contains(&"Liepa".to_owned()), "{names:?}");
     assert_eq!(otto.sync_retries("relay-1").unwrap(), [(damaged, 1)]);
 }
+
+#[test]
+fn bundle_documents_without_heads_or_bytes_are_kept_for_retry_and_the_cursor_moves_on() {
+    use sync_protocol::bundle::{BundleDocument, BundlePage};
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let mut otto = replica(workspace, "laptop-otto");
+    let good = DocId::client(anna.create_client(&[name("Ozols")]).unwrap());
+    let headless = DocId::client(anna.create_client(&[name("Liepa")]).unwrap());
+    let oversized = DocId::client(anna.create_client(&[name("Egle")]).unwrap());
+    let heads = |doc_id: DocId, replica: &mut replica_store::Replica| -> Vec<String> {
+        replica.document_heads(doc_id).unwrap().iter().map(ToString::to_string).collect()
+    };
+    let entry = |doc_id: DocId, seq: i64, heads: Vec<String>, data: Vec<u8>| BundleDocument {
+        document_id: document_id(doc_id).to_string(),
+        seq,
+        heads,
+        data,
+    };
+    let page = BundlePage {
+        workspace: workspace.to_string(),
+        documents: vec![
+            entry(good, 1, heads(good, &mut anna), anna.export_document(good).unwrap()),
+            // A relay that gives no heads must not make a document vanish.
+            entry(headless, 2, Vec::new(), anna.export_document(headless).unwrap()),
+            // Too large for the bundle: listed without its bytes.
+            entry(oversized, 3, heads(oversized, &mut anna), Vec::new()),
+        ],
+        next: 3,
+        more: false,
+    };
+    let (changed, failed) = otto.import_bundle("relay-1", &page).unwrap();
+    assert_eq!((changed, failed), (1, 2));
+    assert_eq!(otto.sync_cursor("relay-1").unwrap(), 3);
+    let mut retries: Vec<DocId> =
+        otto.sync_retries("relay-1").unwrap().into_iter().map(|(doc_id, _)| doc_id).collect();
+    retries.sort();
+    let mut expected = vec![headless, oversized];
+    expected.sort();
+    assert_eq!(retries, expected, "every document is stored or kept for retry");
+}
