@@ -436,15 +436,17 @@ async fn bundle(
     // The reader's place and the token's slot go with the read, which runs to its
     // end even if the client hangs up (a blocking task cannot be cancelled).
     let page = tokio::task::spawn_blocking(move || {
-        let _held = (reading, slot);
+        let _reading = reading;
         let conn = store.connect()?;
-        Ok::<_, relay_core::RelayError>(relay_core::bundle_page(&conn, workspace, since)?.encode())
+        let bytes = relay_core::bundle_page(&conn, workspace, since)?.encode();
+        Ok::<_, relay_core::RelayError>((bytes, slot))
     })
     .await;
     match page {
-        Ok(Ok(bytes)) => {
+        Ok(Ok((bytes, slot))) => {
             Metrics::add(&state.metrics.bytes_out, bytes.len() as u64);
-            ([(axum::http::header::CONTENT_TYPE, "application/cbor")], bytes).into_response()
+            let body = axum::body::Body::from_stream(sent_in_pieces(bytes.into(), slot));
+            ([(axum::http::header::CONTENT_TYPE, "application/cbor")], body).into_response()
         }
         Ok(Err(error)) => {
             tracing::error!(%error, "bundle page failed");
@@ -452,6 +454,24 @@ async fn bundle(
         }
         Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the bundle failed"),
     }
+}
+
+/// A page's bytes as a body of 64 KiB pieces that keeps the token's slot
+/// until the last piece is handed to the connection: a device that reads
+/// slowly holds one page in the relay's memory, not one per request.
+fn sent_in_pieces(
+    bytes: axum::body::Bytes,
+    slot: BundleSlot,
+) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::convert::Infallible>> {
+    const PIECE: usize = 64 * 1024;
+    futures_util::stream::unfold((bytes, Some(slot)), |(mut rest, mut slot)| async move {
+        if rest.is_empty() {
+            drop(slot.take());
+            return None;
+        }
+        let piece = rest.split_to(rest.len().min(PIECE));
+        Some((Ok(piece), (rest, slot)))
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -494,5 +514,35 @@ async fn changes(
             refuse(StatusCode::INTERNAL_SERVER_ERROR, "the change feed failed")
         }
         Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the change feed failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_token_reads_one_bundle_page_at_a_time_until_it_is_sent() {
+        let reading: Arc<Mutex<std::collections::HashSet<String>>> = Arc::default();
+        let slot = BundleSlot::take(&reading, "laptop").expect("a free slot");
+        assert!(BundleSlot::take(&reading, "laptop").is_none(), "one page at a time");
+        assert!(BundleSlot::take(&reading, "office").is_some(), "other tokens read on");
+
+        let page = axum::body::Bytes::from(vec![7_u8; 200 * 1024]);
+        let mut pieces = Box::pin(sent_in_pieces(page, slot));
+        let first = pieces.next().await.unwrap().unwrap();
+        assert_eq!(first.len(), 64 * 1024);
+        assert!(
+            BundleSlot::take(&reading, "laptop").is_none(),
+            "the slot is held while the page is being sent"
+        );
+        let mut sent = first.len();
+        while let Some(piece) = pieces.next().await {
+            sent += piece.unwrap().len();
+        }
+        assert_eq!(sent, 200 * 1024);
+        assert!(BundleSlot::take(&reading, "laptop").is_some(), "free once it is sent");
     }
 }
