@@ -221,6 +221,11 @@ pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     sorted.iter().flat_map(|hash| hash.0).collect()
 }
 
+/// Head hashes from their stored form ([`encode_heads`]), sorted.
+pub fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes.chunks_exact(32).filter_map(|hash| ChangeHash::try_from(hash).ok()).collect()
+}
+
 /// Every document key with its kind, in key order.
 pub fn all_documents(conn: &Connection) -> Result<Vec<(Vec<u8>, String)>> {
     let mut statement = conn.prepare("SELECT doc_id, kind FROM doc_store ORDER BY doc_id")?;

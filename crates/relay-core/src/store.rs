@@ -107,6 +107,11 @@ pub(crate) fn log_change(
     Ok(conn.last_insert_rowid())
 }
 
+/// Stored heads as the feed and the bundle name them: hex change hashes.
+fn hex_heads(stored: &[u8]) -> Vec<String> {
+    doc_store::decode_heads(stored).iter().map(ToString::to_string).collect()
+}
+
 /// One page of a workspace's change feed after `since`.
 pub fn change_feed(
     conn: &Connection,
@@ -125,15 +130,10 @@ pub fn change_feed(
     for row in rows {
         let (seq, doc_id, heads) = row?;
         if let Ok(bytes) = <[u8; 16]>::try_from(doc_id.as_slice()) {
-            let heads = heads
-                .chunks_exact(32)
-                .filter_map(|hash| automerge::ChangeHash::try_from(hash).ok())
-                .map(|hash| hash.to_string())
-                .collect();
             entries.push(FeedEntry {
                 document_id: DocumentId::from_bytes(bytes).to_string(),
                 seq,
-                heads,
+                heads: hex_heads(&heads),
             });
         }
     }
@@ -194,11 +194,7 @@ pub fn bundle_page(conn: &Connection, workspace: Uuid, since: i64) -> Result<Bun
         documents.push(BundleDocument {
             document_id: document.to_string(),
             seq,
-            heads: heads
-                .chunks_exact(32)
-                .filter_map(|hash| automerge::ChangeHash::try_from(hash).ok())
-                .map(|hash| hash.to_string())
-                .collect(),
+            heads: hex_heads(&heads),
             data,
         });
     }

@@ -47,7 +47,8 @@ impl Replica {
             failed += batch_failed;
         }
         if page.documents.is_empty() {
-            self.record_cursor(remote, page.next)?;
+            let record = SyncRecord { cursor: Some(page.next), ..SyncRecord::default() };
+            self.sync_storage(remote).record(&record)?;
         }
         Ok((changed, failed))
     }
@@ -125,13 +126,6 @@ impl Replica {
         Ok((changed, malformed + results.iter().filter(|result| result.is_err()).count()))
     }
 
-    fn record_cursor(&mut self, remote: &str, cursor: i64) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write_record(&tx, remote, &SyncRecord { cursor: Some(cursor), ..SyncRecord::default() })?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// The remote's change-feed cursor (0 before the first round).
     pub fn sync_cursor(&self, remote: &str) -> Result<i64> {
         Ok(self.config(&cursor_key(remote))?.and_then(|value| value.parse().ok()).unwrap_or(0))
@@ -163,12 +157,7 @@ impl Replica {
             .prepare_cached("SELECT heads FROM doc_store WHERE doc_id = ?1")?
             .query_row([doc_id.as_bytes()], |row| row.get(0))
             .optional()?;
-        Ok(heads.map(|bytes| {
-            bytes
-                .chunks_exact(32)
-                .filter_map(|hash| automerge::ChangeHash::try_from(hash).ok())
-                .collect()
-        }))
+        Ok(heads.as_deref().map(doc_store::decode_heads))
     }
 
     /// Whether the replica has the document.
