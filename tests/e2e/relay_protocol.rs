@@ -305,3 +305,40 @@ async fn health_and_metrics_answer() {
     assert!(metrics.contains("kartoteka_relay_connections 1"), "{metrics}");
     assert!(metrics.contains("kartoteka_relay_bytes_in_total"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundle_serves_only_the_tokens_workspace_and_refuses_without_one() {
+    let relay = Relay::start();
+    let office = Kartoteka::init("Serviss SIA", "office");
+    office.ok(&["client", "add", "--name", "Secret Client SIA"]);
+    office.connect(&relay);
+    office.ok(&["sync"]);
+    let url = format!("{}{}?since=0", relay.url, sync_protocol::BUNDLE_PATH);
+    let http = reqwest::Client::new();
+
+    let anonymous = http.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // A device of another workspace sees its own (empty) workspace, nothing of A.
+    let intruder_token = relay.token(OTHER_WORKSPACE, "intruder", true);
+    let bytes = http.get(&url).bearer_auth(&intruder_token).send().await.unwrap().bytes().await;
+    let page = sync_protocol::bundle::BundlePage::decode(&bytes.unwrap(), 0).unwrap();
+    assert_eq!(page.workspace, OTHER_WORKSPACE);
+    assert!(page.documents.is_empty(), "{} documents", page.documents.len());
+
+    // The office's own token gets its documents, each loading to its heads.
+    let token = relay.token(&office.workspace_id(), "office-2", true);
+    let bytes = http.get(&url).bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
+    let page = sync_protocol::bundle::BundlePage::decode(&bytes, 0).unwrap();
+    assert!(page.documents.len() >= 2, "{}", page.documents.len());
+    assert!(!page.more);
+    for document in &page.documents {
+        let mut doc = automerge::AutoCommit::load(&document.data).unwrap();
+        let heads: Vec<String> = doc.get_heads().iter().map(ToString::to_string).collect();
+        let mut listed = document.heads.clone();
+        listed.sort();
+        let mut loaded = heads;
+        loaded.sort();
+        assert_eq!(listed, loaded);
+    }
+}

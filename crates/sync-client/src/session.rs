@@ -207,11 +207,9 @@ impl<'a> Session<'a> {
     /// new to the session.
     pub(crate) async fn enqueue_outbox(&mut self) -> Result<usize> {
         let mut storage = self.replica.sync_storage(&self.remote_key);
-        let (added, outgoing) = match self.engine.poll_outbox(&mut storage) {
-            Ok((added, outgoing)) => (added, Ok(outgoing)),
-            Err(error) => (0, Err(error)),
-        };
-        self.send_all(outgoing).await?;
+        let polled = self.engine.poll_outbox(&mut storage);
+        let added = polled.as_ref().map_or(0, |(added, _)| *added);
+        self.send_all(polled.map(|(_, outgoing)| outgoing)).await?;
         Ok(added)
     }
 
