@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use automerge::AutoCommit;
-use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
 use lru::LruCache;
 use rusqlite::{Connection, TransactionBehavior};
+use sync_engine::{Peer, RelayEffect, RelayEngine, RelayStats, RelayStorage};
 use sync_protocol::{DocumentId, Message};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -27,6 +27,8 @@ use crate::error::{RelayError, Result};
 use crate::metrics::Metrics;
 use crate::store::{RelayStore, document_key, log_change};
 use crate::tokens::Grant;
+
+pub use sync_engine::relay::{ConnId, MAX_EPHEMERAL_BYTES, SYNC_STATE_BYTES, SYNC_STATES, close};
 
 /// Commands handled in one transaction at most. Bounds the latency a message can
 /// wait behind others while still amortising one fsync over many changes.
@@ -46,44 +48,11 @@ pub const SEND_QUEUE: usize = 1_024;
 /// than this is still sent when the queue is empty (a large document's reply).
 pub const SEND_QUEUE_BYTES: usize = 32 * 1024 * 1024;
 
-/// Sync states one connection keeps (one per document it talked about, and one per
-/// document of its workspace that changed while it was connected). The least
-/// recently used is forgotten beyond this; the next message for that document
-/// starts afresh, as after a reconnect, so nothing is lost.
-pub const SYNC_STATES: usize = 4_096;
-
-/// Estimated bytes of one connection's sync states (hashes and Bloom filters),
-/// bounded like [`SYNC_STATES`].
-pub const SYNC_STATE_BYTES: usize = 8 * 1024 * 1024;
-
-/// Largest `ephemeral` payload relayed. Presence (a cursor, a name) is tens of
-/// bytes; everything the relay relays is copied to each of the workspace's peers.
-pub const MAX_EPHEMERAL_BYTES: usize = 64 * 1024;
-
 /// A batch running longer than this means the hub is stuck: `/health` says so.
 pub const STALLED_AFTER: Duration = Duration::from_secs(10);
 
 /// Commands waiting for the hub; connection tasks wait (backpressure) beyond it.
 pub const COMMAND_QUEUE: usize = 4_096;
-
-/// Websocket close codes the hub uses.
-pub mod close {
-    /// The relay is shutting down.
-    pub const GOING_AWAY: u16 = 1001;
-    /// Malformed input.
-    pub const INVALID_DATA: u16 = 1007;
-    /// A policy was violated (wrong peer id, read-only token writing, revoked token).
-    pub const POLICY: u16 = 1008;
-    /// The relay failed internally; the peer should reconnect later.
-    pub const INTERNAL: u16 = 1011;
-    /// The peer did not read its messages fast enough.
-    pub const SLOW_PEER: u16 = 4000;
-    /// Another connection of the same device replaced this one.
-    pub const REPLACED: u16 = 4001;
-}
-
-/// A connection's id inside the hub.
-pub type ConnId = u64;
 
 /// What the hub sends to a connection task.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,88 +168,25 @@ pub struct Hub {
     batch_started: Arc<Mutex<Option<Instant>>>,
 }
 
+/// What the hub needs to reach a connection; who it is and its sync states are
+/// the engine's.
 struct Conn {
     grant: Grant,
     outbox: mpsc::Sender<Outgoing>,
     kick: Option<oneshot::Sender<(u16, String)>>,
     queued_bytes: Arc<AtomicUsize>,
-    /// Automerge sync state per document this connection has talked about.
-    states: SyncStates,
 }
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conn")
-            .field("peer_id", &self.grant.peer_id)
-            .field("documents", &self.states.states.len())
-            .field("state_bytes", &self.states.bytes)
-            .finish()
+        f.debug_struct("Conn").field("peer_id", &self.grant.peer_id).finish()
     }
-}
-
-/// A connection's sync states, least recently used first out, bounded in number
-/// and in estimated bytes.
-struct SyncStates {
-    states: LruCache<DocumentId, (sync::State, usize)>,
-    bytes: usize,
-}
-
-impl SyncStates {
-    fn new() -> Self {
-        Self { states: LruCache::unbounded(), bytes: 0 }
-    }
-
-    /// Takes a document's state out (a fresh one if there is none); give it back
-    /// with [`Self::put`].
-    fn take(&mut self, document: DocumentId) -> sync::State {
-        match self.states.pop(&document) {
-            Some((state, bytes)) => {
-                self.bytes -= bytes;
-                state
-            }
-            None => sync::State::new(),
-        }
-    }
-
-    fn put(&mut self, document: DocumentId, state: sync::State) {
-        let bytes = estimated_bytes(&state);
-        self.bytes += bytes;
-        if let Some((_, replaced)) = self.states.put(document, (state, bytes)) {
-            self.bytes -= replaced;
-        }
-        while self.states.len() > SYNC_STATES || self.bytes > SYNC_STATE_BYTES {
-            match self.states.pop_lru() {
-                Some((_, (_, bytes))) => self.bytes -= bytes,
-                None => break,
-            }
-        }
-    }
-
-    fn remove(&mut self, document: DocumentId) {
-        if let Some((_, bytes)) = self.states.pop(&document) {
-            self.bytes -= bytes;
-        }
-    }
-}
-
-/// What a sync state holds, roughly: its hashes, the peer's Bloom filters, and a
-/// fixed part for the struct and the cache entry.
-fn estimated_bytes(state: &sync::State) -> usize {
-    const HASH: usize = 32;
-    let hashes = state.shared_heads.len()
-        + state.last_sent_heads.len()
-        + state.their_heads.as_ref().map_or(0, Vec::len)
-        + state.their_need.as_ref().map_or(0, Vec::len)
-        + state.sent_hashes.len();
-    let filters: usize = state.their_have.as_ref().map_or(0, |haves| {
-        haves.iter().map(|have| have.last_sync.len() * HASH + have.bloom.to_bytes().len()).sum()
-    });
-    256 + hashes * HASH + filters
 }
 
 struct HubState {
     docs: LruCache<[u8; 32], AutoCommit>,
     conns: HashMap<ConnId, Conn>,
+    engine: RelayEngine,
     metrics: Arc<Metrics>,
 }
 
@@ -289,6 +195,7 @@ impl std::fmt::Debug for HubState {
         f.debug_struct("HubState")
             .field("documents", &self.docs.len())
             .field("conns", &self.conns)
+            .field("engine", &self.engine)
             .finish()
     }
 }
@@ -302,22 +209,7 @@ struct Effects {
     written: HashSet<[u8; 32]>,
 }
 
-/// How far a command got in [`Effects`], to undo what a panicking one added.
-struct EffectsMark {
-    frames: usize,
-    kicks: usize,
-}
-
 impl Effects {
-    fn mark(&self) -> EffectsMark {
-        EffectsMark { frames: self.frames.len(), kicks: self.kicks.len() }
-    }
-
-    fn undo_to(&mut self, mark: &EffectsMark) {
-        self.frames.truncate(mark.frames);
-        self.kicks.truncate(mark.kicks);
-    }
-
     fn send(&mut self, conn: ConnId, message: &Message) {
         self.frames.push((conn, Outgoing::Frame(message.encode())));
     }
@@ -326,6 +218,58 @@ impl Effects {
     fn refuse(&mut self, conn: ConnId, code: u16, reason: &str) {
         self.send(conn, &Message::Error { message: reason.to_owned() });
         self.frames.push((conn, Outgoing::Close { code, reason: reason.to_owned() }));
+    }
+
+    fn add(&mut self, effects: Vec<RelayEffect>) {
+        for effect in effects {
+            match effect {
+                RelayEffect::Send { conn, message } => self.send(conn, &message),
+                RelayEffect::Close { conn, code, reason } => {
+                    self.frames.push((conn, Outgoing::Close { code, reason }));
+                }
+                RelayEffect::Cut { conn, code, reason } => self.kicks.push((conn, code, reason)),
+            }
+        }
+    }
+}
+
+/// The relay engine's storage inside one batch: the batch's transaction (or a
+/// command's savepoint of it) and the hub's document cache.
+struct HubStorage<'a> {
+    tx: &'a Connection,
+    docs: &'a mut LruCache<[u8; 32], AutoCommit>,
+    written: &'a mut HashSet<[u8; 32]>,
+}
+
+impl RelayStorage for HubStorage<'_> {
+    type Error = RelayError;
+
+    fn take(&mut self, workspace: Uuid, document: DocumentId) -> Result<Option<AutoCommit>> {
+        let key = document_key(workspace, document);
+        match self.docs.pop(&key) {
+            Some(doc) => Ok(Some(doc)),
+            None => Ok(doc_store::load(self.tx, &key)?.map(|stored| stored.doc)),
+        }
+    }
+
+    fn save(
+        &mut self,
+        workspace: Uuid,
+        document: DocumentId,
+        doc: &mut AutoCommit,
+        previous: &[ChangeHash],
+    ) -> Result<()> {
+        let key = document_key(workspace, document);
+        let previous = (!previous.is_empty()).then_some(previous);
+        let kind = doc_model_kind(doc);
+        doc_store::write(self.tx, &key, &kind, doc, previous)?;
+        log_change(self.tx, workspace, document, &doc.get_heads())?;
+        self.written.insert(key);
+        Ok(())
+    }
+
+    fn keep(&mut self, workspace: Uuid, document: DocumentId, doc: AutoCommit) {
+        self.docs.put(document_key(workspace, document), doc);
     }
 }
 
@@ -351,7 +295,12 @@ impl Hub {
         let batch_started = Arc::new(Mutex::new(None));
         let hub = Self {
             db,
-            state: HubState { docs: LruCache::new(capacity), conns: HashMap::new(), metrics },
+            state: HubState {
+                docs: LruCache::new(capacity),
+                conns: HashMap::new(),
+                engine: RelayEngine::new(RELAY_PEER_ID),
+                metrics,
+            },
             batch_started: batch_started.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -429,8 +378,7 @@ impl Hub {
                 .metrics
                 .documents_loaded
                 .store(self.state.docs.len() as u64, Ordering::Relaxed);
-            let states: usize =
-                self.state.conns.values().map(|conn| conn.states.states.len()).sum();
+            let states = self.state.engine.sync_states();
             self.state.metrics.sync_states.store(states as u64, Ordering::Relaxed);
             if let Some(done) = shutdown {
                 self.state.close_all();
@@ -548,8 +496,8 @@ impl Lanes {
 impl HubState {
     /// Handles one command inside a savepoint of the batch's transaction. A panic
     /// (Automerge on hostile input, or a bug here) rolls back what this command
-    /// wrote, undoes the replies it queued, closes the connection that sent it and
-    /// leaves every other command of the batch, and the hub, running.
+    /// wrote, drops the replies it would have queued, closes the connection that
+    /// sent it and leaves every other command of the batch, and the hub, running.
     fn handle_isolated(
         &mut self,
         tx: &mut rusqlite::Transaction<'_>,
@@ -561,20 +509,23 @@ impl HubState {
             _ => None,
         };
         let savepoint = tx.savepoint()?;
-        let mark = effects.mark();
+        let mut written = HashSet::new();
         let handled = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.handle(&savepoint, command, effects)
+            self.handle(&savepoint, command, &mut written)
         }));
+        let stats = self.engine.take_stats();
+        self.count(stats);
+        effects.written.extend(written);
         match handled {
-            Ok(Ok(())) => {
+            Ok(Ok(produced)) => {
                 savepoint.commit()?;
+                effects.add(produced);
                 Ok(())
             }
             Ok(Err(error)) => Err(error),
             Err(_) => {
                 // Dropping the savepoint rolls back what the command wrote.
                 drop(savepoint);
-                effects.undo_to(&mark);
                 Metrics::add(&self.metrics.panics, 1);
                 tracing::error!(?sender, "handling a message panicked; closing its connection");
                 // The document the command worked on was taken out of the cache
@@ -592,279 +543,57 @@ impl HubState {
         }
     }
 
+    fn count(&self, stats: RelayStats) {
+        Metrics::add(&self.metrics.refusals, stats.refusals);
+        Metrics::add(&self.metrics.panics, stats.panics);
+        Metrics::add(&self.metrics.changes_stored, stats.changes_stored);
+    }
+
+    /// One command; the effects to deliver once the batch is committed.
     fn handle(
         &mut self,
         tx: &Connection,
         command: HubCommand,
-        effects: &mut Effects,
-    ) -> Result<()> {
+        written: &mut HashSet<[u8; 32]>,
+    ) -> Result<Vec<RelayEffect>> {
         match command {
             HubCommand::Connect { conn, connection } => {
                 let ConnectionGrant { grant, outbox, kick, queued_bytes } = connection;
-                // One live connection per device: a reconnecting device replaces its
-                // old (probably half-open) connection.
-                let replaced: Vec<ConnId> = self
-                    .conns
-                    .iter()
-                    .filter(|(_, other)| {
-                        other.grant.workspace == grant.workspace
-                            && other.grant.peer_id == grant.peer_id
-                    })
-                    .map(|(id, _)| *id)
-                    .collect();
-                for old in replaced {
-                    effects.kicks.push((
-                        old,
-                        close::REPLACED,
-                        "replaced by a newer connection of this device".to_owned(),
-                    ));
-                }
-                tracing::info!(conn, peer = %grant.peer_id, workspace = %grant.workspace, "peer connected");
-                let entry = Conn {
-                    grant,
-                    outbox,
-                    kick: Some(kick),
-                    queued_bytes,
-                    states: SyncStates::new(),
+                let peer = Peer {
+                    workspace: grant.workspace,
+                    peer_id: grant.peer_id.clone(),
+                    read_only: grant.read_only,
                 };
-                self.conns.insert(conn, entry);
+                self.conns.insert(conn, Conn { grant, outbox, kick: Some(kick), queued_bytes });
+                Ok(self.engine.connect(conn, peer))
             }
             HubCommand::Disconnect { conn } => {
-                if let Some(gone) = self.conns.remove(&conn) {
-                    tracing::info!(conn, peer = %gone.grant.peer_id, "peer disconnected");
-                }
+                self.conns.remove(&conn);
+                self.engine.disconnect(conn);
+                Ok(Vec::new())
             }
             HubCommand::Message { conn, message, admission } => {
-                self.handle_message(tx, conn, message, effects)?;
+                let mut storage = HubStorage { tx, docs: &mut self.docs, written };
+                let produced = self.engine.receive(&mut storage, conn, message)?;
                 // The connection may send its next message.
                 drop(admission);
+                Ok(produced)
             }
             HubCommand::Sweep => {
+                let mut produced = Vec::new();
                 for (conn, entry) in &self.conns {
                     if !crate::tokens::is_active(tx, &entry.grant.token_id)? {
-                        effects.kicks.push((*conn, close::POLICY, "token revoked".to_owned()));
+                        produced.push(RelayEffect::Cut {
+                            conn: *conn,
+                            code: close::POLICY,
+                            reason: "token revoked".to_owned(),
+                        });
                     }
                 }
+                Ok(produced)
             }
-            HubCommand::Shutdown { .. } => {}
+            HubCommand::Shutdown { .. } => Ok(Vec::new()),
         }
-        Ok(())
-    }
-
-    fn handle_message(
-        &mut self,
-        tx: &Connection,
-        conn: ConnId,
-        message: Message,
-        effects: &mut Effects,
-    ) -> Result<()> {
-        let Some(entry) = self.conns.get(&conn) else { return Ok(()) };
-        let grant = entry.grant.clone();
-        if let Some(sender) = message.sender_id()
-            && sender != grant.peer_id
-        {
-            effects.refuse(conn, close::POLICY, "senderId does not match the device of this token");
-            return Ok(());
-        }
-        match message {
-            Message::Request { document_id, data, .. } => {
-                let incoming =
-                    Incoming { document_id: &document_id, data: &data, kind: SyncKind::Request };
-                self.handle_sync(tx, conn, &grant, incoming, effects)
-            }
-            Message::Sync { document_id, data, .. } => {
-                let incoming =
-                    Incoming { document_id: &document_id, data: &data, kind: SyncKind::Sync };
-                self.handle_sync(tx, conn, &grant, incoming, effects)
-            }
-            Message::Ephemeral { ref document_id, ref data, .. } => {
-                // Presence is relayed to the workspace's other peers, never stored.
-                if document_id.parse::<DocumentId>().is_err() {
-                    effects.refuse(conn, close::INVALID_DATA, "malformed documentId");
-                    return Ok(());
-                }
-                if data.len() > MAX_EPHEMERAL_BYTES {
-                    Metrics::add(&self.metrics.refusals, 1);
-                    effects.refuse(conn, close::POLICY, "ephemeral message larger than 64 KiB");
-                    return Ok(());
-                }
-                if grant.read_only {
-                    // A read-only device may watch but not announce: what it sends
-                    // would be copied to every peer of the workspace.
-                    tracing::debug!(conn, peer = %grant.peer_id, "dropped an ephemeral message from a read-only token");
-                    Metrics::add(&self.metrics.refusals, 1);
-                    return Ok(());
-                }
-                for (other, other_entry) in &self.conns {
-                    if *other != conn && other_entry.grant.workspace == grant.workspace {
-                        let mut relayed = message.clone();
-                        if let Message::Ephemeral { target_id, .. } = &mut relayed {
-                            other_entry.grant.peer_id.clone_into(target_id);
-                        }
-                        effects.send(*other, &relayed);
-                    }
-                }
-                Ok(())
-            }
-            Message::Leave { .. } => {
-                effects
-                    .frames
-                    .push((conn, Outgoing::Close { code: 1000, reason: "bye".to_owned() }));
-                Ok(())
-            }
-            Message::Join { .. } | Message::Peer { .. } => {
-                effects.refuse(conn, close::POLICY, "unexpected handshake message");
-                Ok(())
-            }
-            Message::Error { message } => {
-                tracing::info!(conn, %message, "peer reported an error");
-                effects
-                    .frames
-                    .push((conn, Outgoing::Close { code: 1000, reason: "peer error".to_owned() }));
-                Ok(())
-            }
-            Message::DocUnavailable { .. }
-            | Message::RemoteSubscriptionChange { .. }
-            | Message::RemoteHeadsChanged { .. }
-            | Message::Unknown => Ok(()),
-        }
-    }
-
-    fn handle_sync(
-        &mut self,
-        tx: &Connection,
-        conn: ConnId,
-        grant: &Grant,
-        incoming: Incoming<'_>,
-        effects: &mut Effects,
-    ) -> Result<()> {
-        let Incoming { document_id, data, kind } = incoming;
-        let Ok(document) = document_id.parse::<DocumentId>() else {
-            effects.refuse(conn, close::INVALID_DATA, "malformed documentId");
-            return Ok(());
-        };
-        let Ok(sync_message) = sync::Message::decode(data) else {
-            effects.refuse(conn, close::INVALID_DATA, "malformed automerge sync message");
-            return Ok(());
-        };
-        if let Err(error) = sync_protocol::sync_message::check(&sync_message) {
-            tracing::info!(conn, peer = %grant.peer_id, %document, %error, "refused a sync message");
-            Metrics::add(&self.metrics.refusals, 1);
-            effects.refuse(conn, close::INVALID_DATA, &error.to_string());
-            return Ok(());
-        }
-        if grant.read_only && !sync_message.changes.is_empty() {
-            tracing::warn!(conn, peer = %grant.peer_id, %document, "refused changes from a read-only token");
-            Metrics::add(&self.metrics.refusals, 1);
-            effects.refuse(
-                conn,
-                close::POLICY,
-                "this device's token is read-only: its changes were refused",
-            );
-            return Ok(());
-        }
-        let peer_has_nothing = sync_message.heads.is_empty();
-        let key = document_key(grant.workspace, document);
-        let mut doc = match self.docs.pop(&key) {
-            Some(doc) => doc,
-            None => match doc_store::load(tx, &key)? {
-                Some(stored) => stored.doc,
-                None => AutoCommit::new(),
-            },
-        };
-        let heads_before = doc.get_heads();
-        let Some(entry) = self.conns.get_mut(&conn) else { return Ok(()) };
-        let mut state = entry.states.take(document);
-        // Automerge is fuzzed upstream, but this is hostile input reaching a shared
-        // process: a panic must cost one connection, not the relay.
-        let received = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            doc.sync().receive_sync_message(&mut state, sync_message)
-        }));
-        match received {
-            Ok(Ok(())) => entry.states.put(document, state),
-            Ok(Err(error)) => {
-                tracing::info!(conn, %document, %error, "rejected a sync message");
-                effects.refuse(conn, close::INVALID_DATA, "invalid automerge sync message");
-                // The document may hold part of what was rejected: reload it next time.
-                return Ok(());
-            }
-            Err(_) => {
-                tracing::error!(conn, %document, "automerge panicked on a sync message");
-                Metrics::add(&self.metrics.panics, 1);
-                effects.refuse(conn, close::INTERNAL, "the relay could not process this document");
-                return Ok(());
-            }
-        }
-        let heads_after = doc.get_heads();
-        let changed = heads_after != heads_before;
-        if changed {
-            let previous = (!heads_before.is_empty()).then_some(heads_before.as_slice());
-            let kind = doc_model_kind(&doc);
-            doc_store::write(tx, &key, &kind, &mut doc, previous)?;
-            log_change(tx, grant.workspace, document, &heads_after)?;
-            effects.written.insert(key);
-            Metrics::add(&self.metrics.changes_stored, 1);
-        }
-        if heads_after.is_empty() && kind == SyncKind::Request && peer_has_nothing {
-            // Neither side has this document (and nothing says whether it exists
-            // anywhere else: other workspaces are never consulted).
-            effects.send(
-                conn,
-                &Message::DocUnavailable {
-                    sender_id: RELAY_PEER_ID.to_owned(),
-                    target_id: grant.peer_id.clone(),
-                    document_id: document.to_string(),
-                },
-            );
-            if let Some(entry) = self.conns.get_mut(&conn) {
-                entry.states.remove(document);
-            }
-            return Ok(());
-        }
-        // Answer the sender (for a document the relay does not have yet, with its
-        // empty state, so the sender pushes its changes), then tell every other
-        // peer of the workspace about the change.
-        for (other, other_entry) in &mut self.conns {
-            if other_entry.grant.workspace != grant.workspace || (*other != conn && !changed) {
-                continue;
-            }
-            let mut state = other_entry.states.take(document);
-            // The state holds what this peer sent (its Bloom filters); should
-            // Automerge still panic on it, only this peer's connection pays.
-            let generated = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                doc.sync().generate_sync_message(&mut state)
-            }));
-            match generated {
-                Ok(reply) => {
-                    other_entry.states.put(document, state);
-                    if let Some(reply) = reply {
-                        let message = Message::sync(
-                            RELAY_PEER_ID,
-                            &other_entry.grant.peer_id,
-                            document,
-                            reply.encode(),
-                        );
-                        effects.send(*other, &message);
-                    }
-                }
-                Err(_) => {
-                    tracing::error!(conn = *other, %document, "automerge panicked generating a sync message");
-                    Metrics::add(&self.metrics.panics, 1);
-                    effects.refuse(
-                        *other,
-                        close::INTERNAL,
-                        "the relay could not process this document",
-                    );
-                }
-            }
-        }
-        // A document nobody has stays out of the cache: the cache is shared by
-        // every workspace, and a peer naming random ids must not push their
-        // documents out.
-        if !heads_after.is_empty() {
-            self.docs.put(key, doc);
-        }
-        Ok(())
     }
 
     /// Queues frames and closes after the commit.
@@ -900,6 +629,7 @@ impl HubState {
         }
         for conn in gone {
             self.conns.remove(&conn);
+            self.engine.disconnect(conn);
         }
         let mut kicks = effects.kicks;
         kicks.extend(
@@ -907,6 +637,7 @@ impl HubState {
                 .map(|conn| (conn, close::SLOW_PEER, "too slow: reconnect to resync".to_owned())),
         );
         for (conn, code, reason) in kicks {
+            self.engine.disconnect(conn);
             if let Some(mut entry) = self.conns.remove(&conn) {
                 tracing::info!(conn, peer = %entry.grant.peer_id, code, %reason, "closing connection");
                 Metrics::add(&self.metrics.refusals, 1);
@@ -918,7 +649,8 @@ impl HubState {
     }
 
     fn close_all(&mut self) {
-        for (_, mut entry) in self.conns.drain() {
+        for (conn, mut entry) in self.conns.drain() {
+            self.engine.disconnect(conn);
             if let Some(kick) = entry.kick.take() {
                 let _ = kick.send((close::GOING_AWAY, "relay shutting down".to_owned()));
             }
@@ -937,22 +669,6 @@ fn doc_model_kind(doc: &AutoCommit) -> String {
         }
         _ => String::new(),
     }
-}
-
-/// A `request` or `sync` message's payload.
-#[derive(Clone, Copy)]
-struct Incoming<'m> {
-    document_id: &'m str,
-    data: &'m [u8],
-    kind: SyncKind,
-}
-
-/// Whether a sync message came as `request` (the sender may not have the
-/// document) or `sync`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SyncKind {
-    Request,
-    Sync,
 }
 
 #[cfg(test)]

@@ -33,9 +33,11 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod relay;
 mod replica;
 mod storage;
 
 pub use error::EngineError;
-pub use replica::{EngineStats, MAX_RETRY_ROUNDS, ReplicaEngine};
+pub use relay::{Peer, RelayEffect, RelayEngine, RelayStats, RelayStorage};
+pub use replica::{EngineStats, MAX_EXCHANGES, MAX_RETRY_ROUNDS, ReplicaEngine, STALLED_REPLIES};
 pub use storage::{Outcome, ReplicaStorage, SyncBatch, SyncRecord};

@@ -19,6 +19,19 @@ use crate::storage::{Outcome, ReplicaStorage, SyncBatch, SyncRecord};
 /// try) and is counted in [`EngineStats::documents_given_up`].
 pub const MAX_RETRY_ROUNDS: u32 = 5;
 
+/// Replies in a row from the relay that bring nothing new (same heads, no
+/// change, and we still lack some of them) before the engine asks the relay to
+/// forget what it believes it sent for the document. Automerge never sends a
+/// change twice on one connection; if one was lost on the way (or kept only in
+/// a copy of the document that was dropped), both sides would otherwise answer
+/// each other forever without progress.
+pub const STALLED_REPLIES: u32 = 2;
+
+/// Messages one document may take in one round before the engine gives it up
+/// for this round (put up for retry), so a peer that never brings it in sync
+/// cannot keep the round, and the connection, busy forever.
+pub const MAX_EXCHANGES: u32 = 64;
+
 /// What the engine has done since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngineStats {
@@ -66,6 +79,10 @@ struct InFlight {
     /// Whether it was started with `request` (the replica did not have it):
     /// only then does `doc-unavailable` mean there is nothing to sync.
     requested: bool,
+    /// Messages received for it in this round.
+    exchanges: u32,
+    /// Replies in a row that brought nothing new (see [`STALLED_REPLIES`]).
+    stalled: u32,
 }
 
 /// The replica's side of sync with one relay. See the crate documentation for
@@ -258,7 +275,14 @@ impl ReplicaEngine {
                 let queued = self.take_queued(*document);
                 let started_here = queued.is_some();
                 let reasons = queued.unwrap_or_default();
-                let entry = InFlight { state, reasons, started_here, requested: false };
+                let entry = InFlight {
+                    state,
+                    reasons,
+                    started_here,
+                    requested: false,
+                    exchanges: 0,
+                    stalled: 0,
+                };
                 self.in_flight.insert(*document, entry);
             }
         }
@@ -302,7 +326,14 @@ impl ReplicaEngine {
             let mut state = load_state(storage, document)?;
             let (has_document, first) =
                 storage.first_message(document, &mut state).map_err(EngineError::Storage)?;
-            let entry = InFlight { state, reasons, started_here: true, requested: !has_document };
+            let entry = InFlight {
+                state,
+                reasons,
+                started_here: true,
+                requested: !has_document,
+                exchanges: 0,
+                stalled: 0,
+            };
             self.in_flight.insert(document, entry);
             match first {
                 Some(message) => out.push(self.sync_message(document, message, has_document)),
@@ -426,7 +457,25 @@ impl SyncBatch for Receiving<'_> {
             return Ok(());
         };
         let before = doc.get_heads();
+        let their_before = entry.state.their_heads.clone();
         doc.sync().receive_sync_message(&mut entry.state, message)?;
+        entry.exchanges += 1;
+        let nothing_new = doc.get_heads() == before
+            && entry.state.their_heads.is_some()
+            && entry.state.their_heads == their_before
+            && entry
+                .state
+                .their_heads
+                .iter()
+                .flatten()
+                .any(|hash| doc.get_change_by_hash(hash).is_none());
+        entry.stalled = if nothing_new { entry.stalled + 1 } else { 0 };
+        if entry.stalled >= STALLED_REPLIES {
+            // The relay believes it sent what we lack: ask it to forget that.
+            tracing::debug!(%document, "sync stalled; asking the relay to send again");
+            entry.state.needs_reset = true;
+            entry.stalled = 0;
+        }
         self.handled.insert(document, handled(doc, &mut entry.state, &before));
         Ok(())
     }
@@ -438,7 +487,20 @@ impl SyncBatch for Receiving<'_> {
                 Err(error) => self.engine.fail(*document, error, &mut record),
                 Ok(()) => {
                     let in_sync = self.handled.get(document).is_some_and(|handled| handled.in_sync);
-                    if in_sync {
+                    let exhausted = self
+                        .engine
+                        .in_flight
+                        .get(document)
+                        .is_some_and(|entry| entry.exchanges >= MAX_EXCHANGES);
+                    if !in_sync && exhausted {
+                        // Its reply is not sent (see `ReplicaEngine::apply`).
+                        self.handled.remove(document);
+                        self.engine.fail(
+                            *document,
+                            "no agreement with the relay after 64 messages",
+                            &mut record,
+                        );
+                    } else if in_sync {
                         let state =
                             self.engine.in_flight.get(document).map(|entry| entry.state.encode());
                         self.engine.finish(*document, state, &mut record);
