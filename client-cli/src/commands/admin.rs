@@ -17,6 +17,7 @@ pub(crate) fn init(home: &Path, args: &InitArgs, output: &mut Output) -> Result<
         workspace_name: args.workspace.clone(),
         device_name: args.device.clone(),
         workspace_id: args.workspace_id,
+        seeded: None,
     };
     let replica = Replica::create(home, &options)?;
     let status = replica.status()?;

@@ -97,6 +97,7 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
             workspace_name: Some("Serviss SIA".to_owned()),
             device_name: "office-riga".to_owned(),
             workspace_id: None,
+            seeded: None,
         },
     )?;
     let workspace = office.meta().workspace_id;
@@ -106,6 +107,7 @@ pub(crate) fn run(output: &mut Output) -> Result<()> {
             workspace_name: None,
             device_name: "laptop-anna".to_owned(),
             workspace_id: Some(workspace),
+            seeded: None,
         },
     )?;
     // The tour's relay runs on loopback, so plain http is fine.

@@ -8,7 +8,7 @@ use domain::{Client, ClientEdit, ClientId, DomainError, GroupId};
 
 use crate::blobs::queue_uploads;
 use crate::error::{Result, StoreError};
-use crate::replica::{Creation, Replica, now_ms};
+use crate::replica::{Creation, Replica};
 
 impl Replica {
     /// Creates a client with a fresh id from a list of edits (at least a name).
@@ -29,7 +29,7 @@ impl Replica {
                 reason: "a client with this id exists".to_owned(),
             });
         }
-        let now = now_ms();
+        let now = self.entropy.now_ms();
         self.transact(doc_id, Creation::Skeleton(DocKind::Client), |doc| {
             let mut client = ClientDocMut::open(doc)?;
             client.stamp_created(now)?;
@@ -54,7 +54,7 @@ impl Replica {
         edits: &[ClientEdit],
         uploads: &[BlobHash],
     ) -> Result<()> {
-        let now = now_ms();
+        let now = self.entropy.now_ms();
         let docs = [(DocId::client(client_id), Creation::Existing)];
         let result = self.transact_all(&docs, |tx, _, doc| {
             queue_uploads(tx, uploads)?;
@@ -89,7 +89,7 @@ impl Replica {
 
     /// Creates a client group with a chosen id.
     pub fn create_group_with_id(&mut self, group_id: GroupId, name: &str) -> Result<()> {
-        let now = now_ms();
+        let now = self.entropy.now_ms();
         let doc_id = self.groups_doc_id();
         self.transact(doc_id, Creation::Skeleton(DocKind::Groups), |doc| {
             Ok(GroupsDocMut::open(doc)?.create(group_id, name, now)?)

@@ -25,7 +25,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::replica::{Creation, Replica, now_ms};
+use crate::replica::{Creation, Replica};
 
 /// Payment terms when neither the command nor the client names any.
 pub const DEFAULT_TERMS_DAYS: u32 = 14;
@@ -168,7 +168,7 @@ impl Replica {
         };
         let terms = draft.terms.unwrap_or(PaymentTerms::Days(client.terms_days));
         let due_date = terms.due_date(draft.issue_date)?;
-        let id = Uuid::new_v4();
+        let id = self.entropy.uuid();
         let invoice = NewInvoice {
             id: id.to_string(),
             unit_id: draft.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
@@ -184,10 +184,11 @@ impl Replica {
         };
         let doc_id = DocId::invoices(draft.client_id, draft.issue_date.year());
         let (client_id, year) = (draft.client_id.to_string(), draft.issue_date.year());
+        let now = self.entropy.now_ms();
         self.transact_all(&[(doc_id, Creation::Skeleton(DocKind::Invoices))], |_, _, doc| {
             let mut invoices = InvoicesDocMut::open(doc)?;
             invoices.label(&client_id, year)?;
-            invoices.create(&invoice, now_ms())?;
+            invoices.create(&invoice, now)?;
             Ok(())
         })?;
         Ok(id)
@@ -335,7 +336,7 @@ impl Replica {
                 format_minor(payment.amount.minor)
             )));
         }
-        let id = Uuid::new_v4();
+        let id = self.entropy.uuid();
         let record = PaymentRecord {
             id: id.to_string(),
             invoice_id: invoice_id.to_string(),
@@ -345,8 +346,9 @@ impl Replica {
             method: payment.method.trim().to_owned(),
             reference: payment.reference.trim().to_owned(),
         };
+        let now = self.entropy.now_ms();
         self.transact_all(&[(location.doc_id, Creation::Existing)], |_, _, doc| {
-            Ok(InvoicesDocMut::open(doc)?.add_payment(&record, now_ms())?)
+            Ok(InvoicesDocMut::open(doc)?.add_payment(&record, now)?)
         })?;
         Ok(id)
     }
@@ -401,7 +403,7 @@ impl Replica {
                 location.issue_date
             )));
         }
-        let id = Uuid::new_v4();
+        let id = self.entropy.uuid();
         let note = if credit.note.trim().is_empty() {
             format!("Credit note for invoice {}", location.number)
         } else {
@@ -602,6 +604,7 @@ impl Replica {
         }
         let invoice_id = location.id.to_string();
         let mut number = String::new();
+        let now = self.entropy.now_ms();
         self.transact_all(&docs, |conn, doc_id, doc| {
             if doc_id != location.doc_id {
                 let stored = Series { code: series.code.clone(), pattern: series.pattern.clone() };
@@ -617,7 +620,7 @@ impl Replica {
             }
             let mut invoices = InvoicesDocMut::open(doc)?;
             if let Some(draft) = create {
-                invoices.create(draft, now_ms())?;
+                invoices.create(draft, now)?;
             }
             invoices.issue(
                 &invoice_id,

@@ -33,6 +33,7 @@ mod card;
 mod catalog;
 mod clients;
 mod dunning;
+mod entropy;
 mod error;
 mod field;
 mod integrity;
@@ -58,6 +59,7 @@ pub use dunning::{
     BaseRateView, DunningReport, DunningRun, LetterRenderer, PlannedNotice, PolicyView,
     RenderedLetter, STANDARD_POLICY,
 };
+pub use entropy::Seeded;
 pub use error::{Result, StoreError};
 pub use field::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
 pub use integrity::IntegrityReport;

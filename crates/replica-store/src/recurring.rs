@@ -22,7 +22,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::replica::{Creation, Replica, now_ms};
+use crate::replica::{Creation, Replica};
 
 /// Invoices per write transaction when generating.
 const INVOICES_PER_BATCH: usize = 500;
@@ -167,7 +167,7 @@ impl Replica {
         )?;
         let code = template_code(&series.code, taken + 1, &series.device_tag);
         let stored = Template {
-            id: Uuid::new_v4().to_string(),
+            id: self.entropy.uuid().to_string(),
             code: code.clone(),
             unit_id: template.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
             period: template.period,
@@ -364,7 +364,7 @@ impl Replica {
         }
         let docs: Vec<(DocId, Creation)> =
             by_doc.keys().map(|doc_id| (*doc_id, Creation::Skeleton(DocKind::Invoices))).collect();
-        let now = now_ms();
+        let now = self.entropy.now_ms();
         self.transact_all(&docs, |_, doc_id, doc| {
             let mut invoices = InvoicesDocMut::open(doc)?;
             for (draft, issue, client_id) in

@@ -11,6 +11,7 @@ use lru::LruCache;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
+use crate::entropy::{Entropy, Seeded};
 use crate::error::{Result, StoreError};
 use crate::project::project;
 use crate::schema;
@@ -52,6 +53,8 @@ pub struct InitOptions {
     pub device_name: String,
     /// Join an existing workspace instead of starting a new one.
     pub workspace_id: Option<Uuid>,
+    /// A fixed clock and seeded ids instead of the system's (simulations).
+    pub seeded: Option<Seeded>,
 }
 
 /// How a write finds or creates the document it changes.
@@ -100,6 +103,8 @@ pub struct Replica {
     home: PathBuf,
     meta: ReplicaMeta,
     cache: LruCache<DocId, StoredDoc>,
+    /// The clock and randomness behind timestamps and new ids.
+    pub(crate) entropy: Entropy,
 }
 
 impl Replica {
@@ -113,28 +118,34 @@ impl Replica {
         }
         let conn = open_connection(&path)?;
         schema::prepare(&conn)?;
+        let mut entropy = Entropy::new(options.seeded);
+        let workspace_id = match options.workspace_id {
+            Some(workspace_id) => workspace_id,
+            None => entropy.uuid(),
+        };
         let meta = ReplicaMeta {
-            workspace_id: options.workspace_id.unwrap_or_else(Uuid::new_v4),
-            device_id: Uuid::new_v4(),
+            workspace_id,
+            device_id: entropy.uuid(),
             device_name: options.device_name.trim().to_owned(),
-            actor: ActorId::random(),
+            actor: entropy.actor(),
         };
         let insert = "INSERT INTO replica_meta (key, value) VALUES (?1, ?2)";
         conn.execute(insert, ["workspace_id", &meta.workspace_id.to_string()])?;
         conn.execute(insert, ["device_id", &meta.device_id.to_string()])?;
         conn.execute(insert, ["device_name", &meta.device_name])?;
         conn.execute(insert, ["actor", &meta.actor.to_hex_string()])?;
-        let mut replica = Self::from_parts(conn, home, meta);
+        let mut replica = Self::from_parts(conn, home, meta, entropy);
         let workspace_doc = DocId::workspace(replica.meta.workspace_id);
         let device_id = replica.meta.device_id.to_string();
         let device_name = replica.meta.device_name.clone();
         let workspace_name = options.workspace_name.clone();
+        let now = replica.entropy.now_ms();
         replica.transact(workspace_doc, Creation::Skeleton(DocKind::Workspace), |doc| {
             let mut workspace = doc_model::WorkspaceDocMut::open(doc)?;
             if let Some(name) = &workspace_name {
                 workspace.set_company("name", name)?;
             }
-            workspace.register_device(&device_id, &device_name, now_ms())?;
+            workspace.register_device(&device_id, &device_name, now)?;
             Ok(())
         })?;
         let groups_doc = DocId::groups(replica.meta.workspace_id);
@@ -146,6 +157,16 @@ impl Replica {
     /// Opens the replica in `home`; rebuilds the mirror when its layout is from
     /// another version.
     pub fn open(home: &Path) -> Result<Self> {
+        Self::open_with(home, None)
+    }
+
+    /// Opens the replica in `home` with a fixed clock and seeded ids (a
+    /// simulation restarting a replica after a crash).
+    pub fn open_seeded(home: &Path, seeded: Seeded) -> Result<Self> {
+        Self::open_with(home, Some(seeded))
+    }
+
+    fn open_with(home: &Path, seeded: Option<Seeded>) -> Result<Self> {
         let path = home.join(DATABASE_FILE);
         if !path.exists() {
             return Err(StoreError::NoReplica(home.to_owned()));
@@ -153,7 +174,7 @@ impl Replica {
         let conn = open_connection(&path)?;
         let rebuild = schema::prepare(&conn)?;
         let meta = read_meta(&conn)?;
-        let mut replica = Self::from_parts(conn, home, meta);
+        let mut replica = Self::from_parts(conn, home, meta, Entropy::new(seeded));
         if rebuild {
             tracing::info!("mirror layout changed; rebuilding it from the documents");
             replica.reindex()?;
@@ -161,9 +182,9 @@ impl Replica {
         Ok(replica)
     }
 
-    fn from_parts(conn: Connection, home: &Path, meta: ReplicaMeta) -> Self {
+    fn from_parts(conn: Connection, home: &Path, meta: ReplicaMeta, entropy: Entropy) -> Self {
         let capacity = NonZeroUsize::new(DEFAULT_CACHE_DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
-        Self { conn, home: home.to_owned(), meta, cache: LruCache::new(capacity) }
+        Self { conn, home: home.to_owned(), meta, cache: LruCache::new(capacity), entropy }
     }
 
     /// Limits how many documents stay loaded between operations (at least one).
@@ -318,6 +339,7 @@ impl Replica {
         mut change: impl FnMut(&Connection, DocId, &mut AutoCommit) -> Result<R>,
         then: impl FnOnce(&Connection, &[Result<R>]) -> Result<()>,
     ) -> Result<Vec<Result<R>>> {
+        let now_ms = self.entropy.now_ms();
         let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(docs.len());
         let mut written: Vec<(DocId, StoredDoc)> = Vec::new();
@@ -382,7 +404,7 @@ impl Replica {
                     continue;
                 }
             };
-            entry.doc.commit_with(CommitOptions::default().with_time(now_ms() / 1000));
+            entry.doc.commit_with(CommitOptions::default().with_time(now_ms / 1000));
             let heads_after = entry.doc.get_heads();
             if heads_after.is_empty() || (!created && heads_after == heads_before) {
                 if !created {
@@ -700,12 +722,6 @@ fn read_meta(conn: &Connection) -> Result<ReplicaMeta> {
     })
 }
 
-/// Wall-clock milliseconds, used only as metadata (commit times, the order in which
-/// entries were added), never for a computation that depends on today's date.
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 #[cfg(test)]
 mod tests {
     use std::panic::AssertUnwindSafe;
@@ -719,6 +735,7 @@ mod tests {
             workspace_name: Some("Serviss SIA".to_owned()),
             device_name: "office".to_owned(),
             workspace_id: None,
+            seeded: None,
         };
         Replica::create(home, &options).unwrap()
     }
@@ -740,7 +757,7 @@ mod tests {
             .unwrap();
         replica
             .transact_all_preloaded(&[(doc_id, Creation::Existing)], preloaded, |_, _, doc| {
-                let now = now_ms();
+                let now = 0;
                 Ok(doc_model::ClientDocMut::open(doc)?
                     .apply(&field(ProfileField::RegNo, "40003000001"), now)?)
             })

@@ -41,6 +41,7 @@ pub(crate) fn replica(workspace_id: Uuid, device: &str) -> TestReplica {
             workspace_name: Some("Serviss SIA".to_owned()),
             device_name: device.to_owned(),
             workspace_id: Some(workspace_id),
+            seeded: None,
         },
     )
     .unwrap();
