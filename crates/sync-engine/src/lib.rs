@@ -1,4 +1,5 @@
-//! Kartoteka's sync protocol logic, without IO.
+//! Kartoteka's sync protocol logic, without IO: the replica's side and the
+//! relay's side.
 //!
 //! The engines here decide what to send and what to store; they never touch a
 //! socket, a database, a clock or a random number generator. A shell does the
@@ -29,6 +30,16 @@
 //! finishes (or puts up for retry) the round's last document, so every document
 //! the feed named before the cursor is in sync, queued in the outbox, or in the
 //! retry record.
+//!
+//! # The relay's side
+//!
+//! The [`RelayEngine`] keeps every connection's sync states. The shell (the
+//! relay's hub) opens a transaction, hands it each message with
+//! [`RelayEngine::receive`] over a [`RelayStorage`] that writes into that
+//! transaction, commits, and only then delivers the [`RelayEffect`]s: the
+//! reply to the sender, the announcement of a change to the workspace's other
+//! connections, or a refusal and close. Nothing is acknowledged or relayed
+//! before it is durable.
 
 #![warn(missing_docs)]
 

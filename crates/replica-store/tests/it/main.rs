@@ -8,7 +8,6 @@
 )]
 
 mod billing;
-mod convergence;
 mod merge;
 mod numbering;
 mod queries;
