@@ -283,6 +283,21 @@ impl Hub {
         metrics: Arc<Metrics>,
         max_database_bytes: Option<u64>,
     ) -> Result<(HubHandle, std::thread::JoinHandle<()>)> {
+        let hub = Self::new(store, metrics, max_database_bytes)?;
+        let batch_started = hub.batch_started.clone();
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("relay-hub".to_owned())
+            .spawn(move || hub.run(receiver))
+            .map_err(|source| RelayError::Io { path: "relay-hub thread".into(), source })?;
+        Ok((HubHandle { commands, next_conn: Arc::new(AtomicU64::new(1)), batch_started }, thread))
+    }
+
+    fn new(
+        store: &RelayStore,
+        metrics: Arc<Metrics>,
+        max_database_bytes: Option<u64>,
+    ) -> Result<Self> {
         let db = store.connect()?;
         if let Some(bytes) = max_database_bytes {
             let page_size: i64 = db.pragma_query_value(None, "page_size", |row| row.get(0))?;
@@ -290,10 +305,8 @@ impl Hub {
             let pages = (bytes / page_size.max(1)).max(1);
             db.pragma_update(None, "max_page_count", pages)?;
         }
-        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let capacity = NonZeroUsize::new(DOCUMENT_CACHE).unwrap_or(NonZeroUsize::MIN);
-        let batch_started = Arc::new(Mutex::new(None));
-        let hub = Self {
+        Ok(Self {
             db,
             state: HubState {
                 docs: LruCache::new(capacity),
@@ -301,13 +314,80 @@ impl Hub {
                 engine: RelayEngine::new(RELAY_PEER_ID),
                 metrics,
             },
-            batch_started: batch_started.clone(),
-        };
-        let thread = std::thread::Builder::new()
-            .name("relay-hub".to_owned())
-            .spawn(move || hub.run(receiver))
-            .map_err(|source| RelayError::Io { path: "relay-hub thread".into(), source })?;
-        Ok((HubHandle { commands, next_conn: Arc::new(AtomicU64::new(1)), batch_started }, thread))
+            batch_started: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Handles one batch in one transaction and delivers its effects once it
+    /// is committed; returns where to answer if the batch asked the hub to stop.
+    fn run_batch(&mut self, batch: Vec<HubCommand>) -> Option<oneshot::Sender<()>> {
+        let mut shutdown = None;
+        let mut effects = Effects::default();
+        // Connections whose messages were in this batch: if it fails, their
+        // sync states are ahead of the disk (or their message was never
+        // handled), so they are closed to resync.
+        let mut senders = HashSet::new();
+        let state = &mut self.state;
+        let outcome = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(RelayError::from)
+            .and_then(|mut tx| {
+                let mut failed = None;
+                for command in batch {
+                    if let HubCommand::Message { conn, .. } = &command {
+                        senders.insert(*conn);
+                    }
+                    match command {
+                        HubCommand::Shutdown { done } => shutdown = Some(done),
+                        // Once the transaction failed, connections still come
+                        // and go (they touch no storage); messages wait for
+                        // their peers to resend them.
+                        command @ (HubCommand::Connect { .. } | HubCommand::Disconnect { .. })
+                            if failed.is_some() =>
+                        {
+                            effects.add(state.handle(&tx, command, &mut HashSet::new())?);
+                        }
+                        _ if failed.is_some() => {}
+                        command => {
+                            if let Err(error) =
+                                state.handle_isolated(&mut tx, command, &mut effects)
+                            {
+                                failed = Some(error);
+                            }
+                        }
+                    }
+                }
+                if let Some(error) = failed {
+                    return Err(error);
+                }
+                tx.commit()?;
+                Ok(())
+            });
+        if let Err(error) = outcome {
+            // Nothing of this batch is durable: forget the documents it touched
+            // (they are ahead of the disk) and close the connections that sent
+            // it, so their peers resync; nothing was acknowledged.
+            tracing::error!(%error, "relay could not store a batch");
+            let reason = if error.is_storage_full() {
+                "the relay's storage is full: nothing of this was stored; sync again once the relay has space"
+            } else {
+                "the relay could not store this; nothing of it was stored; reconnect later"
+            };
+            for key in &effects.written {
+                self.state.docs.pop(key);
+            }
+            senders.extend(effects.frames.iter().map(|(conn, _)| *conn));
+            // Closes acknowledge nothing and still happen (a replaced
+            // connection the engine has already forgotten); replies do not.
+            let kicks = std::mem::take(&mut effects.kicks);
+            effects = Effects { kicks, ..Effects::default() };
+            for conn in senders {
+                effects.kicks.push((conn, close::INTERNAL, reason.to_owned()));
+            }
+        }
+        self.state.deliver(effects);
+        shutdown
     }
 
     fn set_batch_started(&self, started: Option<Instant>) {
@@ -335,44 +415,7 @@ impl Hub {
             }
             let batch = lanes.take_batch(MAX_BATCH);
             self.set_batch_started(Some(Instant::now()));
-            let mut shutdown = None;
-            let mut effects = Effects::default();
-            let state = &mut self.state;
-            let outcome = self
-                .db
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(RelayError::from)
-                .and_then(|mut tx| {
-                    for command in batch {
-                        match command {
-                            HubCommand::Shutdown { done } => shutdown = Some(done),
-                            command => state.handle_isolated(&mut tx, command, &mut effects)?,
-                        }
-                    }
-                    tx.commit()?;
-                    Ok(())
-                });
-            if let Err(error) = outcome {
-                // Nothing of this batch is durable: forget the documents it touched
-                // (they are ahead of the disk) and close the connections that sent
-                // it, so their peers resync; nothing was acknowledged.
-                tracing::error!(%error, "relay could not store a batch");
-                let reason = if error.is_storage_full() {
-                    "the relay's storage is full: nothing of this was stored; sync again once the relay has space"
-                } else {
-                    "the relay could not store this; nothing of it was stored; reconnect later"
-                };
-                for key in &effects.written {
-                    self.state.docs.pop(key);
-                }
-                let senders: HashSet<ConnId> =
-                    effects.frames.iter().map(|(conn, _)| *conn).collect();
-                effects = Effects::default();
-                for conn in senders {
-                    effects.kicks.push((conn, close::INTERNAL, reason.to_owned()));
-                }
-            }
-            self.state.deliver(effects);
+            let shutdown = self.run_batch(batch);
             self.set_batch_started(None);
             self.state
                 .metrics
@@ -771,6 +814,88 @@ mod tests {
         assert!(lanes.is_empty());
         assert!(lanes.workspace_of.contains_key(&1), "no disconnect was taken for it");
         assert!(!lanes.workspace_of.contains_key(&1_000));
+    }
+
+    /// A connection as a test holds it: the receiving ends of its send queue
+    /// and of its kick.
+    struct TestConn {
+        outbox: mpsc::Receiver<Outgoing>,
+        kick: oneshot::Receiver<(u16, String)>,
+    }
+
+    fn connect_as(conn: ConnId, workspace: Uuid, device: &str) -> (HubCommand, TestConn) {
+        let (outbox, outbox_rx) = mpsc::channel(SEND_QUEUE);
+        let (kick, kick_rx) = oneshot::channel();
+        let command = HubCommand::Connect {
+            conn,
+            connection: ConnectionGrant {
+                grant: Grant {
+                    token_id: format!("token-{device}"),
+                    workspace,
+                    peer_id: device.to_owned(),
+                    read_only: false,
+                },
+                outbox,
+                kick,
+                queued_bytes: Arc::default(),
+            },
+        };
+        (command, TestConn { outbox: outbox_rx, kick: kick_rx })
+    }
+
+    fn sync_from(conn: ConnId, device: &str, document: DocumentId, data: Vec<u8>) -> HubCommand {
+        let message = Message::sync(device, RELAY_PEER_ID, document, data);
+        HubCommand::Message { conn, message, admission: None }
+    }
+
+    #[test]
+    fn a_batch_that_cannot_be_stored_still_closes_the_connection_it_replaced() {
+        use automerge::sync::{self, SyncDoc};
+        use automerge::transaction::Transactable;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path()).unwrap();
+        let used = std::fs::metadata(dir.path().join(crate::DATABASE_FILE)).unwrap().len();
+        // Room for what is there and a little more, not for a 2 MB document.
+        let mut hub = Hub::new(&store, Arc::default(), Some(used + 256 * 1024)).unwrap();
+        let workspace = Uuid::from_u128(7);
+        let (first, mut laptop) = connect_as(1, workspace, "laptop");
+        let (office_connect, mut office) = connect_as(2, workspace, "office");
+        assert!(hub.run_batch(vec![first, office_connect]).is_none());
+
+        // The office starts syncing a large document and the relay answers.
+        let document = DocumentId::from_bytes([9; 16]);
+        let mut doc = AutoCommit::new();
+        // Text that does not compress (xorshift, fixed seed).
+        let mut bits: u64 = 0x9e37_79b9_7f4a_7c15;
+        let notes: String = (0..2 * 1024 * 1024)
+            .map(|_| {
+                bits ^= bits << 13;
+                bits ^= bits >> 7;
+                bits ^= bits << 17;
+                char::from(b'a' + (bits % 26) as u8)
+            })
+            .collect();
+        doc.put(automerge::ROOT, "notes", notes).unwrap();
+        let mut state = sync::State::new();
+        let opening = doc.sync().generate_sync_message(&mut state).unwrap();
+        hub.run_batch(vec![sync_from(2, "office", document, opening.encode())]);
+        let Ok(Outgoing::Frame(reply)) = office.outbox.try_recv() else { panic!("no reply") };
+        let Message::Sync { data, .. } = Message::decode(&reply).unwrap() else { panic!() };
+        doc.sync().receive_sync_message(&mut state, sync::Message::decode(&data).unwrap()).unwrap();
+        let changes = doc.sync().generate_sync_message(&mut state).unwrap();
+        assert!(!changes.changes.is_empty());
+
+        // In one batch the laptop reconnects (replacing its old connection) and
+        // the office sends changes the relay has no room for.
+        let (again, _laptop_again) = connect_as(3, workspace, "laptop");
+        hub.run_batch(vec![again, sync_from(2, "office", document, changes.encode())]);
+
+        let (code, reason) = laptop.kick.try_recv().expect("the replaced connection was closed");
+        assert_eq!(code, close::REPLACED, "{reason}");
+        let (code, _) = office.kick.try_recv().expect("the office was told to resync");
+        assert_eq!(code, close::INTERNAL);
+        assert!(laptop.outbox.try_recv().is_err());
     }
 
     #[test]

@@ -79,8 +79,9 @@ pub enum RelayEffect {
         /// Why, for the peer.
         reason: String,
     },
-    /// Close a connection at once, dropping what is queued for it (the engine
-    /// has already forgotten it).
+    /// Close a connection at once, dropping what is queued for it; the shell
+    /// then tells the engine with [`RelayEngine::disconnect`] (a no-op when
+    /// the engine made the cut, as for a replaced connection).
     Cut {
         /// Which.
         conn: ConnId,

@@ -27,9 +27,10 @@ pub const MAX_RETRY_ROUNDS: u32 = 5;
 /// each other forever without progress.
 pub const STALLED_REPLIES: u32 = 2;
 
-/// Messages one document may take in one round before the engine gives it up
-/// for this round (put up for retry), so a peer that never brings it in sync
-/// cannot keep the round, and the connection, busy forever.
+/// Messages in a row that bring a document no change before the engine gives
+/// it up for this round (put up for retry, and restarted with a reset), so a
+/// peer that never brings it in sync cannot keep the round, and the
+/// connection, busy forever.
 pub const MAX_EXCHANGES: u32 = 64;
 
 /// What the engine has done since it started.
@@ -79,7 +80,7 @@ struct InFlight {
     /// Whether it was started with `request` (the replica did not have it):
     /// only then does `doc-unavailable` mean there is nothing to sync.
     requested: bool,
-    /// Messages received for it in this round.
+    /// Messages received in a row that did not change it.
     exchanges: u32,
     /// Replies in a row that brought nothing new (see [`STALLED_REPLIES`]).
     stalled: u32,
@@ -324,6 +325,11 @@ impl ReplicaEngine {
             let Some(document) = self.queue.pop_front() else { break };
             let reasons = self.queued.remove(&document).unwrap_or_default();
             let mut state = load_state(storage, document)?;
+            if reasons.retry {
+                // It failed before, perhaps on this very connection: the relay
+                // is to send everything again rather than trust what it sent.
+                state.needs_reset = true;
+            }
             let (has_document, first) =
                 storage.first_message(document, &mut state).map_err(EngineError::Storage)?;
             let entry = InFlight {
@@ -459,21 +465,25 @@ impl SyncBatch for Receiving<'_> {
         let before = doc.get_heads();
         let their_before = entry.state.their_heads.clone();
         doc.sync().receive_sync_message(&mut entry.state, message)?;
-        entry.exchanges += 1;
-        let nothing_new = doc.get_heads() == before
+        let ours_moved = doc.get_heads() != before;
+        entry.exchanges = if ours_moved { 0 } else { entry.exchanges + 1 };
+        let mut ours = doc.get_heads();
+        ours.sort_unstable();
+        let mut theirs = entry.state.their_heads.clone().unwrap_or_default();
+        theirs.sort_unstable();
+        // Neither side moved, and we are not in sync: one of us lacks what the
+        // other believes it sent.
+        let nothing_new = !ours_moved
             && entry.state.their_heads.is_some()
             && entry.state.their_heads == their_before
-            && entry
-                .state
-                .their_heads
-                .iter()
-                .flatten()
-                .any(|hash| doc.get_change_by_hash(hash).is_none());
+            && ours != theirs;
         entry.stalled = if nothing_new { entry.stalled + 1 } else { 0 };
         if entry.stalled >= STALLED_REPLIES {
-            // The relay believes it sent what we lack: ask it to forget that.
-            tracing::debug!(%document, "sync stalled; asking the relay to send again");
+            // Automerge sends a change only once per connection: ask the relay
+            // to forget what it sent (`needs_reset`), and forget what we sent.
+            tracing::debug!(%document, "sync stalled; both sides send again");
             entry.state.needs_reset = true;
+            entry.state.sent_hashes.clear();
             entry.stalled = 0;
         }
         self.handled.insert(document, handled(doc, &mut entry.state, &before));
@@ -495,11 +505,9 @@ impl SyncBatch for Receiving<'_> {
                     if !in_sync && exhausted {
                         // Its reply is not sent (see `ReplicaEngine::apply`).
                         self.handled.remove(document);
-                        self.engine.fail(
-                            *document,
-                            "no agreement with the relay after 64 messages",
-                            &mut record,
-                        );
+                        let reason =
+                            format!("no progress with the relay after {MAX_EXCHANGES} messages");
+                        self.engine.fail(*document, &reason, &mut record);
                     } else if in_sync {
                         let state =
                             self.engine.in_flight.get(document).map(|entry| entry.state.encode());

@@ -94,8 +94,14 @@ pub enum SimError {
 /// left over delivers messages in order).
 #[derive(Debug, Clone, Copy)]
 pub struct Faults {
-    /// A message is lost (the connection then times out and reconnects).
+    /// A message is lost because its connection broke (the session ends, and
+    /// everything else in flight on it is lost too).
     pub drop: f64,
+    /// A message is lost on a connection that stays up. A websocket never
+    /// does that, but it is what a replica sees when changes it received are
+    /// lost before they are stored (kept only in a copy of the document that
+    /// was dropped), and Automerge sends a change only once per connection.
+    pub lose: f64,
     /// A message is delivered and stays queued, to be delivered again.
     pub duplicate: f64,
     /// A message other than the oldest is delivered first.
@@ -112,6 +118,7 @@ impl Faults {
     /// No trouble at all.
     pub const NONE: Self = Self {
         drop: 0.0,
+        lose: 0.0,
         duplicate: 0.0,
         reorder: 0.0,
         disconnect: 0.0,
@@ -122,6 +129,7 @@ impl Faults {
     /// Some of every kind.
     pub const SOME: Self = Self {
         drop: 0.01,
+        lose: 0.005,
         duplicate: 0.02,
         reorder: 0.05,
         disconnect: 0.02,
@@ -135,8 +143,13 @@ impl Faults {
 pub struct SimStats {
     /// Messages delivered.
     pub delivered: u64,
-    /// Messages lost.
+    /// Messages lost with their connection.
     pub dropped: u64,
+    /// Messages lost on a connection that stayed up.
+    pub lost: u64,
+    /// Sessions ended because a replica waited for an answer that never came
+    /// (the shell's idle timeout).
+    pub timeouts: u64,
     /// Messages delivered twice.
     pub duplicated: u64,
     /// Messages delivered out of order.
@@ -295,11 +308,14 @@ impl Sim {
             true => {
                 let pick = roll - threshold;
                 let (drop, duplicate, reorder) = (faults.drop, faults.duplicate, faults.reorder);
+                let lose = faults.lose;
                 let delivery = if pick < drop {
                     Delivery::Drop
-                } else if pick < drop + duplicate {
+                } else if pick < drop + lose {
+                    Delivery::Lose
+                } else if pick < drop + lose + duplicate {
                     Delivery::Duplicate
-                } else if pick < drop + duplicate + reorder {
+                } else if pick < drop + lose + duplicate + reorder {
                     Delivery::Reorder
                 } else {
                     Delivery::InOrder
@@ -375,6 +391,7 @@ impl Sim {
         if !idle {
             // Waiting for an answer that will never come: the shell's idle
             // timeout ends the connection, and the next pass reconnects.
+            self.stats.timeouts += 1;
             self.disconnect(index);
             return Ok(true);
         }
@@ -492,9 +509,17 @@ impl Sim {
             _ => queue.remove(position),
         };
         let Some(message) = message else { return Ok(()) };
-        if matches!(delivery, Delivery::Drop) {
-            self.stats.dropped += 1;
-            return Ok(());
+        match delivery {
+            Delivery::Drop => {
+                self.stats.dropped += 1;
+                self.disconnect(index);
+                return Ok(());
+            }
+            Delivery::Lose => {
+                self.stats.lost += 1;
+                return Ok(());
+            }
+            _ => {}
         }
         self.stats.delivered += 1;
         if let Some(trace) = &mut self.trace {
@@ -648,6 +673,7 @@ impl Sim {
 enum Delivery {
     InOrder,
     Drop,
+    Lose,
     Duplicate,
     Reorder,
 }

@@ -74,7 +74,8 @@ fn random_edits_converge_through_the_relay_whatever_the_network_and_crashes_do()
     eprintln!("{} cases: {totals:?}", seeds.len());
     if seeds.len() > 20 {
         // The cases exercised every kind of trouble.
-        assert!(totals.dropped > 0 && totals.duplicated > 0 && totals.reordered > 0, "{totals:?}");
+        assert!(totals.dropped > 0 && totals.lost > 0, "{totals:?}");
+        assert!(totals.duplicated > 0 && totals.reordered > 0, "{totals:?}");
         assert!(totals.crashes > 0 && totals.relay_crashes > 0, "{totals:?}");
     }
 }
@@ -82,6 +83,8 @@ fn random_edits_converge_through_the_relay_whatever_the_network_and_crashes_do()
 fn add(totals: &mut sync_sim::SimStats, stats: sync_sim::SimStats) {
     totals.delivered += stats.delivered;
     totals.dropped += stats.dropped;
+    totals.lost += stats.lost;
+    totals.timeouts += stats.timeouts;
     totals.duplicated += stats.duplicated;
     totals.reordered += stats.reordered;
     totals.disconnects += stats.disconnects;
@@ -370,14 +373,19 @@ fn visit(
     replica.record_visit(client, visit, &[]).map(drop)
 }
 
-/// Seeds that found defects, kept whatever the default range becomes.
+/// Seeds that found defects, kept whatever the default range becomes. A seed
+/// reproduces its defect only while the scheduler and the operations draw
+/// random numbers as they do now; when they change, find new ones by undoing
+/// the fix and running `KARTOTEKA_CASES=100`.
 #[test]
 fn seeds_that_found_defects_converge() {
-    // A change lost on a live connection, and a message delivered twice: both
-    // sides answered each other forever without progress (Automerge never
-    // sends a change twice on one connection) until the replica engine learnt
-    // to ask the relay to send again (`sync_engine::STALLED_REPLIES`).
-    for seed in [0x6b61_7274_0000, 0x6b61_7274_0007] {
+    // A change lost on a live connection, and messages delivered twice: both
+    // sides answered each other forever without progress, as Automerge never
+    // sends a change twice on one connection. Fixed by the replica engine's
+    // stall reset (`sync_engine::STALLED_REPLIES`) and its limit of messages
+    // without progress (`MAX_EXCHANGES`, after which the retry starts with a
+    // reset); each of the two alone also makes these seeds pass.
+    for seed in [0x6b61_7274_0016, 0x6b61_7274_0018, 0x6b61_7274_001b] {
         if let Err(error) = run_case(seed) {
             panic!("seed {seed}: {error}");
         }
