@@ -13,7 +13,7 @@ use blob_store::{BlobError, BlobHash, BlobStore};
 use futures_util::StreamExt;
 use relay_core::{Metrics, RelayStore};
 use sync_protocol::blobs::{UPLOAD_LENGTH, UPLOAD_OFFSET};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use crate::server::{AppState, authenticate, refuse};
 
@@ -121,17 +121,54 @@ pub(crate) async fn download(
         return refuse(StatusCode::NOT_FOUND, "no such blob");
     };
     let size = file.metadata().await.map(|metadata| metadata.len()).unwrap_or(0);
-    Metrics::add(&state.metrics.bytes_out, size);
+    // A replica resuming an interrupted download asks for the rest.
+    let start = match resume_offset(&headers) {
+        None => 0,
+        Some(Some(start)) if start < size => start,
+        Some(_) => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+            )
+                .into_response();
+        }
+    };
+    let mut file = file;
+    if start > 0 && file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "could not read the blob");
+    }
+    Metrics::add(&state.metrics.bytes_out, size - start);
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    (
-        StatusCode::OK,
+    let mut response = (
+        if start > 0 { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK },
         [
-            (header::CONTENT_LENGTH, size.to_string()),
+            (header::CONTENT_LENGTH, (size - start).to_string()),
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::ACCEPT_RANGES, "bytes".to_owned()),
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    if start > 0 {
+        let range = format!("bytes {start}-{}/{size}", size - 1);
+        if let Ok(value) = HeaderValue::from_str(&range) {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
+    }
+    response
+}
+
+/// The offset of a `Range: bytes=N-` request: `None` without one, `Some(None)`
+/// for a range this relay does not serve (only "from here to the end" is).
+fn resume_offset(headers: &HeaderMap) -> Option<Option<u64>> {
+    let range = headers.get(header::RANGE)?;
+    let offset = range
+        .to_str()
+        .ok()
+        .and_then(|range| range.strip_prefix("bytes="))
+        .and_then(|range| range.strip_suffix('-'))
+        .and_then(|start| start.parse().ok());
+    Some(offset)
 }
 
 /// `PATCH`: appends to a resumable upload; publishes the blob once complete and

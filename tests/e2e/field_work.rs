@@ -415,3 +415,61 @@ fn offline_visits_and_photos_reach_every_replica_through_the_relay() {
         std::fs::read(&relay_photo).unwrap()
     );
 }
+
+#[test]
+fn an_interrupted_photo_download_resumes_where_it_stopped() {
+    let relay = Relay::start();
+    let (anna, client) = restaurant_chain();
+    anna.connect(&relay);
+    // A photo that does not compress, so it is large (about 900 KB).
+    let dir = tempfile::tempdir().unwrap();
+    let mut bits: u32 = 0x2545_f491;
+    let image = image::RgbImage::from_fn(640, 480, |_, _| {
+        bits ^= bits << 13;
+        bits ^= bits >> 17;
+        bits ^= bits << 5;
+        let [r, g, b, _] = bits.to_le_bytes();
+        image::Rgb([r, g, b])
+    });
+    let noisy = dir.path().join("noisy.png");
+    image.save(&noisy).unwrap();
+    record(
+        &anna,
+        &client,
+        "Vecrīga",
+        "2026-11-20T09:00+02:00",
+        "2026-11-20T10:00+02:00",
+        &[&noisy],
+    );
+    anna.ok(&["sync"]);
+
+    // The laptop had received the first half of the photo when its last sync
+    // was cut off: the half is staged where the download left it.
+    let otto = Kartoteka::join(&anna.workspace_id(), "laptop-otto");
+    otto.connect(&relay);
+    let bytes = std::fs::read(&noisy).unwrap();
+    let half = bytes.len() / 2;
+    let staging = otto.home().join("blobs").join(".staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let hash = blake3::hash(&bytes).to_hex();
+    std::fs::write(staging.join(format!("{hash}.upload")), &bytes[..half]).unwrap();
+
+    let report = otto.json(&["sync"]);
+
+    // It received the rest of the photo and the whole thumbnail, nothing twice.
+    let mut stored = 0;
+    for shard in std::fs::read_dir(otto.home().join("blobs")).unwrap() {
+        let shard = shard.unwrap();
+        if shard.file_name() != ".staging" && shard.file_type().unwrap().is_dir() {
+            for blob in std::fs::read_dir(shard.path()).unwrap() {
+                stored += blob.unwrap().metadata().unwrap().len();
+            }
+        }
+    }
+    assert_eq!(report["blobs_downloaded"], 2, "the photo and its thumbnail: {report}");
+    assert_eq!(report["blob_bytes"].as_u64().unwrap(), stored - half as u64, "{report}");
+    let out = tempfile::tempdir().unwrap();
+    otto.ok(&["gallery", "export", &client, "--to", out.path().to_str().unwrap()]);
+    assert_eq!(std::fs::read(out.path().join("noisy.png")).unwrap(), bytes);
+    otto.ok(&["verify"]);
+}

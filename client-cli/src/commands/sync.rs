@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use replica_store::{BlobFetch, Replica};
-use sync_client::{Progress, Remote, SyncError, Transport, WatchEvent};
+use sync_client::{Direction, Progress, Remote, SyncError, Transport, WatchEvent};
 
 use crate::cli::{BlobsArg, RemoteCommand};
 use crate::output::Output;
@@ -87,6 +87,7 @@ pub(crate) fn sync(replica: &mut Replica, watch: bool, output: &mut Output) -> R
     let json = output.json;
     let mut bar: Option<StepProgress> = None;
     let mut download: Option<StepProgress> = None;
+    let mut files: Option<StepProgress> = None;
     let mut progress = |event: Progress| match event {
         Progress::Downloaded { documents } => {
             download
@@ -105,6 +106,21 @@ pub(crate) fn sync(replica: &mut Replica, watch: bool, output: &mut Output) -> R
                 bar.set(done);
             }
         }
+        Progress::BlobsStarted { direction, blobs } => {
+            let what = match direction {
+                Direction::Up => "uploading photos and files",
+                Direction::Down => "downloading photos and files",
+            };
+            if let Some(done) = files.take() {
+                done.finish();
+            }
+            files = Some(StepProgress::start(what, blobs, blobs <= 20 || json));
+        }
+        Progress::BlobsMoved { done, .. } => {
+            if let Some(files) = files.as_mut() {
+                files.set(done);
+            }
+        }
     };
     let report = runtime
         .block_on(sync_client::sync_once(replica, &remote, &mut progress))
@@ -114,7 +130,7 @@ pub(crate) fn sync(replica: &mut Replica, watch: bool, output: &mut Output) -> R
                 remote.key()
             )
         })?;
-    if let Some(bar) = bar {
+    for bar in [bar, files].into_iter().flatten() {
         bar.finish();
     }
     if output.json {

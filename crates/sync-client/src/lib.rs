@@ -27,6 +27,6 @@ mod watch;
 
 pub use error::{Result, SyncError};
 pub use remote::{Remote, Transport};
-pub use session::{Progress, SyncReport, sync_once};
+pub use session::{Direction, Progress, SyncReport, sync_once};
 pub use sync_engine::MAX_RETRY_ROUNDS;
 pub use watch::{WatchEvent, watch};

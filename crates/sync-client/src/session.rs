@@ -71,6 +71,31 @@ pub enum Progress {
         /// How many.
         done: usize,
     },
+    /// Photos and files are about to move, after the documents.
+    BlobsStarted {
+        /// Up or down.
+        direction: Direction,
+        /// How many.
+        blobs: usize,
+    },
+    /// This many have moved (or were found not yet on the relay).
+    BlobsMoved {
+        /// Up or down.
+        direction: Direction,
+        /// How many.
+        done: usize,
+        /// Bytes moved so far, both ways.
+        bytes: u64,
+    },
+}
+
+/// Which way blobs move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From this replica to the relay.
+    Up,
+    /// From the relay to this replica.
+    Down,
 }
 
 /// Runs one sync round: documents the relay changed since the cursor and those
@@ -92,7 +117,7 @@ pub async fn sync_once(
     report.documents_synced += downloaded.documents_synced;
     report.documents_failed += downloaded.documents_failed;
     report.bytes_received += downloaded.bytes_received;
-    crate::blobs::transfer(replica, remote, &mut report).await?;
+    crate::blobs::transfer(replica, remote, &mut report, progress).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

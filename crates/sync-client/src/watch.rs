@@ -94,7 +94,7 @@ async fn connected(
     let mut session = Session::new(replica, remote, connection);
     session.report.documents_received = downloaded.documents_received;
     session.run_round(&mut |_| {}).await?;
-    crate::blobs::transfer(session.replica, remote, &mut session.report).await?;
+    crate::blobs::transfer(session.replica, remote, &mut session.report, &mut |_| {}).await?;
     let mut report = session.report.clone();
     report.seconds = started.elapsed().as_secs_f64();
     // Only a completed round proves the relay works; reset the backoff then.
@@ -111,7 +111,8 @@ async fn connected(
         let now = (session.report.documents_received, session.report.documents_sent);
         if now != seen {
             seen = now;
-            crate::blobs::transfer(session.replica, remote, &mut session.report).await?;
+            crate::blobs::transfer(session.replica, remote, &mut session.report, &mut |_| {})
+                .await?;
             on_event(WatchEvent::Activity { received: now.0, sent: now.1 });
         }
     }
