@@ -20,45 +20,85 @@ pub(crate) fn project(
     kind: &str,
     doc: &AutoCommit,
 ) -> Result<()> {
-    let hydrated = doc_model::hydrate(doc)?;
-    let client_id = match DocKind::from_stored(kind) {
-        Some(DocKind::Client) => {
-            let client = hydrated.client()?;
-            project_client(conn, &client)?;
-            let client_id = client.id.to_string();
-            crate::project_billing::project_client_billing(
-                conn,
-                &client_id,
-                &hydrated.client_billing(),
-            )?;
-            Some(client_id)
-        }
-        Some(DocKind::Invoices) => {
+    write_projection(conn, &Projection::of(doc_id, kind, doc)?)
+}
+
+/// What a document's mirror rows are made from: read from the document
+/// without touching the database, so a rebuild can read documents on one
+/// thread while another writes their rows.
+#[derive(Debug)]
+pub(crate) struct Projection {
+    doc_id: DocId,
+    content: Content,
+    conflicts: Vec<doc_model::Conflict>,
+}
+
+#[derive(Debug)]
+enum Content {
+    Client(Box<(Client, doc_model::ClientBilling)>),
+    Invoices(Box<doc_model::InvoicesContent>),
+    Billing(Box<doc_model::BillingSettings>),
+    Groups(Vec<doc_model::Group>),
+    Workspace(doc_model::WorkspaceInfo),
+    /// A kind introduced by a newer version: kept, not shown.
+    Unknown,
+}
+
+impl Projection {
+    /// Reads what the mirror shows of a document.
+    pub(crate) fn of(doc_id: DocId, kind: &str, doc: &AutoCommit) -> Result<Self> {
+        let hydrated = doc_model::hydrate(doc)?;
+        let content = match DocKind::from_stored(kind) {
+            Some(DocKind::Client) => {
+                Content::Client(Box::new((hydrated.client()?, hydrated.client_billing())))
+            }
             // Read from the document itself: letters lost in merges by earlier
             // versions are conflicting values hydration does not show.
-            let content = hydrated.invoices_restored(doc)?;
-            crate::project_billing::project_invoices(conn, doc_id, &content)?;
-            (!content.client_id.is_empty()).then_some(content.client_id)
+            Some(DocKind::Invoices) => {
+                Content::Invoices(Box::new(hydrated.invoices_restored(doc)?))
+            }
+            Some(DocKind::Billing) => Content::Billing(Box::new(hydrated.billing())),
+            Some(DocKind::Groups) => Content::Groups(hydrated.groups()),
+            Some(DocKind::Workspace) => Content::Workspace(hydrated.workspace()),
+            None => {
+                tracing::debug!(%doc_id, kind, "not projecting a document of an unknown kind");
+                Content::Unknown
+            }
+        };
+        Ok(Self { doc_id, content, conflicts: hydrated.conflicts(doc)? })
+    }
+}
+
+/// Replaces a document's mirror rows with what its projection says.
+pub(crate) fn write_projection(conn: &Connection, projection: &Projection) -> Result<()> {
+    let doc_id = projection.doc_id;
+    let client_id = match &projection.content {
+        Content::Client(client) => {
+            let (client, billing) = client.as_ref();
+            project_client(conn, client)?;
+            let client_id = client.id.to_string();
+            crate::project_billing::project_client_billing(conn, &client_id, billing)?;
+            Some(client_id)
         }
-        Some(DocKind::Billing) => {
-            crate::project_billing::project_billing_settings(conn, &hydrated.billing())?;
+        Content::Invoices(content) => {
+            crate::project_billing::project_invoices(conn, doc_id, content)?;
+            (!content.client_id.is_empty()).then(|| content.client_id.clone())
+        }
+        Content::Billing(settings) => {
+            crate::project_billing::project_billing_settings(conn, settings)?;
             None
         }
-        Some(DocKind::Groups) => {
-            project_groups(conn, &hydrated.groups())?;
+        Content::Groups(groups) => {
+            project_groups(conn, groups)?;
             None
         }
-        Some(DocKind::Workspace) => {
-            project_workspace(conn, &hydrated.workspace())?;
+        Content::Workspace(workspace) => {
+            project_workspace(conn, workspace)?;
             None
         }
-        None => {
-            // A kind introduced by a newer version: keep the document, show nothing.
-            tracing::debug!(%doc_id, kind, "not projecting a document of an unknown kind");
-            None
-        }
+        Content::Unknown => None,
     };
-    project_conflicts(conn, doc_id, client_id.as_deref(), &hydrated.conflicts(doc)?)
+    project_conflicts(conn, doc_id, client_id.as_deref(), &projection.conflicts)
 }
 
 fn project_client(conn: &Connection, client: &Client) -> Result<()> {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::entropy::{Entropy, Seeded};
 use crate::error::{Result, StoreError};
-use crate::project::project;
+use crate::project::{Projection, project, write_projection};
 use crate::schema;
 use doc_store::StoredDoc;
 
@@ -593,25 +593,92 @@ impl Replica {
         self.cache.clear();
         let total = documents.len();
         progress(0, total);
-        let mut done = 0;
-        let mut batches = documents.chunks(batch_size.max(1)).peekable();
-        while let Some(batch) = batches.next() {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for (doc_id, kind) in batch {
-                let Some(stored) = doc_store::load(&tx, doc_id.as_bytes())? else { continue };
-                project(&tx, *doc_id, kind, &stored.doc)?;
+        // One thread reads and hydrates documents (Automerge's share of the
+        // work) while this one writes their rows (SQLite's), a bounded number
+        // ahead.
+        let reader = self.document_reader()?;
+        let (read, projections) = std::sync::mpsc::sync_channel(PROJECTIONS_AHEAD);
+        std::thread::scope(|scope| {
+            let ids: Vec<DocId> = documents.iter().map(|(doc_id, _)| *doc_id).collect();
+            scope.spawn(move || read_projections(reader, &ids, &read));
+            let mut done = 0;
+            let mut batches = documents.chunks(batch_size.max(1)).peekable();
+            while let Some(batch) = batches.next() {
+                let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                for (doc_id, kind) in batch {
+                    let ahead = projections.recv().ok().filter(|ahead| ahead.doc_id == *doc_id);
+                    let current = doc_store::version(&tx, doc_id.as_bytes())?;
+                    match ahead {
+                        // Read as it still is: use what the other thread made of it.
+                        Some(ahead) if current.is_some() && ahead.version == current => {
+                            write_projection(&tx, &ahead.projection?)?;
+                        }
+                        // Changed by another process since (or not read): read it here.
+                        _ => {
+                            let Some(stored) = doc_store::load(&tx, doc_id.as_bytes())? else {
+                                continue;
+                            };
+                            project(&tx, *doc_id, kind, &stored.doc)?;
+                        }
+                    }
+                }
+                if batches.peek().is_none() {
+                    schema::mark_mirror_complete(&tx)?;
+                }
+                tx.commit()?;
+                done += batch.len();
+                progress(done, total);
             }
-            if batches.peek().is_none() {
-                schema::mark_mirror_complete(&tx)?;
-            }
-            tx.commit()?;
-            done += batch.len();
-            progress(done, total);
-        }
+            // Dropping the receiver ends the reading thread if it is still going.
+            drop(projections);
+            Ok::<(), StoreError>(())
+        })?;
         if total == 0 {
             schema::mark_mirror_complete(&self.conn)?;
         }
         Ok(total)
+    }
+}
+
+/// Documents the reading thread of a rebuild may be ahead of the writing one:
+/// enough to keep both busy, few enough that their projections (an invoices
+/// document's is its year of invoices) take little memory.
+const PROJECTIONS_AHEAD: usize = 64;
+
+/// A document read and projected ahead of the transaction that writes it.
+struct ReadAhead {
+    doc_id: DocId,
+    /// The stored version it was read at (`None`: it was gone).
+    version: Option<i64>,
+    projection: Result<Projection>,
+}
+
+/// Reads and projects documents in order for a rebuild, until all are sent
+/// or the writer stops listening. A document that cannot be read is sent with
+/// its error, and the writer reads it again itself.
+fn read_projections(
+    mut reader: DocumentReader,
+    doc_ids: &[DocId],
+    read: &std::sync::mpsc::SyncSender<ReadAhead>,
+) {
+    for doc_id in doc_ids {
+        // One read transaction per document: its snapshot, chunks and version
+        // agree even while another process writes.
+        let loaded = reader
+            .conn
+            .transaction()
+            .map_err(StoreError::from)
+            .and_then(|tx| Ok(doc_store::load(&tx, doc_id.as_bytes())?));
+        let (version, projection) = match loaded {
+            Ok(Some(stored)) => {
+                (Some(stored.version), Projection::of(*doc_id, &stored.kind, &stored.doc))
+            }
+            Ok(None) => (None, Err(StoreError::UnknownDocument(*doc_id))),
+            Err(error) => (None, Err(error)),
+        };
+        if read.send(ReadAhead { doc_id: *doc_id, version, projection }).is_err() {
+            return;
+        }
     }
 }
 
@@ -738,6 +805,41 @@ mod tests {
             seeded: None,
         };
         Replica::create(home, &options).unwrap()
+    }
+
+    #[test]
+    fn a_rebuild_shows_a_document_another_process_changed_while_it_ran() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut replica = office(dir.path());
+        let field = |field, value: &str| ClientEdit::Field(field, value.to_owned());
+        let mut clients = Vec::new();
+        for name in ["Ozols SIA", "Bērzs SIA", "Kalns SIA", "Lejas SIA"] {
+            clients.push(replica.create_client(&[field(ProfileField::Name, name)]).unwrap());
+        }
+        let last = *clients.last().unwrap();
+        let mut edited = false;
+        // One document per batch; after the first, another process renames the
+        // last client, which the reading thread has most likely read already.
+        replica
+            .reindex_in_batches(1, &mut |done, _| {
+                if done == 1 && !edited {
+                    edited = true;
+                    Replica::open(dir.path())
+                        .unwrap()
+                        .edit_client(last, &[field(ProfileField::Name, "Lejas un Kalns SIA")])
+                        .unwrap();
+                }
+            })
+            .unwrap();
+        assert!(edited);
+        let names: Vec<String> = replica
+            .catalog(&crate::CatalogQuery::default())
+            .unwrap()
+            .into_iter()
+            .map(|row| row.name)
+            .collect();
+        assert!(names.contains(&"Lejas un Kalns SIA".to_owned()), "{names:?}");
+        assert!(!names.contains(&"Lejas SIA".to_owned()), "{names:?}");
     }
 
     #[test]
