@@ -124,7 +124,7 @@ pub(crate) async fn download(
     // A replica resuming an interrupted download asks for the rest.
     let start = match resume_offset(&headers) {
         None => 0,
-        Some(Some(start)) if start < size => start,
+        Some(start) if start < size => start,
         Some(_) => {
             return (
                 StatusCode::RANGE_NOT_SATISFIABLE,
@@ -158,17 +158,16 @@ pub(crate) async fn download(
     response
 }
 
-/// The offset of a `Range: bytes=N-` request: `None` without one, `Some(None)`
-/// for a range this relay does not serve (only "from here to the end" is).
-fn resume_offset(headers: &HeaderMap) -> Option<Option<u64>> {
-    let range = headers.get(header::RANGE)?;
-    let offset = range
-        .to_str()
-        .ok()
-        .and_then(|range| range.strip_prefix("bytes="))
-        .and_then(|range| range.strip_suffix('-'))
-        .and_then(|start| start.parse().ok());
-    Some(offset)
+/// The offset of a `Range: bytes=N-` request (the unit in any case); `None`
+/// for no range or any other shape, which is answered with the whole blob, as
+/// RFC 9110 allows (only "from here to the end" is what a replica asks).
+fn resume_offset(headers: &HeaderMap) -> Option<u64> {
+    let range = headers.get(header::RANGE)?.to_str().ok()?;
+    let (unit, spec) = range.split_once('=')?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return None;
+    }
+    spec.trim().strip_suffix('-')?.parse().ok()
 }
 
 /// `PATCH`: appends to a resumable upload; publishes the blob once complete and

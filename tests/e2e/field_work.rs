@@ -418,6 +418,17 @@ fn offline_visits_and_photos_reach_every_replica_through_the_relay() {
 
 #[test]
 fn an_interrupted_photo_download_resumes_where_it_stopped() {
+    resume_a_photo(|size| size / 2);
+}
+
+#[test]
+fn a_photo_received_whole_before_a_crash_is_not_downloaded_again() {
+    resume_a_photo(|size| size);
+}
+
+/// A new laptop joins with the first `staged(size)` bytes of a photo already
+/// staged by an earlier, interrupted sync; it must fetch only the rest.
+fn resume_a_photo(staged: fn(usize) -> usize) {
     let relay = Relay::start();
     let (anna, client) = restaurant_chain();
     anna.connect(&relay);
@@ -443,16 +454,16 @@ fn an_interrupted_photo_download_resumes_where_it_stopped() {
     );
     anna.ok(&["sync"]);
 
-    // The laptop had received the first half of the photo when its last sync
-    // was cut off: the half is staged where the download left it.
+    // The laptop had received part of the photo (or all of it, unpublished)
+    // when its last sync was cut off: it is staged where the download left it.
     let otto = Kartoteka::join(&anna.workspace_id(), "laptop-otto");
     otto.connect(&relay);
     let bytes = std::fs::read(&noisy).unwrap();
-    let half = bytes.len() / 2;
+    let staged = staged(bytes.len());
     let staging = otto.home().join("blobs").join(".staging");
     std::fs::create_dir_all(&staging).unwrap();
     let hash = blake3::hash(&bytes).to_hex();
-    std::fs::write(staging.join(format!("{hash}.upload")), &bytes[..half]).unwrap();
+    std::fs::write(staging.join(format!("{hash}.upload")), &bytes[..staged]).unwrap();
 
     let report = otto.json(&["sync"]);
 
@@ -467,7 +478,7 @@ fn an_interrupted_photo_download_resumes_where_it_stopped() {
         }
     }
     assert_eq!(report["blobs_downloaded"], 2, "the photo and its thumbnail: {report}");
-    assert_eq!(report["blob_bytes"].as_u64().unwrap(), stored - half as u64, "{report}");
+    assert_eq!(report["blob_bytes"].as_u64().unwrap(), stored - staged as u64, "{report}");
     let out = tempfile::tempdir().unwrap();
     otto.ok(&["gallery", "export", &client, "--to", out.path().to_str().unwrap()]);
     assert_eq!(std::fs::read(out.path().join("noisy.png")).unwrap(), bytes);

@@ -396,9 +396,15 @@ fn export_blob(replica: &Replica, hash: &str, target: &Path) -> Result<()> {
             format!("file {hash} is not on this device yet and no relay is configured")
         })?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime
-            .block_on(sync_client::blobs::fetch(&store, &remote, &hash))
+        let max_bytes = replica.max_file_bytes()?;
+        let fetched = runtime
+            .block_on(sync_client::blobs::fetch(&store, &remote, &hash, max_bytes))
             .with_context(|| format!("cannot fetch file {hash}"))?;
+        if fetched == sync_client::blobs::Fetched::Elsewhere {
+            anyhow::bail!(
+                "file {hash} is being downloaded by a sync of this replica right now; run the export again when it is done"
+            );
+        }
     }
     store.copy_to(&hash, target)?;
     Ok(())

@@ -327,43 +327,42 @@ impl Hub {
         // sync states are ahead of the disk (or their message was never
         // handled), so they are closed to resync.
         let mut senders = HashSet::new();
-        let state = &mut self.state;
-        let outcome = self
-            .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(RelayError::from)
-            .and_then(|mut tx| {
-                let mut failed = None;
-                for command in batch {
-                    if let HubCommand::Message { conn, .. } = &command {
-                        senders.insert(*conn);
-                    }
-                    match command {
-                        HubCommand::Shutdown { done } => shutdown = Some(done),
-                        // Once the transaction failed, connections still come
-                        // and go (they touch no storage); messages wait for
-                        // their peers to resend them.
-                        command @ (HubCommand::Connect { .. } | HubCommand::Disconnect { .. })
-                            if failed.is_some() =>
-                        {
-                            effects.add(state.handle(&tx, command, &mut HashSet::new())?);
-                        }
-                        _ if failed.is_some() => {}
-                        command => {
-                            if let Err(error) =
-                                state.handle_isolated(&mut tx, command, &mut effects)
-                            {
-                                failed = Some(error);
-                            }
-                        }
+        let Self { db, state, .. } = self;
+        // Until something fails, every command runs in one transaction. After
+        // a failure (or when no transaction could be begun), connections still
+        // come and go (they touch no storage); messages wait for their peers
+        // to resend them.
+        let (mut tx, mut failed) =
+            match db.transaction_with_behavior(TransactionBehavior::Immediate) {
+                Ok(tx) => (Some(tx), None),
+                Err(error) => (None, Some(RelayError::from(error))),
+            };
+        for command in batch {
+            if let HubCommand::Message { conn, .. } = &command {
+                senders.insert(*conn);
+            }
+            match (command, tx.as_mut()) {
+                (HubCommand::Shutdown { done }, _) => shutdown = Some(done),
+                (command @ (HubCommand::Connect { .. } | HubCommand::Disconnect { .. }), _)
+                    if failed.is_some() =>
+                {
+                    if let Some(produced) = state.handle_connection(command) {
+                        effects.add(produced);
                     }
                 }
-                if let Some(error) = failed {
-                    return Err(error);
+                (command, Some(tx)) if failed.is_none() => {
+                    if let Err(error) = state.handle_isolated(tx, command, &mut effects) {
+                        failed = Some(error);
+                    }
                 }
-                tx.commit()?;
-                Ok(())
-            });
+                _ => {}
+            }
+        }
+        let outcome = match (failed, tx) {
+            (Some(error), _) => Err(error),
+            (None, Some(tx)) => tx.commit().map_err(RelayError::from),
+            (None, None) => Ok(()),
+        };
         if let Err(error) = outcome {
             // Nothing of this batch is durable: forget the documents it touched
             // (they are ahead of the disk) and close the connections that sent
@@ -592,13 +591,9 @@ impl HubState {
         Metrics::add(&self.metrics.changes_stored, stats.changes_stored);
     }
 
-    /// One command; the effects to deliver once the batch is committed.
-    fn handle(
-        &mut self,
-        tx: &Connection,
-        command: HubCommand,
-        written: &mut HashSet<[u8; 32]>,
-    ) -> Result<Vec<RelayEffect>> {
+    /// A connection that comes or goes (no storage involved); `None` for any
+    /// other command.
+    fn handle_connection(&mut self, command: HubCommand) -> Option<Vec<RelayEffect>> {
         match command {
             HubCommand::Connect { conn, connection } => {
                 let ConnectionGrant { grant, outbox, kick, queued_bytes } = connection;
@@ -608,12 +603,27 @@ impl HubState {
                     read_only: grant.read_only,
                 };
                 self.conns.insert(conn, Conn { grant, outbox, kick: Some(kick), queued_bytes });
-                Ok(self.engine.connect(conn, peer))
+                Some(self.engine.connect(conn, peer))
             }
             HubCommand::Disconnect { conn } => {
                 self.conns.remove(&conn);
                 self.engine.disconnect(conn);
-                Ok(Vec::new())
+                Some(Vec::new())
+            }
+            _ => None,
+        }
+    }
+
+    /// One command; the effects to deliver once the batch is committed.
+    fn handle(
+        &mut self,
+        tx: &Connection,
+        command: HubCommand,
+        written: &mut HashSet<[u8; 32]>,
+    ) -> Result<Vec<RelayEffect>> {
+        match command {
+            command @ (HubCommand::Connect { .. } | HubCommand::Disconnect { .. }) => {
+                Ok(self.handle_connection(command).unwrap_or_default())
             }
             HubCommand::Message { conn, message, admission } => {
                 let mut storage = HubStorage { tx, docs: &mut self.docs, written };

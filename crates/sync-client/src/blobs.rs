@@ -69,23 +69,27 @@ pub async fn transfer(
     if replica.blob_fetch()? != BlobFetch::Eager {
         return Ok(());
     }
-    let missing: Vec<BlobHash> =
+    // Each hash once: two fetches of one blob would share its staging file.
+    let missing: std::collections::BTreeSet<BlobHash> =
         replica.referenced_blobs()?.into_iter().filter(|hash| !store.contains(hash)).collect();
+    let max_bytes = replica.max_file_bytes()?;
     if !missing.is_empty() {
         progress(Progress::BlobsStarted { direction: Direction::Down, blobs: missing.len() });
     }
     let mut receiving = futures_util::stream::iter(missing.iter().map(|hash| {
         let store = &store;
-        async move { (*hash, fetch(store, remote, hash).await) }
+        async move { (*hash, fetch(store, remote, hash, max_bytes).await) }
     }))
     .buffer_unordered(BLOBS_IN_FLIGHT);
     let mut done = 0;
     while let Some((hash, fetched)) = receiving.next().await {
         match fetched {
-            Ok(received) => {
+            Ok(Fetched::Stored(received)) => {
                 report.blobs_downloaded += 1;
                 report.blob_bytes += received;
             }
+            // The other sync stores it; this one's next look finds it there.
+            Ok(Fetched::Elsewhere) => tracing::info!(%hash, "blob being fetched by another sync"),
             // Referenced but not uploaded yet by the device that added it:
             // the next sync fetches it.
             Err(SyncError::Status { status: 404, .. }) => {
@@ -152,15 +156,43 @@ pub async fn upload(store: &BlobStore, remote: &Remote, hash: &BlobHash) -> Resu
     Err(SyncError::Relay(format!("the upload of blob {hash} did not complete")))
 }
 
-/// Downloads one blob into the store, verifying its hash; returns the bytes
-/// received. A download interrupted earlier (in this sync or an earlier one)
-/// resumes where its staged bytes end.
-pub async fn fetch(store: &BlobStore, remote: &Remote, hash: &BlobHash) -> Result<u64> {
+/// What one download did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetched {
+    /// Stored, after receiving this many bytes.
+    Stored(u64),
+    /// Another sync of this replica is downloading it right now.
+    Elsewhere,
+}
+
+/// Downloads one blob into the store, verifying its hash. A download
+/// interrupted earlier (in this sync or an earlier one) resumes where its
+/// staged bytes end. The staging file is locked while it is written, so two
+/// syncs of one replica never write one file; the relay's answer must say
+/// which bytes it sends, and no more than `max_bytes` are ever staged.
+pub async fn fetch(
+    store: &BlobStore,
+    remote: &Remote,
+    hash: &BlobHash,
+    max_bytes: u64,
+) -> Result<Fetched> {
     let url = remote.url(&format!("{}/{hash}", sync_protocol::BLOBS_PATH));
+    let path = store.upload_path(hash);
+    let io = |source| SyncError::Blob(BlobError::Io { path: path.clone(), source });
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let mut staging =
+        std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+    match staging.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(Fetched::Elsewhere),
+        Err(std::fs::TryLockError::Error(error)) => return Err(io(error)),
+    }
     let mut received = 0;
     let mut last_error = None;
     for _ in 0..DOWNLOAD_ATTEMPTS {
-        let staged = store.staged_len(hash);
+        let staged = staging.metadata().map_err(io)?.len();
         let mut request = remote.http().get(url.clone()).bearer_auth(remote.token());
         if staged > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={staged}-"));
@@ -174,28 +206,47 @@ pub async fn fetch(store: &BlobStore, remote: &Remote, hash: &BlobHash) -> Resul
             }
         };
         if response.status() == reqwest::StatusCode::RANGE_NOT_SATISFIABLE {
-            // The staged bytes are not a prefix of this blob: start again.
-            store.discard_upload(hash);
+            // Perhaps all of it arrived before the last sync stopped.
+            if total_of(&response) == Some(staged) {
+                return finish(store, hash, received);
+            }
+            staging.set_len(0).map_err(io)?;
             continue;
         }
         let response = check(response).await?;
-        let offset = if response.status() == reqwest::StatusCode::PARTIAL_CONTENT {
-            staged
+        let total = if response.status() == reqwest::StatusCode::PARTIAL_CONTENT {
+            match content_range(&response) {
+                Some((start, total)) if start == staged => total,
+                _ => {
+                    return Err(SyncError::Relay(format!(
+                        "the relay sent another part of blob {hash} than was asked for"
+                    )));
+                }
+            }
         } else {
             // The whole blob (a relay that does not resume): start again.
-            store.discard_upload(hash);
-            0
+            staging.set_len(0).map_err(io)?;
+            response.content_length().unwrap_or(u64::MAX)
         };
-        let mut staging = store.append_upload(hash, offset)?;
+        if total > max_bytes {
+            staging.set_len(0).map_err(io)?;
+            return Err(SyncError::Relay(format!(
+                "the relay offers {total} bytes for blob {hash}, more than the {max_bytes} a file may have"
+            )));
+        }
         let mut body = response.bytes_stream();
         let mut interrupted = None;
         while let Some(chunk) = body.next().await {
             match chunk {
                 Ok(chunk) => {
-                    staging.write_all(&chunk).map_err(|source| BlobError::Io {
-                        path: store.upload_path(hash),
-                        source,
-                    })?;
+                    let written = staging.metadata().map_err(io)?.len();
+                    if written + chunk.len() as u64 > total {
+                        staging.set_len(0).map_err(io)?;
+                        return Err(SyncError::Relay(format!(
+                            "the relay sent more bytes for blob {hash} than it announced"
+                        )));
+                    }
+                    staging.write_all(&chunk).map_err(io)?;
                     received += chunk.len() as u64;
                 }
                 Err(error) => {
@@ -204,23 +255,42 @@ pub async fn fetch(store: &BlobStore, remote: &Remote, hash: &BlobHash) -> Resul
                 }
             }
         }
-        drop(staging);
         if let Some(error) = interrupted {
             tracing::info!(%hash, %error, "download interrupted; resuming");
             last_error = Some(error.into());
             continue;
         }
-        return match store.finish_upload(hash) {
-            Ok(_) => Ok(received),
-            Err(BlobError::HashMismatch { .. }) => Err(SyncError::Relay(format!(
-                "the relay sent bytes that do not match blob {hash}; they were discarded"
-            ))),
-            Err(error) => Err(error.into()),
-        };
+        // Published while the lock is held: no other sync appends meanwhile.
+        return finish(store, hash, received);
     }
     Err(last_error.unwrap_or_else(|| {
         SyncError::Relay(format!("the download of blob {hash} did not complete"))
     }))
+}
+
+/// Publishes a staged download if its bytes hash to its name.
+fn finish(store: &BlobStore, hash: &BlobHash, received: u64) -> Result<Fetched> {
+    match store.finish_upload(hash) {
+        Ok(_) => Ok(Fetched::Stored(received)),
+        Err(BlobError::HashMismatch { .. }) => Err(SyncError::Relay(format!(
+            "the relay sent bytes that do not match blob {hash}; they were discarded"
+        ))),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `Content-Range: bytes START-END/TOTAL` as (START, TOTAL).
+fn content_range(response: &reqwest::Response) -> Option<(u64, u64)> {
+    let range = response.headers().get(reqwest::header::CONTENT_RANGE)?.to_str().ok()?;
+    let (span, total) = range.strip_prefix("bytes ")?.split_once('/')?;
+    let (start, _) = span.split_once('-')?;
+    Some((start.parse().ok()?, total.parse().ok()?))
+}
+
+/// The total of a 416's `Content-Range: bytes */TOTAL`.
+fn total_of(response: &reqwest::Response) -> Option<u64> {
+    let range = response.headers().get(reqwest::header::CONTENT_RANGE)?.to_str().ok()?;
+    range.strip_prefix("bytes */")?.parse().ok()
 }
 
 fn offset_of(response: &reqwest::Response) -> Option<u64> {
