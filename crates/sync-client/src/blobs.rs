@@ -6,12 +6,13 @@
 //! staged, hashed and published only on a match, so a corrupted or forged blob is
 //! never exposed.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{SeekFrom, Write};
 
 use blob_store::{BlobError, BlobHash, BlobStore};
 use futures_util::StreamExt;
 use replica_store::{BlobFetch, Replica};
 use sync_protocol::blobs::{UPLOAD_LENGTH, UPLOAD_OFFSET};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::error::{Result, SyncError};
 use crate::remote::{Remote, check};
@@ -123,21 +124,21 @@ pub async fn upload(store: &BlobStore, remote: &Remote, hash: &BlobHash) -> Resu
             return Err(SyncError::Unauthorized(401));
         }
         let offset = offset_of(&head).unwrap_or(0).min(length);
-        let mut file = std::fs::File::open(&path)
-            .map_err(|source| BlobError::Io { path: path.clone(), source })?;
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|source| BlobError::Io { path: path.clone(), source })?;
-        let mut rest = Vec::with_capacity(usize::try_from(length - offset).unwrap_or(0));
-        file.read_to_end(&mut rest)
-            .map_err(|source| BlobError::Io { path: path.clone(), source })?;
-        let chunk = rest.len() as u64;
+        let io = |source| BlobError::Io { path: path.clone(), source };
+        let mut file = tokio::fs::File::open(&path).await.map_err(io)?;
+        file.seek(SeekFrom::Start(offset)).await.map_err(io)?;
+        // Streamed from the file: four uploads of large files at once must
+        // not hold them in memory.
+        let chunk = length - offset;
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file.take(chunk)));
         let response = remote
             .http()
             .patch(url.clone())
             .bearer_auth(remote.token())
             .header(UPLOAD_OFFSET, offset.to_string())
             .header(UPLOAD_LENGTH, length.to_string())
-            .body(rest)
+            .header(reqwest::header::CONTENT_LENGTH, chunk.to_string())
+            .body(body)
             .send()
             .await;
         match response {
