@@ -760,22 +760,7 @@ mod tests {
     }
 
     fn connect(conn: ConnId, workspace: Uuid) -> HubCommand {
-        let (outbox, _) = mpsc::channel(1);
-        let (kick, _) = oneshot::channel();
-        HubCommand::Connect {
-            conn,
-            connection: ConnectionGrant {
-                grant: Grant {
-                    token_id: format!("token-{conn}"),
-                    workspace,
-                    peer_id: format!("device-{conn}"),
-                    read_only: false,
-                },
-                outbox,
-                kick,
-                queued_bytes: Arc::default(),
-            },
-        }
+        connect_as(conn, workspace, &format!("device-{conn}")).0
     }
 
     #[test]

@@ -270,11 +270,6 @@ impl RelayEngine {
         Some(gone.peer)
     }
 
-    /// The connections and who is on each.
-    pub fn connections(&self) -> impl Iterator<Item = (ConnId, &Peer)> {
-        self.connections.iter().map(|(conn, entry)| (*conn, &entry.peer))
-    }
-
     /// Sync states kept, over all connections.
     pub fn sync_states(&self) -> usize {
         self.connections.values().map(|entry| entry.states.states.len()).sum()

@@ -86,6 +86,12 @@ struct InFlight {
     stalled: u32,
 }
 
+impl InFlight {
+    fn new(state: sync::State, reasons: Reasons, started_here: bool, requested: bool) -> Self {
+        Self { state, reasons, started_here, requested, exchanges: 0, stalled: 0 }
+    }
+}
+
 /// The replica's side of sync with one relay. See the crate documentation for
 /// a round; the engine keeps no clock (waiting is the shell's).
 #[derive(Debug)]
@@ -276,14 +282,7 @@ impl ReplicaEngine {
                 let queued = self.take_queued(*document);
                 let started_here = queued.is_some();
                 let reasons = queued.unwrap_or_default();
-                let entry = InFlight {
-                    state,
-                    reasons,
-                    started_here,
-                    requested: false,
-                    exchanges: 0,
-                    stalled: 0,
-                };
+                let entry = InFlight::new(state, reasons, started_here, false);
                 self.in_flight.insert(*document, entry);
             }
         }
@@ -332,14 +331,7 @@ impl ReplicaEngine {
             }
             let (has_document, first) =
                 storage.first_message(document, &mut state).map_err(EngineError::Storage)?;
-            let entry = InFlight {
-                state,
-                reasons,
-                started_here: true,
-                requested: !has_document,
-                exchanges: 0,
-                stalled: 0,
-            };
+            let entry = InFlight::new(state, reasons, true, !has_document);
             self.in_flight.insert(document, entry);
             match first {
                 Some(message) => out.push(self.sync_message(document, message, has_document)),
@@ -465,18 +457,15 @@ impl SyncBatch for Receiving<'_> {
         let before = doc.get_heads();
         let their_before = entry.state.their_heads.clone();
         doc.sync().receive_sync_message(&mut entry.state, message)?;
-        let ours_moved = doc.get_heads() != before;
+        let ours = doc.get_heads();
+        let ours_moved = ours != before;
         entry.exchanges = if ours_moved { 0 } else { entry.exchanges + 1 };
-        let mut ours = doc.get_heads();
-        ours.sort_unstable();
-        let mut theirs = entry.state.their_heads.clone().unwrap_or_default();
-        theirs.sort_unstable();
         // Neither side moved, and we are not in sync: one of us lacks what the
         // other believes it sent.
         let nothing_new = !ours_moved
             && entry.state.their_heads.is_some()
             && entry.state.their_heads == their_before
-            && ours != theirs;
+            && !same_heads(&ours, entry.state.their_heads.as_deref());
         entry.stalled = if nothing_new { entry.stalled + 1 } else { 0 };
         if entry.stalled >= STALLED_REPLIES {
             // Automerge sends a change only once per connection: ask the relay
@@ -535,14 +524,19 @@ fn load_state<S: ReplicaStorage>(storage: &S, document: DocumentId) -> Result<sy
 /// After receiving: the reply to send, and whether the document is in sync (the
 /// relay last told us heads equal to ours).
 fn handled(doc: &mut AutoCommit, state: &mut sync::State, before: &[ChangeHash]) -> Handled {
-    let mut heads = doc.get_heads();
+    let heads = doc.get_heads();
     let changed = heads != before;
     let reply = doc.sync().generate_sync_message(state);
-    heads.sort_unstable();
-    let in_sync = state.their_heads.as_ref().is_some_and(|theirs| {
-        let mut theirs = theirs.clone();
-        theirs.sort_unstable();
-        theirs == heads
-    });
+    let in_sync = same_heads(&heads, state.their_heads.as_deref());
     Handled { changed, reply, in_sync }
+}
+
+/// Whether the relay's last heads are ours, in any order.
+fn same_heads(ours: &[ChangeHash], theirs: Option<&[ChangeHash]>) -> bool {
+    theirs.is_some_and(|theirs| {
+        let (mut ours, mut theirs) = (ours.to_vec(), theirs.to_vec());
+        ours.sort_unstable();
+        theirs.sort_unstable();
+        ours == theirs
+    })
 }

@@ -404,7 +404,7 @@ impl Sim {
     }
 
     /// Connects a device and starts its first round.
-    pub fn connect(&mut self, index: usize) -> Result<(), SimError> {
+    fn connect(&mut self, index: usize) -> Result<(), SimError> {
         let conn = self.next_conn;
         self.next_conn += 1;
         let peer = Peer {
@@ -587,16 +587,6 @@ impl Sim {
                 (document.to_string(), heads)
             })
             .collect())
-    }
-
-    /// Delivers the oldest message on its way from a device to the relay;
-    /// `false` if there was none.
-    pub fn deliver_to_relay(&mut self, index: usize) -> Result<bool, SimError> {
-        let Some(session) = &mut self.replicas[index].session else { return Ok(false) };
-        let Some(message) = session.link.to_relay.pop_front() else { return Ok(false) };
-        let effects = self.relay.receive(session.link.conn, message)?;
-        self.apply_relay_effects(effects)?;
-        Ok(true)
     }
 
     /// Checks the invariants of the crate documentation; `Err` names the first

@@ -83,11 +83,6 @@ impl SimReplica {
         Ok(())
     }
 
-    /// The replica's storage for the engine, with the armed faults.
-    pub fn storage(&mut self) -> FaultyStorage<'_> {
-        FaultyStorage { inner: self.replica.sync_storage(REMOTE), armed: &mut self.armed }
-    }
-
     /// Splits the replica into its engine and its storage (while connected).
     pub fn engine_and_storage(&mut self) -> Option<(&mut ReplicaEngine, FaultyStorage<'_>)> {
         let session = self.session.as_mut()?;
