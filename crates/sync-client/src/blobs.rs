@@ -21,6 +21,10 @@ use crate::session::{Direction, Progress, SyncReport};
 /// Attempts per upload; each resumes where the previous one stopped.
 const UPLOAD_ATTEMPTS: usize = 3;
 
+/// Bytes read from a file per piece of an upload's body: the default (4 KiB)
+/// made uploads 2.5 times slower than sending the file whole.
+const UPLOAD_PIECE: usize = 256 * 1024;
+
 /// Attempts per download; each resumes where the previous one stopped.
 const DOWNLOAD_ATTEMPTS: usize = 3;
 
@@ -130,7 +134,8 @@ pub async fn upload(store: &BlobStore, remote: &Remote, hash: &BlobHash) -> Resu
         // Streamed from the file: four uploads of large files at once must
         // not hold them in memory.
         let chunk = length - offset;
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file.take(chunk)));
+        let pieces = tokio_util::io::ReaderStream::with_capacity(file.take(chunk), UPLOAD_PIECE);
+        let body = reqwest::Body::wrap_stream(pieces);
         let response = remote
             .http()
             .patch(url.clone())
