@@ -214,6 +214,25 @@ pub fn write(
     Ok(version + 1)
 }
 
+/// Stores a new document as the bytes it was saved as elsewhere (a relay's
+/// bundle), so a device joining a workspace does not save each document again:
+/// the caller has loaded `saved` and seen that it holds exactly `heads`.
+/// Returns the document's version (1, as [`write`] gives a new document).
+pub fn insert_saved(
+    conn: &Connection,
+    key: &[u8],
+    kind: &str,
+    saved: &[u8],
+    heads: &[ChangeHash],
+) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO doc_store (doc_id, kind, snapshot, snapshot_bytes, heads, version, local_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, (SELECT COALESCE(MAX(local_seq), 0) + 1 FROM doc_store))",
+    )?
+    .execute(params![key, kind, saved, saved.len() as i64, encode_heads(heads)])?;
+    Ok(1)
+}
+
 /// Head hashes as stored: sorted and concatenated.
 pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     let mut sorted = heads.to_vec();

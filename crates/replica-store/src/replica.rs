@@ -699,7 +699,11 @@ pub(crate) fn documents_of(conn: &Connection) -> Result<Vec<(DocId, String)>> {
 
 /// Checks that a document still names itself `doc_id` and keeps its kind (a peer
 /// must not be able to turn a client into something else); returns the kind.
-fn check_identity(doc_id: DocId, previous_kind: &str, doc: &AutoCommit) -> Result<String> {
+pub(crate) fn check_identity(
+    doc_id: DocId,
+    previous_kind: &str,
+    doc: &AutoCommit,
+) -> Result<String> {
     let reject = |reason: String| StoreError::RejectedDocument { doc_id, reason };
     let kind = doc_model::document_kind(doc).ok_or_else(|| reject("it has no kind".to_owned()))?;
     if !previous_kind.is_empty() && kind != previous_kind {

@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
@@ -16,7 +17,8 @@ use sync_protocol::DocumentId;
 use sync_protocol::bundle::{BundleDocument, BundlePage};
 
 use crate::error::{Result, StoreError};
-use crate::replica::Replica;
+use crate::project::{Projection, write_projection};
+use crate::replica::{Replica, check_identity};
 
 impl Replica {
     /// The replica as the sync engine's storage for `remote` (the remote's key:
@@ -25,15 +27,38 @@ impl Replica {
         RemoteSync { replica: self, remote }
     }
 
-    /// Stores a page of the remote's workspace bundle, [`IMPORT_BATCH`]
-    /// documents per transaction: each document's saved bytes are merged into
-    /// the replica's copy (or become it), checked to hold the heads the relay
-    /// gave, and projected; the remote's feed cursor moves with each batch to its
-    /// last document (to the page's end with the last), so an interrupted
-    /// download resumes after what is stored. A document that fails is put up
-    /// for retry by the next sync round. Returns how many documents changed
-    /// here and how many failed.
+    /// Stores a page of the remote's workspace bundle: each document's saved
+    /// bytes become the replica's copy (or are merged into it), checked to hold
+    /// the heads the relay gave, and projected. A document that fails is put up
+    /// for retry by the next sync round; the remote's feed cursor moves with
+    /// what is stored, so an interrupted download resumes after it. Returns how
+    /// many documents changed here and how many failed.
+    ///
+    /// When none of the page's documents is here yet (a device joining), the
+    /// page is stored in one transaction: another thread loads, checks and
+    /// projects the documents ahead of this one, which stores their bytes as
+    /// they came (no second save) and writes their rows. Otherwise (a replica
+    /// that has some of them, or rows that cannot be written) the page is
+    /// stored the ordinary way, [`IMPORT_BATCH`] documents per transaction,
+    /// each merged and projected on its own and failing alone.
     pub fn import_bundle(&mut self, remote: &str, page: &BundlePage) -> Result<(usize, usize)> {
+        if page.documents.is_empty() {
+            let record = SyncRecord { cursor: Some(page.next), ..SyncRecord::default() };
+            self.sync_storage(remote).record(&record)?;
+            return Ok((0, 0));
+        }
+        let fast = std::thread::scope(|scope| {
+            let (send, prepared) = std::sync::mpsc::sync_channel(PREPARED_AHEAD);
+            scope.spawn(move || prepare_bundle(&page.documents, &send));
+            let stored = self.store_prepared(remote, page.documents.len(), &prepared, page.next);
+            // When the call returned early (and on an error), the preparing
+            // thread stops at its next document, before the scope waits for it.
+            drop(prepared);
+            stored
+        })?;
+        if let Some(stored) = fast {
+            return Ok(stored);
+        }
         let mut changed = 0;
         let mut failed = 0;
         let mut batches = page.documents.chunks(IMPORT_BATCH).peekable();
@@ -46,11 +71,66 @@ impl Replica {
             changed += batch_changed;
             failed += batch_failed;
         }
-        if page.documents.is_empty() {
-            let record = SyncRecord { cursor: Some(page.next), ..SyncRecord::default() };
-            self.sync_storage(remote).record(&record)?;
-        }
         Ok((changed, failed))
+    }
+
+    /// Stores a page's `count` prepared documents in one transaction with the
+    /// cursor; `None` (and nothing stored) as soon as one of them is already
+    /// here or its rows cannot be written, so that the page is stored the
+    /// ordinary way.
+    fn store_prepared(
+        &mut self,
+        remote: &str,
+        count: usize,
+        prepared: &Receiver<Prepared<'_>>,
+        cursor: i64,
+    ) -> Result<Option<(usize, usize)>> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut ordinary = false;
+        let mut retry = Vec::new();
+        let mut stored = 0;
+        let mut malformed = 0;
+        for _ in 0..count {
+            // The preparing thread sends one item per document; none means it
+            // panicked, and the ordinary way reports what is wrong.
+            let Ok(item) = prepared.recv() else {
+                ordinary = true;
+                break;
+            };
+            match item {
+                Prepared::Ready { doc_id, kind, saved, heads, projection } => {
+                    let key = doc_id.as_bytes();
+                    let written = match doc_store::version(&tx, key)? {
+                        Some(_) => false,
+                        None => {
+                            doc_store::insert_saved(&tx, key, &kind, saved, &heads).is_ok()
+                                && write_projection(&tx, &projection).is_ok()
+                        }
+                    };
+                    if !written {
+                        ordinary = true;
+                        break;
+                    }
+                    stored += 1;
+                }
+                Prepared::Rejected { doc_id, reason } => {
+                    tracing::debug!(reason, "a bundle document is put up for retry");
+                    match doc_id {
+                        Some(doc_id) => retry.push(document_id(doc_id)),
+                        None => malformed += 1,
+                    }
+                }
+            }
+        }
+        if ordinary {
+            // Dropping the transaction rolls back what this batch wrote.
+            return Ok(None);
+        }
+        let failed = retry.len() + malformed;
+        let record = SyncRecord { retry, cursor: Some(cursor), ..SyncRecord::default() };
+        write_record(&tx, remote, &record)?;
+        tx.commit()?;
+        Ok(Some((stored, failed)))
     }
 
     fn import_bundle_batch(
@@ -196,6 +276,79 @@ impl Replica {
 /// until its transaction commits (an invoices document of a busy client is a
 /// few hundred kilobytes loaded), so a page of 2,000 is stored in ten.
 pub(crate) const IMPORT_BATCH: usize = 200;
+
+/// Bundle documents the preparing thread of [`Replica::import_bundle`] may be
+/// ahead of the writing one: enough to keep both busy, few enough that what
+/// they hold (projected rows) takes little memory.
+const PREPARED_AHEAD: usize = 64;
+
+/// A bundle document made ready to store by the preparing thread.
+enum Prepared<'a> {
+    /// Loaded, holding exactly the heads the relay gave, naming itself, and
+    /// projected.
+    Ready {
+        doc_id: DocId,
+        kind: String,
+        saved: &'a [u8],
+        heads: Vec<ChangeHash>,
+        projection: Projection,
+    },
+    /// Not stored by this page (`doc_id` is `None` when the id is malformed):
+    /// the next round syncs it alone.
+    Rejected { doc_id: Option<DocId>, reason: String },
+}
+
+/// Loads, checks and projects bundle documents in order, one item per
+/// document, until all are sent or the writer stops listening.
+fn prepare_bundle<'a>(documents: &'a [BundleDocument], send: &SyncSender<Prepared<'a>>) {
+    for document in documents {
+        let item = match document.document_id.parse::<DocumentId>() {
+            Ok(id) => prepare(doc_id(id), document),
+            Err(error) => Prepared::Rejected { doc_id: None, reason: error.to_string() },
+        };
+        if send.send(item).is_err() {
+            return;
+        }
+    }
+}
+
+/// One bundle document, as [`prepare_bundle`] makes it ready.
+fn prepare(doc_id: DocId, document: &BundleDocument) -> Prepared<'_> {
+    let reject = |reason: &str| StoreError::RejectedDocument { doc_id, reason: reason.to_owned() };
+    let ready = || -> Result<Prepared<'_>> {
+        if document.data.is_empty() {
+            // Too large for a bundle page: the next round syncs it alone.
+            return Err(reject("it is too large for the bundle"));
+        }
+        let mut heads = Vec::with_capacity(document.heads.len());
+        for head in &document.heads {
+            heads.push(
+                head.parse::<ChangeHash>()
+                    .map_err(|_| reject("the relay gave a malformed head"))?,
+            );
+        }
+        if heads.is_empty() {
+            return Err(reject("the relay gave it no heads"));
+        }
+        // Bytes from the network: a panic in Automerge fails this document,
+        // not the sync.
+        let mut doc = std::panic::catch_unwind(|| AutoCommit::load(&document.data))
+            .map_err(|_| reject("Automerge could not load its bytes"))??;
+        heads.sort_unstable();
+        let mut loaded = doc.get_heads();
+        loaded.sort_unstable();
+        if loaded != heads {
+            return Err(reject("its bundle bytes do not hold exactly the heads the relay gave"));
+        }
+        let kind = check_identity(doc_id, "", &doc)?;
+        let projection = Projection::of(doc_id, &kind, &doc)?;
+        Ok(Prepared::Ready { doc_id, kind, saved: &document.data, heads, projection })
+    };
+    ready().unwrap_or_else(|error| Prepared::Rejected {
+        doc_id: Some(doc_id),
+        reason: error.to_string(),
+    })
+}
 
 /// A replica's documents and sync bookkeeping with one remote: the storage the
 /// sync engine runs over.

@@ -11,5 +11,6 @@ mod billing;
 mod merge;
 mod numbering;
 mod queries;
+mod reindex;
 mod support;
 mod sync_storage;

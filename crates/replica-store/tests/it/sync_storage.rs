@@ -179,3 +179,77 @@ fn bundle_documents_without_heads_or_bytes_are_kept_for_retry_and_the_cursor_mov
     expected.sort();
     assert_eq!(retries, expected, "every document is stored or kept for retry");
 }
+
+/// A bundle page as a relay would serve it: each document's saved bytes and heads.
+fn bundle_page(
+    from: &mut replica_store::Replica,
+    workspace: Uuid,
+    doc_ids: &[DocId],
+) -> sync_protocol::bundle::BundlePage {
+    let documents: Vec<_> = doc_ids
+        .iter()
+        .zip(1..)
+        .map(|(doc_id, seq)| sync_protocol::bundle::BundleDocument {
+            document_id: document_id(*doc_id).to_string(),
+            seq,
+            heads: from.document_heads(*doc_id).unwrap().iter().map(ToString::to_string).collect(),
+            data: from.export_document(*doc_id).unwrap(),
+        })
+        .collect();
+    sync_protocol::bundle::BundlePage {
+        workspace: workspace.to_string(),
+        next: documents.len() as i64,
+        documents,
+        more: false,
+    }
+}
+
+#[test]
+fn a_bundle_page_with_a_document_the_replica_has_merges_it_with_local_edits() {
+    use domain::{ClientEdit, ProfileField};
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let mut otto = replica(workspace, "laptop-otto");
+    let shared = anna.create_client(&[name("Ozols")]).unwrap();
+    let fresh = anna.create_client(&[name("Liepa")]).unwrap();
+    let bytes = anna.export_document(DocId::client(shared)).unwrap();
+    otto.merge_document(DocId::client(shared), &bytes).unwrap();
+    // Both edit the client otto already has; the page brings anna's edit.
+    anna.edit_client(shared, &[ClientEdit::Field(ProfileField::Industry, "Forestry".to_owned())])
+        .unwrap();
+    otto.edit_client(shared, &[ClientEdit::Comments("Call before noon.".to_owned())]).unwrap();
+    let page = bundle_page(&mut anna, workspace, &[DocId::client(fresh), DocId::client(shared)]);
+
+    let (changed, failed) = otto.import_bundle("relay-1", &page).unwrap();
+
+    assert_eq!((changed, failed), (2, 0));
+    let card = otto.card(shared, chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()).unwrap();
+    assert_eq!(card.industry, "Forestry", "the bundle's edit is merged");
+    assert_eq!(card.comments, "Call before noon.", "the local edit is kept");
+    let names: Vec<String> =
+        otto.catalog(&Default::default()).unwrap().into_iter().map(|row| row.name).collect();
+    assert!(names.contains(&"Liepa".to_owned()), "{names:?}");
+    assert_eq!(otto.sync_cursor("relay-1").unwrap(), 2);
+    assert!(otto.outbox().unwrap().iter().any(|(doc_id, _)| *doc_id == DocId::client(shared)));
+}
+
+#[test]
+fn a_bundle_document_that_names_another_id_is_kept_for_retry_and_the_rest_is_stored() {
+    let workspace = Uuid::new_v4();
+    let mut anna = replica(workspace, "laptop-anna");
+    let mut otto = replica(workspace, "laptop-otto");
+    let good = DocId::client(anna.create_client(&[name("Ozols")]).unwrap());
+    let other = DocId::client(anna.create_client(&[name("Liepa")]).unwrap());
+    let mut page = bundle_page(&mut anna, workspace, &[good, other]);
+    // A hostile peer's document passed off under an id of its choosing.
+    let impostor = DocId::client(domain::ClientId::random());
+    page.documents[1].document_id = document_id(impostor).to_string();
+
+    let (changed, failed) = otto.import_bundle("relay-1", &page).unwrap();
+
+    assert_eq!((changed, failed), (1, 1));
+    assert!(otto.has_document(good).unwrap());
+    assert!(!otto.has_document(impostor).unwrap() && !otto.has_document(other).unwrap());
+    assert_eq!(otto.sync_retries("relay-1").unwrap(), [(impostor, 1)]);
+    assert_eq!(otto.sync_cursor("relay-1").unwrap(), 2);
+}
