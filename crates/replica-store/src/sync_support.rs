@@ -91,8 +91,9 @@ impl Replica {
         let mut stored = 0;
         let mut malformed = 0;
         for _ in 0..count {
-            // The preparing thread sends one item per document; none means it
-            // panicked, and the ordinary way reports what is wrong.
+            // The preparing thread sends one item per document (a panic is
+            // caught per document), so this does not happen; if it did, the
+            // page would be stored the ordinary way.
             let Ok(item) = prepared.recv() else {
                 ordinary = true;
                 break;
@@ -330,10 +331,7 @@ fn prepare(doc_id: DocId, document: &BundleDocument) -> Prepared<'_> {
         if heads.is_empty() {
             return Err(reject("the relay gave it no heads"));
         }
-        // Bytes from the network: a panic in Automerge fails this document,
-        // not the sync.
-        let mut doc = std::panic::catch_unwind(|| AutoCommit::load(&document.data))
-            .map_err(|_| reject("Automerge could not load its bytes"))??;
+        let mut doc = AutoCommit::load(&document.data)?;
         heads.sort_unstable();
         let mut loaded = doc.get_heads();
         loaded.sort_unstable();
@@ -344,10 +342,16 @@ fn prepare(doc_id: DocId, document: &BundleDocument) -> Prepared<'_> {
         let projection = Projection::of(doc_id, &kind, &doc)?;
         Ok(Prepared::Ready { doc_id, kind, saved: &document.data, heads, projection })
     };
-    ready().unwrap_or_else(|error| Prepared::Rejected {
-        doc_id: Some(doc_id),
-        reason: error.to_string(),
-    })
+    // Bytes from the network: a panic in Automerge (loading, hydrating) or in
+    // the projection fails this document, not the sync.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(ready)) {
+        Ok(Ok(ready)) => ready,
+        Ok(Err(error)) => Prepared::Rejected { doc_id: Some(doc_id), reason: error.to_string() },
+        Err(_) => Prepared::Rejected {
+            doc_id: Some(doc_id),
+            reason: "reading it failed inside Automerge or the projection".to_owned(),
+        },
+    }
 }
 
 /// A replica's documents and sync bookkeeping with one remote: the storage the
