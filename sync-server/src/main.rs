@@ -177,17 +177,12 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn token(store: &RelayStore, command: TokenCommand) -> Result<()> {
-    let conn = store.connect()?;
+    let conn = store.open_connection()?;
     match command {
         TokenCommand::Issue { workspace, device, read_only, json } => {
             anyhow::ensure!(!device.trim().is_empty(), "the device name must not be empty");
-            let (record, token) = relay_core::tokens::issue(
-                &conn,
-                workspace,
-                &device,
-                read_only,
-                chrono::Utc::now(),
-            )?;
+            let (record, token) =
+                conn.issue_token(workspace, &device, read_only, chrono::Utc::now())?;
             if json {
                 println!("{}", serde_json::json!({ "token": token, "record": record }));
             } else {
@@ -203,7 +198,7 @@ fn token(store: &RelayStore, command: TokenCommand) -> Result<()> {
             }
         }
         TokenCommand::List { workspace, json } => {
-            let tokens = relay_core::tokens::list(&conn, workspace)?;
+            let tokens = conn.list_tokens(workspace)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
             } else {
@@ -221,7 +216,7 @@ fn token(store: &RelayStore, command: TokenCommand) -> Result<()> {
             }
         }
         TokenCommand::Revoke { id } => {
-            relay_core::tokens::revoke(&conn, &id, chrono::Utc::now())?;
+            conn.revoke_token(&id, chrono::Utc::now())?;
             println!("Revoked {id}.");
         }
     }

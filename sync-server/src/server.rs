@@ -73,7 +73,7 @@ pub(crate) struct TlsFiles {
 pub(crate) struct AppState {
     pub(crate) store: Arc<RelayStore>,
     /// A read connection for token checks and the change feed (the hub has its own).
-    pub(crate) reader: Arc<Mutex<rusqlite::Connection>>,
+    pub(crate) reader: Arc<Mutex<relay_core::RelayConnection>>,
     pub(crate) hub: HubHandle,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) config: ServerConfig,
@@ -145,7 +145,7 @@ pub(crate) async fn serve(
     };
     let metrics = Arc::new(Metrics::default());
     let (hub, hub_thread) = Hub::spawn(&store, metrics.clone(), config.max_database_bytes)?;
-    let reader = store.connect()?;
+    let reader = store.open_connection()?;
     let state = AppState {
         store: Arc::new(store),
         reader: Arc::new(Mutex::new(reader)),
@@ -336,7 +336,7 @@ pub(crate) async fn authenticate(
     let reader = state.reader.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let conn = reader.lock().map_err(|_| ())?;
-        Ok::<_, ()>(relay_core::tokens::authenticate(&conn, presented.as_deref()))
+        Ok::<_, ()>(conn.authenticate(presented.as_deref()))
     })
     .await;
     match checked {
@@ -437,8 +437,8 @@ async fn bundle(
     // end even if the client hangs up (a blocking task cannot be cancelled).
     let page = tokio::task::spawn_blocking(move || {
         let _reading = reading;
-        let conn = store.connect()?;
-        let bytes = relay_core::bundle_page(&conn, workspace, since)?.encode();
+        let conn = store.open_connection()?;
+        let bytes = conn.bundle_page(workspace, since)?.encode();
         Ok::<_, relay_core::RelayError>((bytes, slot))
     })
     .await;
@@ -499,12 +499,7 @@ async fn changes(
     let reader = state.reader.clone();
     let page = tokio::task::spawn_blocking(move || {
         let conn = reader.lock().map_err(|_| anyhow::anyhow!("reader lock poisoned"))?;
-        Ok::<_, anyhow::Error>(relay_core::change_feed(
-            &conn,
-            grant.workspace,
-            feed_query.since,
-            limit,
-        )?)
+        Ok::<_, anyhow::Error>(conn.change_feed(grant.workspace, feed_query.since, limit)?)
     })
     .await;
     match page {

@@ -50,10 +50,16 @@ impl RelayStore {
         Ok(store)
     }
 
+    /// A connection for what the web server and the admin commands do outside
+    /// the hub (token checks and administration, the change feed, bundle
+    /// pages); WAL lets it run beside the hub's.
+    pub fn open_connection(&self) -> Result<RelayConnection> {
+        Ok(RelayConnection { conn: self.connect()? })
+    }
+
     /// A new connection to the database. The hub holds one for writing; the web
-    /// server holds one for reading (tokens, the change feed); WAL lets them run
-    /// side by side.
-    pub fn connect(&self) -> Result<Connection> {
+    /// server holds [`RelayConnection`]s; WAL lets them run side by side.
+    pub(crate) fn connect(&self) -> Result<Connection> {
         let conn = Connection::open(self.data_dir.join(DATABASE_FILE))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -76,6 +82,55 @@ impl RelayStore {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+}
+
+/// The relay's database as the binaries use it outside the hub, so that they
+/// never hold a SQLite connection themselves: token checks and
+/// administration, the change feed and bundle pages.
+#[derive(Debug)]
+pub struct RelayConnection {
+    conn: Connection,
+}
+
+impl RelayConnection {
+    /// Checks a presented token (see [`crate::tokens::authenticate`]).
+    pub fn authenticate(
+        &self,
+        presented: Option<&str>,
+    ) -> std::result::Result<crate::Grant, crate::tokens::AuthErrorOr> {
+        crate::tokens::authenticate(&self.conn, presented)
+    }
+
+    /// One page of a workspace's change feed after `since` (see [`change_feed`]).
+    pub fn change_feed(&self, workspace: Uuid, since: i64, limit: usize) -> Result<FeedPage> {
+        change_feed(&self.conn, workspace, since, limit)
+    }
+
+    /// One page of a workspace's bundle after `since` (see [`bundle_page`]).
+    pub fn bundle_page(&self, workspace: Uuid, since: i64) -> Result<BundlePage> {
+        bundle_page(&self.conn, workspace, since)
+    }
+
+    /// Issues a token; returns its record and the token string, shown once.
+    pub fn issue_token(
+        &self,
+        workspace: Uuid,
+        device: &str,
+        read_only: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(crate::TokenRecord, String)> {
+        crate::tokens::issue(&self.conn, workspace, device, read_only, now)
+    }
+
+    /// Every token, or one workspace's.
+    pub fn list_tokens(&self, workspace: Option<Uuid>) -> Result<Vec<crate::TokenRecord>> {
+        crate::tokens::list(&self.conn, workspace)
+    }
+
+    /// Revokes a token by its id.
+    pub fn revoke_token(&self, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        crate::tokens::revoke(&self.conn, id, now)
     }
 }
 

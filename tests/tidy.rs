@@ -1,0 +1,182 @@
+//! Tidy: the invariants of ARCHITECTURE.md that a machine can check, checked on
+//! every test run, so that breaking one fails CI instead of waiting for a
+//! reviewer to notice (rust-analyzer's `tidy.rs` is the model).
+//!
+//! - which crates may depend on SQLite, on axum, and what the sans-IO crates
+//!   must not depend on (read from `cargo metadata`, normal dependencies only:
+//!   tests may use anything);
+//! - every Rust file opens with a `//!` doc saying what it is for;
+//! - no library prints (only the two binaries print; libraries emit `tracing`
+//!   events).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a panic is a failed test")]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace's root (this package lives in `tests/`).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// Each workspace package's normal (not dev, not build) dependencies.
+fn normal_dependencies() -> BTreeMap<String, Vec<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| {
+            let dependencies = package["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|dependency| dependency["kind"].is_null())
+                .map(|dependency| dependency["name"].as_str().unwrap().to_owned())
+                .collect();
+            (package["name"].as_str().unwrap().to_owned(), dependencies)
+        })
+        .collect()
+}
+
+/// Packages that depend on `dependency`, other than those `allowed` to.
+fn offenders(
+    packages: &BTreeMap<String, Vec<String>>,
+    dependency: &str,
+    allowed: &[&str],
+) -> Vec<String> {
+    packages
+        .iter()
+        .filter(|(name, dependencies)| {
+            !allowed.contains(&name.as_str()) && dependencies.iter().any(|d| d == dependency)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+#[test]
+fn only_replica_store_doc_store_and_relay_core_touch_sqlite() {
+    let packages = normal_dependencies();
+    let allowed = ["replica-store", "doc-store", "relay-core"];
+    assert_eq!(offenders(&packages, "rusqlite", &allowed), Vec::<String>::new());
+}
+
+#[test]
+fn only_sync_server_knows_axum() {
+    let packages = normal_dependencies();
+    assert_eq!(offenders(&packages, "axum", &["sync-server"]), Vec::<String>::new());
+}
+
+/// The crates whose code must not do IO, read a clock or draw random numbers
+/// (sync-engine: the protocol; billing: the arithmetic, "today" is an
+/// argument everywhere).
+const SANS_IO: [&str; 2] = ["sync-engine", "billing"];
+
+#[test]
+fn the_sans_io_crates_depend_on_nothing_that_does_io_or_draws_randomness() {
+    let packages = normal_dependencies();
+    let forbidden =
+        ["tokio", "tokio-tungstenite", "reqwest", "axum", "rusqlite", "rand", "getrandom"];
+    for package in SANS_IO {
+        let found: Vec<&String> =
+            packages[package].iter().filter(|d| forbidden.contains(&d.as_str())).collect();
+        assert!(found.is_empty(), "{package} depends on {found:?}");
+    }
+}
+
+#[test]
+fn the_sans_io_crates_read_no_clock_and_draw_no_random_ids() {
+    let calls = [
+        "Utc::now",
+        "Local::now",
+        "SystemTime::now",
+        "Instant::now",
+        "new_v4",
+        "std::fs",
+        "std::net",
+    ];
+    let mut found = Vec::new();
+    for package in SANS_IO {
+        for path in rust_files() {
+            let relative = path.strip_prefix(root()).unwrap().to_owned();
+            if !relative.starts_with(Path::new("crates").join(package).join("src")) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for call in calls.iter().filter(|call| text.contains(**call)) {
+                found.push(format!("{}: {call}", relative.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:?}");
+}
+
+/// Every `.rs` file of the workspace's own code (not build output, not
+/// installed JavaScript packages).
+fn rust_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy();
+            if path.is_dir() {
+                if !matches!(name.as_ref(), "target" | "node_modules" | "corpus" | "artifacts")
+                    && !name.starts_with('.')
+                {
+                    walk(&path, files);
+                }
+            } else if name.ends_with(".rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for dir in ["crates", "client-cli", "sync-server", "tests", "fuzz"] {
+        let dir = root().join(dir);
+        if dir.exists() {
+            walk(&dir, &mut files);
+        }
+    }
+    assert!(files.len() > 100, "found only {} Rust files", files.len());
+    files
+}
+
+#[test]
+fn every_rust_file_says_what_it_is_for() {
+    let undocumented: Vec<String> = rust_files()
+        .into_iter()
+        .filter(|path| !std::fs::read_to_string(path).unwrap().starts_with("//!"))
+        .map(|path| path.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(undocumented.is_empty(), "files without a `//!` doc at the top: {undocumented:?}");
+}
+
+#[test]
+fn no_library_prints() {
+    let printing: Vec<String> = rust_files()
+        .into_iter()
+        .filter(|path| {
+            let relative = path.strip_prefix(root()).unwrap();
+            // Library code: a crate's `src/` under `crates/` (its tests and
+            // benches may print).
+            relative.starts_with("crates")
+                && relative.components().nth(2).is_some_and(|part| part.as_os_str() == "src")
+        })
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            text.contains("println!(") || text.contains("print!(")
+        })
+        .map(|path| path.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(
+        printing.is_empty(),
+        "library files that print instead of emitting tracing events: {printing:?}"
+    );
+}
