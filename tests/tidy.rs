@@ -7,7 +7,9 @@
 //!   tests may use anything);
 //! - every Rust file opens with a `//!` doc saying what it is for;
 //! - no library prints (only the two binaries print; libraries emit `tracing`
-//!   events).
+//!   events);
+//! - no library message names a command to run: libraries say what is wrong,
+//!   the CLI says which command fixes it (`client-cli/src/hints.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a panic is a failed test")]
 
@@ -162,13 +164,7 @@ fn every_rust_file_says_what_it_is_for() {
 fn no_library_prints() {
     let printing: Vec<String> = rust_files()
         .into_iter()
-        .filter(|path| {
-            let relative = path.strip_prefix(root()).unwrap();
-            // Library code: a crate's `src/` under `crates/` (its tests and
-            // benches may print).
-            relative.starts_with("crates")
-                && relative.components().nth(2).is_some_and(|part| part.as_os_str() == "src")
-        })
+        .filter(|path| is_library_code(path))
         .filter(|path| {
             let text = std::fs::read_to_string(path).unwrap();
             text.contains("println!(") || text.contains("print!(")
@@ -178,5 +174,31 @@ fn no_library_prints() {
     assert!(
         printing.is_empty(),
         "library files that print instead of emitting tracing events: {printing:?}"
+    );
+}
+
+/// Library code: a crate's `src/` under `crates/` (its tests and benches are not).
+fn is_library_code(path: &Path) -> bool {
+    let relative = path.strip_prefix(root()).unwrap();
+    relative.starts_with("crates")
+        && relative.components().nth(2).is_some_and(|part| part.as_os_str() == "src")
+}
+
+#[test]
+fn no_library_message_names_a_command() {
+    let mut found = Vec::new();
+    for path in rust_files().into_iter().filter(|path| is_library_code(path)) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            // Doc comments may say which command shows a thing; messages may not.
+            if !line.trim_start().starts_with("//") && line.contains("`kartoteka ") {
+                let relative = path.strip_prefix(root()).unwrap().display().to_string();
+                found.push(format!("{relative}:{}: {}", number + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "library messages that name a command (move it to the CLI's hints): {found:#?}"
     );
 }

@@ -8,6 +8,7 @@
 
 mod cli;
 mod commands;
+mod hints;
 mod output;
 mod progress;
 
@@ -31,7 +32,10 @@ fn main() -> ExitCode {
             if stdout_closed {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {}", describe(&error));
+            match hints::fix(&error) {
+                Some(fix) => eprintln!("error: {}; {fix}", describe(&error)),
+                None => eprintln!("error: {}", describe(&error)),
+            }
             ExitCode::FAILURE
         }
     }

@@ -136,9 +136,5 @@ fn require_name(client: &Client) -> Result<()> {
 }
 
 pub(crate) fn unknown_client(client_id: ClientId) -> StoreError {
-    StoreError::NotFound {
-        what: "client",
-        reference: client_id.to_string(),
-        hint: "; list clients with `kartoteka catalog`".to_owned(),
-    }
+    StoreError::NotFound { what: "client", reference: client_id.to_string(), hint: String::new() }
 }

@@ -250,9 +250,7 @@ impl Replica {
         if let Some(name) = policy
             && !self.dunning_policies()?.iter().any(|view| view.policy.name == name)
         {
-            return Err(StoreError::NotAllowed(format!(
-                "there is no dunning policy '{name}'; list them with `kartoteka dunning policy list`"
-            )));
+            return Err(StoreError::NoDunningPolicy(name.to_owned()));
         }
         self.billing_client(client_id)?;
         let name = policy.unwrap_or_default().to_owned();

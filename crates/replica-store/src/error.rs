@@ -45,7 +45,7 @@ pub enum StoreError {
         reason: String,
     },
     /// There is no replica in the directory.
-    #[error("no replica in {0}; create one with `kartoteka init`")]
+    #[error("no replica in {0}")]
     NoReplica(PathBuf),
     /// A replica already exists in the directory.
     #[error("{0} already holds a replica; choose another directory with --home")]
@@ -77,9 +77,28 @@ pub enum StoreError {
         what: &'static str,
         /// What the user typed.
         reference: String,
-        /// How to find the right one.
+        /// Where the replica shows the right one (empty, or starting with
+        /// "; "); never a command: the CLI names those.
         hint: String,
     },
+    /// An issued invoice cannot be changed or discarded; it is corrected by a
+    /// credit note or cancelled.
+    #[error("invoice {number} is issued and {refusal}")]
+    InvoiceIssued {
+        /// Its number.
+        number: String,
+        /// What was refused.
+        refusal: IssuedRefusal,
+    },
+    /// A draft without lines cannot be issued.
+    #[error("draft {short_id} has no lines")]
+    DraftWithoutLines {
+        /// The draft's short id.
+        short_id: String,
+    },
+    /// No dunning policy of this name.
+    #[error("there is no dunning policy '{0}'")]
+    NoDunningPolicy(String),
     /// A reference typed by the user matched several records.
     #[error("'{reference}' matches {count} {what}s: {candidates}; type more of the id")]
     Ambiguous {
@@ -153,5 +172,24 @@ impl StoreError {
             sqlite.sqlite_error_code(),
             Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
         )
+    }
+}
+
+/// What [`StoreError::InvoiceIssued`] refused: a change (corrected by a credit
+/// note) or discarding it (an issued invoice is kept, and cancelled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuedRefusal {
+    /// Its content cannot change.
+    CannotChange,
+    /// It cannot be discarded.
+    IsKept,
+}
+
+impl std::fmt::Display for IssuedRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::CannotChange => "cannot change",
+            Self::IsKept => "is kept",
+        })
     }
 }

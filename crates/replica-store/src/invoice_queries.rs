@@ -808,9 +808,5 @@ impl Replica {
 }
 
 fn not_found(reference: &str) -> StoreError {
-    StoreError::NotFound {
-        what: "invoice",
-        reference: reference.to_owned(),
-        hint: "; list invoices with `kartoteka invoice list`".to_owned(),
-    }
+    StoreError::NotFound { what: "invoice", reference: reference.to_owned(), hint: String::new() }
 }

@@ -198,10 +198,10 @@ impl Replica {
     pub fn edit_invoice(&mut self, invoice_id: Uuid, edit: &InvoiceEdit) -> Result<()> {
         let location = self.locate_invoice(invoice_id)?;
         if location.status != "draft" {
-            return Err(StoreError::NotAllowed(format!(
-                "invoice {} is issued and cannot change; correct it with `kartoteka invoice credit {}`",
-                location.number, location.number
-            )));
+            return Err(StoreError::InvoiceIssued {
+                number: location.number,
+                refusal: crate::error::IssuedRefusal::CannotChange,
+            });
         }
         if let Some(Some(unit_id)) = edit.unit_id {
             self.check_unit(location.client_id, unit_id)?;
@@ -251,10 +251,10 @@ impl Replica {
     pub fn discard_invoice(&mut self, invoice_id: Uuid) -> Result<()> {
         let location = self.locate_invoice(invoice_id)?;
         if location.status != "draft" {
-            return Err(StoreError::NotAllowed(format!(
-                "invoice {} is issued and is kept; cancel it with `kartoteka invoice cancel {}`",
-                location.number, location.number
-            )));
+            return Err(StoreError::InvoiceIssued {
+                number: location.number,
+                refusal: crate::error::IssuedRefusal::IsKept,
+            });
         }
         let id = invoice_id.to_string();
         self.transact_all(&[(location.doc_id, Creation::Existing)], |_, _, doc| {
@@ -288,11 +288,9 @@ impl Replica {
         }
         let lines = self.invoice_lines(invoice_id)?;
         if lines.is_empty() {
-            return Err(StoreError::NotAllowed(format!(
-                "draft {} has no lines; add some with `kartoteka invoice edit {} --line …`",
-                &invoice_id.to_string()[..8],
-                &invoice_id.to_string()[..8]
-            )));
+            return Err(StoreError::DraftWithoutLines {
+                short_id: invoice_id.to_string()[..8].to_owned(),
+            });
         }
         let totals = billing::invoice::totals(&lines)?;
         let issue_date = issue_date.unwrap_or(location.issue_date);
@@ -677,7 +675,7 @@ impl Replica {
             .ok_or_else(|| StoreError::NotFound {
                 what: "invoice",
                 reference: id,
-                hint: "; list invoices with `kartoteka invoice list`".to_owned(),
+                hint: String::new(),
             })
     }
 

@@ -60,7 +60,7 @@ pub use dunning::{
     RenderedLetter, STANDARD_POLICY,
 };
 pub use entropy::Seeded;
-pub use error::{Result, StoreError};
+pub use error::{IssuedRefusal, Result, StoreError};
 pub use field::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
 pub use integrity::IntegrityReport;
 pub use invoice_queries::{

@@ -78,7 +78,7 @@ impl Replica {
             };
             self.catalog_each(&query, |row| matches.push((row.id, row.name)))?;
         }
-        let id = pick("client", reference, matches, "; search with `kartoteka catalog <text>`")?;
+        let id = pick("client", reference, matches, "")?;
         id.parse().map_err(|_| not_found("client", reference, ""))
     }
 
@@ -162,7 +162,7 @@ impl Replica {
             None,
             reference,
         )?;
-        let id = pick("group", reference, matches, "; list groups with `kartoteka group list`")?;
+        let id = pick("group", reference, matches, "")?;
         id.parse().map_err(|_| not_found("group", reference, ""))
     }
 

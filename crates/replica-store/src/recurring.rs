@@ -200,7 +200,7 @@ impl Replica {
             return Err(StoreError::NotFound {
                 what: "template",
                 reference: code.to_owned(),
-                hint: "list templates with `kartoteka recurring list`".to_owned(),
+                hint: String::new(),
             });
         };
         if start.parse::<NaiveDate>().is_ok_and(|start| end < start) {

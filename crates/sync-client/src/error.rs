@@ -13,9 +13,7 @@ pub enum SyncError {
     #[error("relay connection failed: {0}")]
     WebSocket(Box<tokio_tungstenite::tungstenite::Error>),
     /// The relay refused the token.
-    #[error(
-        "the relay refused this device's token ({0}); check the token with `kartoteka remote add URL --token TOKEN`"
-    )]
+    #[error("the relay refused this device's token ({0})")]
     Unauthorized(u16),
     /// The relay answered with an error status.
     #[error("the relay answered {status}: {message}")]
@@ -42,7 +40,7 @@ pub enum SyncError {
         replica: String,
     },
     /// No relay is configured.
-    #[error("no relay configured; add one with `kartoteka remote add URL --token TOKEN`")]
+    #[error("no relay configured")]
     NoRemote,
     /// The relay address is not a URL.
     #[error("'{0}' is not a relay address (expected http://host:port or https://host)")]
