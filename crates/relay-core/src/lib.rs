@@ -39,9 +39,7 @@ pub use admission::{Admission, ConnectionBudget, RelayBudget};
 pub use error::{RelayError, Result};
 pub use hub::{ConnectionGrant, Hub, HubCommand, HubHandle, Outgoing};
 pub use metrics::Metrics;
-pub use store::{
-    DATABASE_FILE, RelayConnection, RelayStore, bundle_page, change_feed, document_key,
-};
+pub use store::{DATABASE_FILE, RelayConnection, RelayStore, document_key};
 pub use tokens::{AuthError, Grant, TokenRecord};
 
 /// The relay's peer id in the automerge-repo handshake.

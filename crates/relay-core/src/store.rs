@@ -168,7 +168,7 @@ fn hex_heads(stored: &[u8]) -> Vec<String> {
 }
 
 /// One page of a workspace's change feed after `since`.
-pub fn change_feed(
+pub(crate) fn change_feed(
     conn: &Connection,
     workspace: Uuid,
     since: i64,
@@ -202,7 +202,7 @@ pub fn change_feed(
 /// [`BUNDLE_PAGE_DOCUMENTS`] documents or [`BUNDLE_PAGE_BYTES`] bytes (a larger
 /// document comes alone). Read in one transaction, so each document's bytes
 /// match the heads beside it.
-pub fn bundle_page(conn: &Connection, workspace: Uuid, since: i64) -> Result<BundlePage> {
+pub(crate) fn bundle_page(conn: &Connection, workspace: Uuid, since: i64) -> Result<BundlePage> {
     let tx = conn.unchecked_transaction()?;
     let mut statement = tx.prepare_cached(
         "SELECT seq, doc_id, heads FROM change_log WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",

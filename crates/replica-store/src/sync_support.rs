@@ -47,15 +47,16 @@ impl Replica {
             self.sync_storage(remote).record(&record)?;
             return Ok((0, 0));
         }
-        let fast = std::thread::scope(|scope| {
-            let (send, prepared) = std::sync::mpsc::sync_channel(PREPARED_AHEAD);
-            scope.spawn(move || prepare_bundle(&page.documents, &send));
-            let stored = self.store_prepared(remote, page.documents.len(), &prepared, page.next);
-            // When the call returned early (and on an error), the preparing
-            // thread stops at its next document, before the scope waits for it.
-            drop(prepared);
-            stored
-        })?;
+        // A page with a document that is here already is stored the ordinary
+        // way; asking first spares preparing it (every join has two such pages:
+        // the workspace and groups documents `init` made).
+        let mut here = false;
+        for document in &page.documents {
+            if let Ok(id) = document.document_id.parse::<DocumentId>() {
+                here |= doc_store::version(&self.conn, doc_id(id).as_bytes())?.is_some();
+            }
+        }
+        let fast = if here { None } else { self.store_page_prepared(remote, page)? };
         if let Some(stored) = fast {
             return Ok(stored);
         }
@@ -72,6 +73,24 @@ impl Replica {
             failed += batch_failed;
         }
         Ok((changed, failed))
+    }
+
+    /// Stores a page the fast way: another thread prepares its documents
+    /// while [`Self::store_prepared`] writes them.
+    fn store_page_prepared(
+        &mut self,
+        remote: &str,
+        page: &BundlePage,
+    ) -> Result<Option<(usize, usize)>> {
+        std::thread::scope(|scope| {
+            let (send, prepared) = std::sync::mpsc::sync_channel(PREPARED_AHEAD);
+            scope.spawn(move || prepare_bundle(&page.documents, &send));
+            let stored = self.store_prepared(remote, page.documents.len(), &prepared, page.next);
+            // When the call returned early (and on an error), the preparing
+            // thread stops at its next document, before the scope waits for it.
+            drop(prepared);
+            stored
+        })
     }
 
     /// Stores a page's `count` prepared documents in one transaction with the
@@ -160,12 +179,8 @@ impl Replica {
                     doc_id,
                     reason: reason.to_owned(),
                 };
-                if document.data.is_empty() {
-                    // Too large for a bundle page: the next round syncs it alone.
-                    return Err(reject("it is too large for the bundle"));
-                }
-                if document.heads.is_empty() {
-                    return Err(reject("the relay gave it no heads"));
+                if let Some(reason) = unusable(document) {
+                    return Err(reject(reason));
                 }
                 let before = doc.get_heads();
                 // Bytes from the network: a panic in Automerge fails this
@@ -313,13 +328,25 @@ fn prepare_bundle<'a>(documents: &'a [BundleDocument], send: &SyncSender<Prepare
     }
 }
 
+/// Why a bundle document cannot be stored from this page, before its bytes are
+/// read (either way of storing a page asks).
+fn unusable(document: &BundleDocument) -> Option<&'static str> {
+    if document.data.is_empty() {
+        // Too large for a bundle page: the next round syncs it alone.
+        Some("it is too large for the bundle")
+    } else if document.heads.is_empty() {
+        Some("the relay gave it no heads")
+    } else {
+        None
+    }
+}
+
 /// One bundle document, as [`prepare_bundle`] makes it ready.
 fn prepare(doc_id: DocId, document: &BundleDocument) -> Prepared<'_> {
     let reject = |reason: &str| StoreError::RejectedDocument { doc_id, reason: reason.to_owned() };
     let ready = || -> Result<Prepared<'_>> {
-        if document.data.is_empty() {
-            // Too large for a bundle page: the next round syncs it alone.
-            return Err(reject("it is too large for the bundle"));
+        if let Some(reason) = unusable(document) {
+            return Err(reject(reason));
         }
         let mut heads = Vec::with_capacity(document.heads.len());
         for head in &document.heads {
@@ -327,9 +354,6 @@ fn prepare(doc_id: DocId, document: &BundleDocument) -> Prepared<'_> {
                 head.parse::<ChangeHash>()
                     .map_err(|_| reject("the relay gave a malformed head"))?,
             );
-        }
-        if heads.is_empty() {
-            return Err(reject("the relay gave it no heads"));
         }
         let mut doc = AutoCommit::load(&document.data)?;
         heads.sort_unstable();
