@@ -298,14 +298,19 @@ pub fn hydrate_client(doc: &AutoCommit) -> Result<Client> {
 }
 
 /// Reads a client aggregate from an already hydrated document root.
-pub(crate) fn client_from_root(root: &hydrate::Map) -> Result<Client> {
+/// The id a client document names, without reading the rest of it.
+pub(crate) fn client_id_from_root(root: &hydrate::Map) -> Result<ClientId> {
     let kind = read::text(root, "kind");
     if kind != DocKind::Client.as_str() {
         return Err(DocModelError::WrongKind { expected: "client", found: kind });
     }
-    let id = read::text(root, "id")
+    read::text(root, "id")
         .parse::<ClientId>()
-        .map_err(|_| DocModelError::MissingContainer { path: "id".to_owned() })?;
+        .map_err(|_| DocModelError::MissingContainer { path: "id".to_owned() })
+}
+
+pub(crate) fn client_from_root(root: &hydrate::Map) -> Result<Client> {
+    let id = client_id_from_root(root)?;
     let profile_map = read::map(root, "profile").unwrap_or(read::empty_map());
 
     let mut channels = Vec::new();

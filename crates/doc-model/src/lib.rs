@@ -73,6 +73,12 @@ impl Hydrated {
         client::client_from_root(&self.root)
     }
 
+    /// The client's id, if this is a client document: what [`Hydrated::client`]
+    /// reads first, without the rest.
+    pub fn client_id(&self) -> Result<domain::ClientId> {
+        client::client_id_from_root(&self.root)
+    }
+
     /// The client groups, if this is the groups document.
     pub fn groups(&self) -> Vec<Group> {
         groups::groups_from_root(&self.root)

@@ -10,9 +10,9 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::project::project;
+use crate::projection::project;
 use crate::replica::{Replica, documents_of};
-use crate::schema::{self, MIRROR_TABLES};
+use crate::schema;
 
 /// What [`Replica::check_integrity`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,8 +88,8 @@ fn database_problems(conn: &Connection) -> Result<Vec<String>> {
 /// out: it is a surrogate key numbered in the order rows were written (the
 /// search index refers to it), not data projected from a document.
 fn fingerprints(conn: &Connection) -> Result<Vec<(&'static str, blake3::Hash)>> {
-    let mut prints = Vec::with_capacity(MIRROR_TABLES.len());
-    for table in MIRROR_TABLES {
+    let mut prints = Vec::new();
+    for table in schema::mirror_tables() {
         let names: Vec<String> = conn
             .prepare(&format!("SELECT * FROM {table} LIMIT 0"))?
             .column_names()

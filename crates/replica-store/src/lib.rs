@@ -24,61 +24,59 @@
 //!
 //! Reads (catalog, card, conflicts) query the mirror only, so they never load
 //! documents; `reindex` rebuilds the mirror from the documents one at a time.
+//!
+//! # Core and modules
+//!
+//! The files directly under `src/` are the core: documents, the write path,
+//! sync bookkeeping, blobs, the schema; they know no client, invoice or visit.
+//! What the mirror holds, and every query and edit, belongs to a feature module
+//! under `modules/` (clients, field work, billing), which declares its tables
+//! and projects documents into them through the `module::Module` interface.
 
 #![warn(missing_docs)]
 
-mod billing_card;
 mod blobs;
-mod card;
-mod catalog;
-mod clients;
-mod dunning;
 mod entropy;
 mod error;
-mod field;
 mod integrity;
-mod invoice_queries;
-mod invoicing;
-mod lookup;
-mod project;
-mod project_billing;
-mod recurring;
+mod module;
+mod modules;
+mod projection;
 mod replica;
 mod schema;
 mod sync_support;
-mod visits;
 
-pub use billing_card::{AccountSummary, CurrencyAccount, YearTurnover};
 pub use blobs::BlobFetch;
-pub use card::{
-    AddressView, AutomergeDocument, BankAccountView, BillingView, ChannelView, ClientCard,
-    ConflictValueView, ConflictView, ContactView, UnitView,
-};
-pub use catalog::{ArchiveFilter, CatalogQuery, CatalogRow, CatalogSort};
-pub use dunning::{
+pub use entropy::Seeded;
+pub use error::{IssuedRefusal, Result, StoreError};
+pub use integrity::IntegrityReport;
+pub use modules::billing::card::{AccountSummary, CurrencyAccount, YearTurnover};
+pub use modules::billing::dunning::{
     BaseRateView, DunningReport, DunningRun, LetterRenderer, PlannedNotice, PolicyView,
     RenderedLetter, STANDARD_POLICY,
 };
-pub use entropy::Seeded;
-pub use error::{IssuedRefusal, Result, StoreError};
-pub use field::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
-pub use integrity::IntegrityReport;
-pub use invoice_queries::{
+pub use modules::billing::invoice_queries::{
     DuplicateInvoice, DuplicateNumber, InvoiceDetail, InvoiceLineView, InvoiceQuery, InvoiceRow,
     InvoiceSort, NoticeView, PaymentView, SendingView, StateFilter, Statement, StatementEntry,
 };
-pub use invoicing::{
+pub use modules::billing::invoicing::{
     CreditInput, DEFAULT_SERIES_CODE, DEFAULT_TERMS_DAYS, InvoiceDraft, InvoiceEdit, PaymentInput,
     SeriesView,
 };
-pub use lookup::{EntryList, GroupRow, ReplicaStatus};
-pub use recurring::{GeneratedInvoice, NewTemplate, TemplateView};
+pub use modules::billing::recurring::{GeneratedInvoice, NewTemplate, TemplateView};
+pub use modules::clients::card::{
+    AddressView, AutomergeDocument, BankAccountView, BillingView, ChannelView, ClientCard,
+    ConflictValueView, ConflictView, ContactView, UnitView,
+};
+pub use modules::clients::catalog::{ArchiveFilter, CatalogQuery, CatalogRow, CatalogSort};
+pub use modules::clients::lookup::{EntryList, GroupRow, ReplicaStatus};
+pub use modules::field_work::record::{DEFAULT_MAX_FILE_BYTES, GalleryPlace, ImportedFile};
+pub use modules::field_work::visits::{
+    DocumentRow, FieldSections, GalleryRow, GallerySummary, MonthSummary, UnitVisits, VisitDetail,
+    VisitQuery, VisitRow, WorkItemView,
+};
 pub use replica::{
     DATABASE_FILE, DEFAULT_CACHE_DOCUMENTS, InitOptions, MergeOutcome, REINDEX_BATCH, Replica,
     ReplicaMeta,
 };
 pub use sync_support::RemoteSync;
-pub use visits::{
-    DocumentRow, FieldSections, GalleryRow, GallerySummary, MonthSummary, UnitVisits, VisitDetail,
-    VisitQuery, VisitRow, WorkItemView,
-};

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::entropy::{Entropy, Seeded};
 use crate::error::{Result, StoreError};
-use crate::project::{Projection, project, write_projection};
+use crate::projection::{Projection, project, write_projection};
 use crate::schema;
 use doc_store::StoredDoc;
 

@@ -17,7 +17,7 @@ use sync_protocol::DocumentId;
 use sync_protocol::bundle::{BundleDocument, BundlePage};
 
 use crate::error::{Result, StoreError};
-use crate::project::{Projection, write_projection};
+use crate::projection::{Projection, write_projection};
 use crate::replica::{Replica, check_identity};
 
 impl Replica {

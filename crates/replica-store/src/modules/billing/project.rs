@@ -14,6 +14,7 @@ use doc_model::{BillingSettings, ClientBilling, DocId, InvoiceRecord, InvoicesCo
 use rusqlite::{Connection, params};
 
 use crate::error::Result;
+use crate::modules::field_work::{FiledDocument, file_documents};
 
 /// Upserts that write a row only when it differs from the stored one.
 static INSERT_INVOICE_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -137,7 +138,7 @@ fn upsert_sql(table: &str, columns: &[&str], key: &[&str]) -> String {
 }
 
 /// Brings the rows of one invoices document up to date.
-pub(crate) fn project_invoices(
+pub(super) fn project_invoices(
     conn: &Connection,
     doc_id: DocId,
     content: &InvoicesContent,
@@ -149,27 +150,21 @@ pub(crate) fn project_invoices(
     // index entry of those rows.
     remove_stale(conn, &doc, content)?;
     let client_id = &content.client_id;
-    let mut insert_letter = conn.prepare_cached(
-        "INSERT INTO client_documents (id, client_id, doc_id, name, kind, date, unit_id, invoice_id, visit_id,
-             hash, media_type, size)
-         VALUES (?1, ?2, ?3, ?4, 'dunning_letter', ?5, '', '', '', ?6, ?7, ?8)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, date = excluded.date,
-             hash = excluded.hash, media_type = excluded.media_type, size = excluded.size
-         WHERE (name, date, hash, media_type, size)
-             IS NOT (excluded.name, excluded.date, excluded.hash, excluded.media_type, excluded.size)"
-    )?;
-    for letter in &content.letters {
-        insert_letter.execute(params![
-            letter.id,
+    let letters: Vec<FiledDocument<'_>> = content
+        .letters
+        .iter()
+        .map(|letter| FiledDocument {
+            id: &letter.id,
             client_id,
-            doc,
-            letter.name,
-            letter.date.to_string(),
-            letter.hash,
-            letter.media_type,
-            i64::try_from(letter.size).unwrap_or(i64::MAX),
-        ])?;
-    }
+            name: &letter.name,
+            kind: "dunning_letter",
+            date: letter.date,
+            hash: &letter.hash,
+            media_type: &letter.media_type,
+            size: letter.size,
+        })
+        .collect();
+    file_documents(conn, doc_id, &letters)?;
     // A sending never changes once written: only new ones are inserted.
     let mut insert_sending = conn.prepare_cached(
         "INSERT INTO notice_sendings (id, doc_id, notice_id, invoice_id, client_id, date,
@@ -362,11 +357,10 @@ fn remove_stale(conn: &Connection, doc: &str, content: &InvoicesContent) -> Resu
             conn.prepare_cached("DELETE FROM invoices WHERE id = ?1")?.execute([id])?;
         }
     }
-    let kept: [(&str, Vec<&str>); 4] = [
+    let kept: [(&str, Vec<&str>); 3] = [
         ("payments", content.payments.iter().map(|payment| payment.id.as_str()).collect()),
         ("notices", content.notices.iter().map(|notice| notice.id.as_str()).collect()),
         ("notice_sendings", content.sendings.iter().map(|sending| sending.id.as_str()).collect()),
-        ("client_documents", content.letters.iter().map(|letter| letter.id.as_str()).collect()),
     ];
     for (table, ids) in kept {
         let existing: Vec<String> = conn
@@ -385,7 +379,7 @@ fn is_issued_credit_note(invoice: &InvoiceRecord) -> bool {
 }
 
 /// Replaces a client's templates and dunning settings.
-pub(crate) fn project_client_billing(
+pub(super) fn project_client_billing(
     conn: &Connection,
     client_id: &str,
     billing: &ClientBilling,
@@ -433,7 +427,7 @@ pub(crate) fn project_client_billing(
 }
 
 /// Replaces the workspace's billing settings.
-pub(crate) fn project_billing_settings(
+pub(super) fn project_billing_settings(
     conn: &Connection,
     settings: &BillingSettings,
 ) -> Result<()> {

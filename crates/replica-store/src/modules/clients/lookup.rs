@@ -175,7 +175,7 @@ impl Replica {
         let rows = statement.query_map([], |row| {
             let id: String = row.get(0)?;
             Ok(GroupRow {
-                short_id: crate::catalog::short_id(&id),
+                short_id: crate::modules::clients::catalog::short_id(&id),
                 id,
                 name: row.get(1)?,
                 clients: row.get(2)?,
@@ -288,7 +288,9 @@ fn pick(
             count,
             candidates: matches
                 .iter()
-                .map(|(id, name)| format!("{} {name}", crate::catalog::short_id(id)))
+                .map(|(id, name)| {
+                    format!("{} {name}", crate::modules::clients::catalog::short_id(id))
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         }),

@@ -6,8 +6,8 @@ use domain::{ClientDocumentId, ClientId, GalleryItemId, UnitId, VisitId};
 use rusqlite::{ToSql, params, params_from_iter};
 use serde::Serialize;
 
-use crate::catalog::short_id;
 use crate::error::{Result, StoreError};
+use crate::modules::clients::catalog::short_id;
 use crate::replica::Replica;
 
 /// Filters of the visit list. Visits are listed by start time.
@@ -429,8 +429,8 @@ impl Replica {
 
     /// Finds a visit by id prefix; returns its client and id.
     pub fn resolve_visit(&self, reference: &str) -> Result<(ClientId, VisitId)> {
-        let pattern =
-            crate::lookup::id_glob(reference).ok_or_else(|| not_found("visit", reference))?;
+        let pattern = crate::modules::clients::lookup::id_glob(reference)
+            .ok_or_else(|| not_found("visit", reference))?;
         let mut statement = self
             .conn
             .prepare_cached("SELECT client_id, id FROM visits WHERE id GLOB ?1 LIMIT 6")?;
@@ -484,7 +484,8 @@ impl Replica {
         what: &'static str,
         reference: &str,
     ) -> Result<String> {
-        let pattern = crate::lookup::id_glob(reference).unwrap_or_else(|| "-".to_owned());
+        let pattern =
+            crate::modules::clients::lookup::id_glob(reference).unwrap_or_else(|| "-".to_owned());
         let mut statement = self.conn.prepare_cached(sql)?;
         let matches: Vec<(String, String)> = statement
             .query_map(params![client_id.to_string(), pattern, reference.trim()], |row| {

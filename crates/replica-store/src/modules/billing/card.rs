@@ -11,8 +11,8 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::invoice_queries::{InvoiceQuery, InvoiceRow, InvoiceSort, NoticeView};
-use crate::recurring::TemplateView;
+use crate::modules::billing::invoice_queries::{InvoiceQuery, InvoiceRow, InvoiceSort, NoticeView};
+use crate::modules::billing::recurring::TemplateView;
 use crate::replica::Replica;
 
 /// Invoices shown on the card; the rest are one command away.
@@ -79,7 +79,7 @@ impl Replica {
     /// The billing sections of a client's card as of `today`.
     pub fn account_summary(&self, client_id: ClientId, today: NaiveDate) -> Result<AccountSummary> {
         let id = client_id.to_string();
-        let short = crate::catalog::short_id(&id);
+        let short = crate::modules::clients::catalog::short_id(&id);
         let today_text = today.to_string();
 
         let mut by_currency: BTreeMap<String, CurrencyAccount> = BTreeMap::new();

@@ -1,107 +1,13 @@
-//! Projection: documents → mirror rows.
-//!
-//! After a document changes (a local edit or a merge), its rows in the mirror are
-//! replaced by rows derived from the document's new state, inside the transaction
-//! that stored the change. Only the changed document is re-projected; `reindex`
-//! runs the same code for every document, so the incremental path and a rebuild
-//! cannot drift apart.
+//! The clients module's projection: a client document's profile, units,
+//! contacts, channels, bank accounts, settings and search text; the groups
+//! document; the workspace document's company details and devices.
 
-use automerge::AutoCommit;
-use doc_model::{DocId, DocKind};
 use domain::{ChannelKind, Client, fold_for_search, sort_key};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 
-/// Replaces the mirror rows of one document.
-pub(crate) fn project(
-    conn: &Connection,
-    doc_id: DocId,
-    kind: &str,
-    doc: &AutoCommit,
-) -> Result<()> {
-    write_projection(conn, &Projection::of(doc_id, kind, doc)?)
-}
-
-/// What a document's mirror rows are made from: read from the document
-/// without touching the database, so a rebuild can read documents on one
-/// thread while another writes their rows.
-#[derive(Debug)]
-pub(crate) struct Projection {
-    doc_id: DocId,
-    content: Content,
-    conflicts: Vec<doc_model::Conflict>,
-}
-
-#[derive(Debug)]
-enum Content {
-    Client(Box<(Client, doc_model::ClientBilling)>),
-    Invoices(Box<doc_model::InvoicesContent>),
-    Billing(Box<doc_model::BillingSettings>),
-    Groups(Vec<doc_model::Group>),
-    Workspace(doc_model::WorkspaceInfo),
-    /// A kind introduced by a newer version: kept, not shown.
-    Unknown,
-}
-
-impl Projection {
-    /// Reads what the mirror shows of a document.
-    pub(crate) fn of(doc_id: DocId, kind: &str, doc: &AutoCommit) -> Result<Self> {
-        let hydrated = doc_model::hydrate(doc)?;
-        let content = match DocKind::from_stored(kind) {
-            Some(DocKind::Client) => {
-                Content::Client(Box::new((hydrated.client()?, hydrated.client_billing())))
-            }
-            // Read from the document itself: letters lost in merges by earlier
-            // versions are conflicting values hydration does not show.
-            Some(DocKind::Invoices) => {
-                Content::Invoices(Box::new(hydrated.invoices_restored(doc)?))
-            }
-            Some(DocKind::Billing) => Content::Billing(Box::new(hydrated.billing())),
-            Some(DocKind::Groups) => Content::Groups(hydrated.groups()),
-            Some(DocKind::Workspace) => Content::Workspace(hydrated.workspace()),
-            None => {
-                tracing::debug!(%doc_id, kind, "not projecting a document of an unknown kind");
-                Content::Unknown
-            }
-        };
-        Ok(Self { doc_id, content, conflicts: hydrated.conflicts(doc)? })
-    }
-}
-
-/// Replaces a document's mirror rows with what its projection says.
-pub(crate) fn write_projection(conn: &Connection, projection: &Projection) -> Result<()> {
-    let doc_id = projection.doc_id;
-    let client_id = match &projection.content {
-        Content::Client(client) => {
-            let (client, billing) = client.as_ref();
-            project_client(conn, client)?;
-            let client_id = client.id.to_string();
-            crate::project_billing::project_client_billing(conn, &client_id, billing)?;
-            Some(client_id)
-        }
-        Content::Invoices(content) => {
-            crate::project_billing::project_invoices(conn, doc_id, content)?;
-            (!content.client_id.is_empty()).then(|| content.client_id.clone())
-        }
-        Content::Billing(settings) => {
-            crate::project_billing::project_billing_settings(conn, settings)?;
-            None
-        }
-        Content::Groups(groups) => {
-            project_groups(conn, groups)?;
-            None
-        }
-        Content::Workspace(workspace) => {
-            project_workspace(conn, workspace)?;
-            None
-        }
-        Content::Unknown => None,
-    };
-    project_conflicts(conn, doc_id, client_id.as_deref(), &projection.conflicts)
-}
-
-fn project_client(conn: &Connection, client: &Client) -> Result<()> {
+pub(super) fn project_client(conn: &Connection, client: &Client) -> Result<()> {
     let id = client.id.to_string();
     let profile = &client.profile;
     let display_name = profile.display_name();
@@ -178,7 +84,7 @@ fn project_client(conn: &Connection, client: &Client) -> Result<()> {
                 primary_email,
                 client.units.len() as i64,
                 active_units as i64,
-                client.visits.iter().map(|visit| utc_text(&visit.start)).max(),
+                client.visits.iter().map(|visit| crate::modules::field_work::utc_text(&visit.start)).max(),
             ],
             |row| row.get(0),
         )?;
@@ -214,19 +120,10 @@ fn project_client(conn: &Connection, client: &Client) -> Result<()> {
         ])?;
     }
 
-    for table in ["units", "contacts", "channels", "bank_accounts", "client_settings", "gallery"] {
+    for table in ["units", "contacts", "channels", "bank_accounts", "client_settings"] {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE client_id = ?1"))?
             .execute([&id])?;
     }
-    let client_doc = DocId::client(client.id).to_string();
-    conn.prepare_cached("DELETE FROM client_documents WHERE doc_id = ?1")?
-        .execute([&client_doc])?;
-    conn.prepare_cached(
-        "DELETE FROM visit_items WHERE visit_id IN (SELECT id FROM visits WHERE client_id = ?1)",
-    )?
-    .execute([&id])?;
-    conn.prepare_cached("DELETE FROM visits WHERE client_id = ?1")?.execute([&id])?;
-    project_field_work(conn, &id, client)?;
     let mut insert_unit = conn.prepare_cached(
         "INSERT INTO units (id, client_id, position, name, street, city, postal_code, region,
              country, phone, email, active, is_main)
@@ -313,94 +210,6 @@ fn project_client(conn: &Connection, client: &Client) -> Result<()> {
     Ok(())
 }
 
-/// A time as UTC text that sorts chronologically (`2026-11-22T07:00:00Z`).
-pub(crate) fn utc_text(time: &chrono::DateTime<chrono::FixedOffset>) -> String {
-    time.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn project_field_work(conn: &Connection, id: &str, client: &Client) -> Result<()> {
-    use chrono::Datelike;
-    let mut insert_visit = conn.prepare_cached(
-        "INSERT INTO visits (id, client_id, unit_id, start_utc, start_local, end_local, minutes, year, month,
-             technician, kind, status, notes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
-    let mut insert_item = conn.prepare_cached(
-        "INSERT INTO visit_items (visit_id, position, description, quantity, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for visit in &client.visits {
-        let visit_id = visit.id.to_string();
-        insert_visit.execute(params![
-            visit_id,
-            id,
-            visit.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
-            utc_text(&visit.start),
-            visit.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            visit.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            visit.minutes(),
-            visit.start.year(),
-            visit.start.month(),
-            visit.technician,
-            visit.kind.as_str(),
-            visit.status.as_str(),
-            visit.notes,
-        ])?;
-        for (position, item) in visit.items.iter().enumerate() {
-            insert_item.execute(params![
-                visit_id,
-                position as i64,
-                item.description,
-                item.quantity,
-                item.unit
-            ])?;
-        }
-    }
-    let mut insert_item = conn.prepare_cached(
-        "INSERT INTO gallery (id, client_id, unit_id, visit_id, hash, thumb_hash, name, media_type, size,
-             caption, taken_at, added_by, added_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
-    for (position, item) in client.gallery.iter().enumerate() {
-        insert_item.execute(params![
-            item.id.to_string(),
-            id,
-            item.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
-            item.visit_id.map(|visit| visit.to_string()).unwrap_or_default(),
-            item.hash,
-            item.thumb_hash.clone().unwrap_or_default(),
-            item.name,
-            item.media_type,
-            i64::try_from(item.size).unwrap_or(i64::MAX),
-            item.caption,
-            item.taken_at.clone().unwrap_or_default(),
-            item.added_by,
-            position as i64,
-        ])?;
-    }
-    let mut insert_document = conn.prepare_cached(
-        "INSERT INTO client_documents (id, client_id, doc_id, name, kind, date, unit_id, invoice_id, visit_id,
-             hash, media_type, size)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
-    for document in &client.documents {
-        insert_document.execute(params![
-            document.id.to_string(),
-            id,
-            DocId::client(client.id).to_string(),
-            document.name,
-            document.kind.as_str(),
-            document.date.to_string(),
-            document.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
-            document.invoice_id.clone().unwrap_or_default(),
-            document.visit_id.map(|visit| visit.to_string()).unwrap_or_default(),
-            document.hash,
-            document.media_type,
-            i64::try_from(document.size).unwrap_or(i64::MAX),
-        ])?;
-    }
-    Ok(())
-}
-
 /// The folded text a client is found by, per FTS column.
 struct SearchText {
     names: String,
@@ -465,7 +274,7 @@ fn fold_joined(parts: &[String]) -> String {
     fold_for_search(&present.join(" "))
 }
 
-fn project_groups(conn: &Connection, groups: &[doc_model::Group]) -> Result<()> {
+pub(super) fn project_groups(conn: &Connection, groups: &[doc_model::Group]) -> Result<()> {
     conn.prepare_cached("DELETE FROM groups")?.execute([])?;
     let mut insert =
         conn.prepare_cached("INSERT INTO groups (id, name, sort_key) VALUES (?1, ?2, ?3)")?;
@@ -475,7 +284,10 @@ fn project_groups(conn: &Connection, groups: &[doc_model::Group]) -> Result<()> 
     Ok(())
 }
 
-fn project_workspace(conn: &Connection, workspace: &doc_model::WorkspaceInfo) -> Result<()> {
+pub(super) fn project_workspace(
+    conn: &Connection,
+    workspace: &doc_model::WorkspaceInfo,
+) -> Result<()> {
     conn.prepare_cached("DELETE FROM company")?.execute([])?;
     conn.prepare_cached("DELETE FROM devices")?.execute([])?;
     let mut insert_company =
@@ -487,33 +299,6 @@ fn project_workspace(conn: &Connection, workspace: &doc_model::WorkspaceInfo) ->
         conn.prepare_cached("INSERT INTO devices (id, name) VALUES (?1, ?2)")?;
     for device in &workspace.devices {
         insert_device.execute([&device.id, &device.name])?;
-    }
-    Ok(())
-}
-
-fn project_conflicts(
-    conn: &Connection,
-    doc_id: DocId,
-    client_id: Option<&str>,
-    conflicts: &[doc_model::Conflict],
-) -> Result<()> {
-    let doc_id = doc_id.to_string();
-    conn.prepare_cached("DELETE FROM conflicts WHERE doc_id = ?1")?.execute([&doc_id])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO conflicts (doc_id, client_id, pointer, vals) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for conflict in conflicts {
-        let values: Vec<serde_json::Value> = conflict
-            .values
-            .iter()
-            .map(|value| serde_json::json!({ "value": value.value, "winner": value.winner }))
-            .collect();
-        insert.execute(params![
-            doc_id,
-            client_id,
-            conflict.pointer(),
-            serde_json::Value::from(values).to_string()
-        ])?;
     }
     Ok(())
 }

@@ -280,8 +280,11 @@ impl Replica {
             // A template code two devices made before codes carried the device
             // tag has issued numbers twice; it issues no more (end it and add a
             // new template).
-            if crate::invoicing::duplicates_in_series(&self.conn, &template.code, &template.code)?
-                > 0
+            if crate::modules::billing::invoicing::duplicates_in_series(
+                &self.conn,
+                &template.code,
+                &template.code,
+            )? > 0
             {
                 tracing::warn!(template = template.code, "template with duplicate numbers skipped");
                 continue;

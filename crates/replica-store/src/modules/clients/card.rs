@@ -14,9 +14,9 @@ use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 use sync_protocol::DocumentId;
 
-use crate::catalog::short_id;
-use crate::clients::unknown_client;
 use crate::error::Result;
+use crate::modules::clients::catalog::short_id;
+use crate::modules::clients::edit::unknown_client;
 use crate::replica::Replica;
 
 /// A postal address on the card.
@@ -206,9 +206,9 @@ pub struct ClientCard {
     /// Fields with concurrent values waiting for a decision.
     pub conflicts: Vec<ConflictView>,
     /// Visits by unit and month, all visits, galleries and documents.
-    pub field: crate::visits::FieldSections,
+    pub field: crate::modules::field_work::visits::FieldSections,
     /// Turnover, balances, payment behaviour, invoices, templates, dunning.
-    pub account: crate::billing_card::AccountSummary,
+    pub account: crate::modules::billing::card::AccountSummary,
     /// The client's Automerge documents and their automerge-repo URLs, for
     /// peers and integrations that open them directly.
     pub automerge_documents: Vec<AutomergeDocument>,
@@ -246,15 +246,7 @@ impl Replica {
             document_id: client.to_string(),
             url: automerge_url(client),
         }];
-        let mut years = self.conn.prepare_cached(
-            "SELECT doc_id, CAST(MIN(substr(issue_date, 1, 4)) AS INTEGER) FROM invoices
-             WHERE client_id = ?1 GROUP BY doc_id ORDER BY 2",
-        )?;
-        let rows = years.query_map([client_id.to_string()], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, Option<i32>>(1)?))
-        })?;
-        for row in rows {
-            let (doc_id, year) = row?;
+        for (doc_id, year) in self.invoice_documents_of(client_id)? {
             let Ok(parsed) = doc_id.parse::<DocId>() else { continue };
             documents.push(AutomergeDocument {
                 document: "invoices".to_owned(),
@@ -314,7 +306,7 @@ impl Replica {
                     units: Vec::new(),
                     opened_unit: None,
                     conflicts: Vec::new(),
-                    field: crate::visits::FieldSections {
+                    field: crate::modules::field_work::visits::FieldSections {
                         last_visit: None,
                         visits_by_unit: Vec::new(),
                         visits: Vec::new(),
@@ -415,9 +407,9 @@ impl Replica {
     /// Conflicted fields, of one client or of the whole replica.
     pub fn conflicts(&self, client_id: Option<ClientId>) -> Result<Vec<ConflictView>> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT f.doc_id, f.client_id, c.display_name, f.pointer, f.vals
-             FROM conflicts f LEFT JOIN clients c ON c.id = f.client_id
-             WHERE ?1 IS NULL OR f.client_id = ?1
+            "SELECT f.doc_id, f.owner, c.display_name, f.pointer, f.vals
+             FROM conflicts f LEFT JOIN clients c ON c.id = f.owner
+             WHERE ?1 IS NULL OR f.owner = ?1
              ORDER BY c.sort_key, f.doc_id, f.pointer",
         )?;
         let rows = statement.query_map([client_id.map(|id| id.to_string())], |row| {

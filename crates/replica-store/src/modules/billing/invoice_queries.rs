@@ -10,8 +10,8 @@ use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::catalog::short_id;
 use crate::error::{Result, StoreError};
+use crate::modules::clients::catalog::short_id;
 use crate::replica::Replica;
 
 /// What the invoice list shows.
@@ -392,6 +392,21 @@ pub(crate) fn invoice_row(row: &Row<'_>, as_of: NaiveDate) -> rusqlite::Result<I
 }
 
 impl Replica {
+    /// A client's invoices documents, as (document id, the year of its first
+    /// invoice), oldest first.
+    pub(crate) fn invoice_documents_of(
+        &self,
+        client_id: ClientId,
+    ) -> Result<Vec<(String, Option<i32>)>> {
+        let mut years = self.conn.prepare_cached(
+            "SELECT doc_id, CAST(MIN(substr(issue_date, 1, 4)) AS INTEGER) FROM invoices
+             WHERE client_id = ?1 GROUP BY doc_id ORDER BY 2",
+        )?;
+        let rows =
+            years.query_map([client_id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Lists invoices.
     pub fn invoices(&self, query: &InvoiceQuery) -> Result<Vec<InvoiceRow>> {
         let mut sql = format!("SELECT {ROW_COLUMNS} {ROW_JOINS} WHERE 1 = 1");
@@ -486,7 +501,8 @@ impl Replica {
             });
         }
         let by_number: Vec<String> = by_number.into_iter().map(|(id, _, _)| id).collect();
-        let ids = match (by_number.is_empty(), crate::lookup::id_glob(reference)) {
+        let ids = match (by_number.is_empty(), crate::modules::clients::lookup::id_glob(reference))
+        {
             (true, Some(pattern)) => self
                 .conn
                 .prepare_cached("SELECT id FROM invoices WHERE id GLOB ?1 LIMIT 6")?

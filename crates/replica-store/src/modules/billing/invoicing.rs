@@ -729,7 +729,7 @@ impl Replica {
                     .collect::<rusqlite::Result<BTreeMap<_, _>>>()
             })
             .optional()?
-            .ok_or_else(|| crate::clients::unknown_client(client_id))?;
+            .ok_or_else(|| crate::modules::clients::edit::unknown_client(client_id))?;
         if let Some((iban, bic)) = self
             .conn
             .query_row(
@@ -804,7 +804,7 @@ impl Replica {
                 })
             })
             .optional()?
-            .ok_or_else(|| crate::clients::unknown_client(client_id))
+            .ok_or_else(|| crate::modules::clients::edit::unknown_client(client_id))
     }
 
     pub(crate) fn check_unit(&self, client_id: ClientId, unit_id: UnitId) -> Result<()> {

@@ -1,0 +1,95 @@
+//! The clients module: clients with their profiles, units, contacts, channels
+//! and bank accounts; client groups; the company's details and devices.
+//!
+//! It owns the client document's profile part (the layout is `doc-model`'s), the
+//! groups and workspace documents, the tables of `mirror.sql`, and the queries
+//! over them: the catalog (`catalog`), the card's basic part and its units and
+//! conflicts (`card`), references typed by users and small listings (`lookup`),
+//! and the edits (`edit`).
+//!
+//! This is the model for a new module: `mirror.sql` holds the tables, `Module`
+//! is implemented here, `project.rs` writes the rows, and each query file adds
+//! `impl Replica` methods over this module's tables only.
+
+pub(crate) mod card;
+pub(crate) mod catalog;
+pub(crate) mod edit;
+pub(crate) mod lookup;
+mod project;
+
+use doc_model::{DocId, DocKind, Group, WorkspaceInfo};
+use domain::Client;
+use rusqlite::Connection;
+
+use crate::error::Result;
+use crate::module::{ChangedDocument, Module, ModuleRows};
+
+/// See the module docs.
+pub(crate) struct ClientsModule;
+
+impl Module for ClientsModule {
+    fn name(&self) -> &'static str {
+        "clients"
+    }
+
+    fn projection_version(&self) -> u32 {
+        1
+    }
+
+    fn mirror_ddl(&self) -> &'static str {
+        include_str!("mirror.sql")
+    }
+
+    fn mirror_tables(&self) -> &'static [&'static str] {
+        &[
+            "clients",
+            "client_search",
+            "units",
+            "contacts",
+            "channels",
+            "bank_accounts",
+            "client_settings",
+            "groups",
+            "company",
+            "devices",
+        ]
+    }
+
+    fn read(&self, document: &ChangedDocument<'_>) -> Result<Option<Box<dyn ModuleRows>>> {
+        let rows = match document.kind {
+            Some(DocKind::Client) => {
+                let client = document.hydrated.client()?;
+                ClientsRows::Client { owner: client.id.to_string(), client: Box::new(client) }
+            }
+            Some(DocKind::Groups) => ClientsRows::Groups(document.hydrated.groups()),
+            Some(DocKind::Workspace) => ClientsRows::Workspace(document.hydrated.workspace()),
+            Some(DocKind::Invoices | DocKind::Billing) | None => return Ok(None),
+        };
+        Ok(Some(Box::new(rows)))
+    }
+}
+
+/// What this module shows of one document.
+#[derive(Debug)]
+enum ClientsRows {
+    Client { client: Box<Client>, owner: String },
+    Groups(Vec<Group>),
+    Workspace(WorkspaceInfo),
+}
+
+impl ModuleRows for ClientsRows {
+    fn write(&self, conn: &Connection, _doc_id: DocId) -> Result<()> {
+        match self {
+            Self::Client { client, .. } => project::project_client(conn, client),
+            Self::Groups(groups) => project::project_groups(conn, groups),
+            Self::Workspace(workspace) => project::project_workspace(conn, workspace),
+        }
+    }
+
+    fn owner(&self) -> Option<&str> {
+        match self {
+            Self::Client { owner, .. } => Some(owner),
+            Self::Groups(_) | Self::Workspace(_) => None,
+        }
+    }
+}

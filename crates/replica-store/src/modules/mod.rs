@@ -1,0 +1,22 @@
+//! The feature modules: each owns its documents' layout in the mirror, its
+//! tables, its projection and its queries (see [`crate::module`]).
+//!
+//! - `clients`: the catalog, the card's basic part, profiles, units, contacts,
+//!   groups, company details;
+//! - `field_work`: visits, galleries, the client's documents;
+//! - `billing`: invoices, payments, number series, recurring invoices, dunning,
+//!   the card's account section.
+//!
+//! A module may use the modules listed before it, through their query and
+//! projection functions, never by naming their tables in SQL (the tidy test
+//! checks the SQL of every module's files).
+
+pub(crate) mod billing;
+pub(crate) mod clients;
+pub(crate) mod field_work;
+
+use crate::module::Module;
+
+/// Every module, in the order they project a document.
+pub(crate) static ALL: [&dyn Module; 3] =
+    [&clients::ClientsModule, &field_work::FieldWorkModule, &billing::BillingModule];
