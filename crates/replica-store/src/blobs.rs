@@ -37,20 +37,14 @@ impl Replica {
         self.set_config(FETCH_CONFIG, if fetch == BlobFetch::Lazy { "lazy" } else { "eager" })
     }
 
-    /// Every blob a live gallery item, thumbnail or client document references.
+    /// Every blob a module's rows reference (photos, thumbnails, documents,
+    /// letters), each once, in hash order.
     pub fn referenced_blobs(&self) -> Result<Vec<BlobHash>> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT hash FROM gallery UNION SELECT thumb_hash FROM gallery WHERE thumb_hash <> ''
-             UNION SELECT hash FROM client_documents WHERE hash <> ''",
-        )?;
-        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
-        let mut hashes = Vec::new();
-        for row in rows {
-            if let Ok(hash) = row?.parse() {
-                hashes.push(hash);
-            }
+        let mut referenced = std::collections::BTreeSet::new();
+        for module in crate::modules::ALL {
+            referenced.extend(module.referenced_blobs(&self.conn)?);
         }
-        Ok(hashes)
+        Ok(referenced.into_iter().filter_map(|hash| hash.parse().ok()).collect())
     }
 
     /// Blobs added here that the relay does not have yet.

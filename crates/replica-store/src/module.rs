@@ -53,6 +53,12 @@ pub(crate) trait Module: Sync {
     /// Reads this module's rows of a document, without the database; `None` when
     /// it shows nothing of documents of this kind.
     fn read(&self, document: &ChangedDocument<'_>) -> Result<Option<Box<dyn ModuleRows>>>;
+
+    /// The blobs (hex blake3 hashes) its rows reference, which sync downloads
+    /// and keeps.
+    fn referenced_blobs(&self, _conn: &Connection) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 /// One module's rows of one document, read and not yet written.

@@ -120,6 +120,15 @@ pub(crate) fn mark_mirror_complete(conn: &Connection) -> Result<()> {
 /// Drops every mirror table and creates the current layout, empty.
 pub(crate) fn recreate_mirror(conn: &Connection) -> Result<()> {
     let mut ddl = String::new();
+    // Every view is a module's published view of its tables (the document
+    // store has none), dropped with them.
+    let views: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'view'")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for view in views {
+        ddl.push_str(&format!("DROP VIEW IF EXISTS \"{view}\";\n"));
+    }
     for table in mirror_tables() {
         ddl.push_str(&format!("DROP TABLE IF EXISTS {table};\n"));
     }

@@ -7,9 +7,10 @@
 //! - `billing`: invoices, payments, number series, recurring invoices, dunning,
 //!   the card's account section.
 //!
-//! A module may use the modules listed before it, through their query and
-//! projection functions, never by naming their tables in SQL (the tidy test
-//! checks the SQL of every module's files).
+//! A module learns another module's data through that module's functions or
+//! the views it publishes in its `mirror.sql`, never by naming its tables in
+//! SQL (the tidy test checks the SQL of every module's files; ARCHITECTURE.md
+//! says which module asks which).
 
 pub(crate) mod billing;
 pub(crate) mod clients;

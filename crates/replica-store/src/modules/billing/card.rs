@@ -216,3 +216,49 @@ fn empty_account(currency: String) -> CurrencyAccount {
         credit_minor: 0,
     }
 }
+
+/// A per-client amount another module's list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientBalance {
+    /// Net of issued invoices in the twelve months up to the day.
+    Turnover,
+    /// What is overdue on the day: open principal, costs and interest.
+    Overdue,
+}
+
+impl ClientBalance {
+    /// A `LEFT JOIN` that gives each row of the joining query its client's
+    /// amount as `m.amount` (NULL for none), in one pass over the invoices,
+    /// with the values for its `?` placeholders in order. `client_column` is
+    /// the joining query's client id column.
+    pub(crate) fn join_on_client(
+        self,
+        client_column: &str,
+        currency: &str,
+        as_of: NaiveDate,
+    ) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+        match self {
+            Self::Turnover => (
+                format!(
+                    "LEFT JOIN (SELECT client_id, SUM(net_minor) AS amount FROM invoices
+                                WHERE currency = ? AND status = 'issued' AND issue_date > ? AND issue_date <= ?
+                                GROUP BY client_id) m ON m.client_id = {client_column}"
+                ),
+                vec![
+                    Box::new(currency.to_owned()),
+                    Box::new((as_of - chrono::Months::new(12)).to_string()),
+                    Box::new(as_of.to_string()),
+                ],
+            ),
+            Self::Overdue => (
+                format!(
+                    "LEFT JOIN (SELECT client_id, SUM(open_minor + costs_open_minor + interest_open_minor) AS amount
+                                FROM invoices INDEXED BY invoices_open
+                                WHERE open_minor > 0 AND due_date < ? AND currency = ?
+                                GROUP BY client_id) m ON m.client_id = {client_column}"
+                ),
+                vec![Box::new(as_of.to_string()), Box::new(currency.to_owned())],
+            ),
+        }
+    }
+}

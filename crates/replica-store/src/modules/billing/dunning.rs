@@ -635,11 +635,10 @@ impl Replica {
                     i.last_notice_date, i.interest_until, i.lump_sum_charged, i.block_reason, i.block_until,
                     c.kind, c.display_name, c.country,
                     COALESCE(d.policy, ''), COALESCE(d.block_reason, ''), COALESCE(d.block_until, ''),
-                    COALESCE(s.value, '')
+                    COALESCE(c.language, '')
              FROM invoices i INDEXED BY invoices_open
-             JOIN clients c ON c.id = i.client_id
+             JOIN client_directory c ON c.id = i.client_id
              LEFT JOIN client_dunning d ON d.client_id = i.client_id
-             LEFT JOIN client_settings s ON s.client_id = i.client_id AND s.key = 'language'
              WHERE i.open_minor > 0 AND i.due_date < ?1 AND i.kind = 'invoice' AND i.status = 'issued'",
         )?;
         let rows = statement.query_map([as_of.to_string()], |row| {

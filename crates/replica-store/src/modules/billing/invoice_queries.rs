@@ -344,8 +344,7 @@ pub(crate) const ROW_COLUMNS: &str =
     COALESCE(u.name, ''), i.issue_date, i.due_date, i.currency, i.gross_minor,
     i.open_minor, i.costs_open_minor + i.interest_open_minor, i.credited_minor, i.notices";
 
-pub(crate) const ROW_JOINS: &str =
-    "FROM invoices i JOIN clients c ON c.id = i.client_id LEFT JOIN units u ON u.id = i.unit_id";
+pub(crate) const ROW_JOINS: &str = "FROM invoices i JOIN client_directory c ON c.id = i.client_id LEFT JOIN unit_directory u ON u.id = i.unit_id";
 
 /// Reads a row selected with [`ROW_COLUMNS`].
 pub(crate) fn invoice_row(row: &Row<'_>, as_of: NaiveDate) -> rusqlite::Result<InvoiceRow> {
@@ -483,8 +482,8 @@ impl Replica {
             .conn
             .prepare_cached(
                 "SELECT i.id, COALESCE(c.display_name, ''), COALESCE(d.name, i.created_by)
-                 FROM invoices i LEFT JOIN clients c ON c.id = i.client_id
-                 LEFT JOIN devices d ON d.id = i.created_by
+                 FROM invoices i LEFT JOIN client_directory c ON c.id = i.client_id
+                 LEFT JOIN device_directory d ON d.id = i.created_by
                  WHERE i.number = ?1 ORDER BY i.issue_date, i.id LIMIT 6",
             )?
             .query_map([reference], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
@@ -530,8 +529,8 @@ impl Replica {
             "SELECT i.number, i.id, i.kind, i.series, COALESCE(c.display_name, ''),
                     COALESCE(d.name, i.created_by), i.issue_date, i.gross_minor,
                     i.credited_minor, i.currency
-             FROM invoices i LEFT JOIN clients c ON c.id = i.client_id
-             LEFT JOIN devices d ON d.id = i.created_by
+             FROM invoices i LEFT JOIN client_directory c ON c.id = i.client_id
+             LEFT JOIN device_directory d ON d.id = i.created_by
              WHERE i.number IN (SELECT number FROM invoices WHERE number <> ''
                                 GROUP BY number HAVING COUNT(*) > 1)
              ORDER BY i.number, i.issue_date, i.id",
@@ -700,8 +699,8 @@ impl Replica {
                     s.letter_id, COALESCE(l.name, ''),
                     s.fee_minor, s.lump_sum_minor, s.interest_minor
              FROM notice_sendings s
-             LEFT JOIN devices d ON d.id = s.device_id
-             LEFT JOIN client_documents l ON l.id = s.letter_id
+             LEFT JOIN device_directory d ON d.id = s.device_id
+             LEFT JOIN document_directory l ON l.id = s.letter_id
              WHERE s.notice_id = ?1 ORDER BY s.date, s.letter_id",
         )?;
         for notice in &mut notices {
@@ -764,7 +763,7 @@ impl Replica {
                    || n.date || ')', 0, 0
               FROM notice_sendings s JOIN notices n ON n.id = s.notice_id
               JOIN invoices i ON i.id = s.invoice_id
-              LEFT JOIN devices d ON d.id = s.device_id
+              LEFT JOIN device_directory d ON d.id = s.device_id
              WHERE s.client_id = ?1 AND i.currency = ?2 AND s.letter_id <> n.letter_document
             UNION ALL
             SELECT p.date, 3, 'payment', i.number,

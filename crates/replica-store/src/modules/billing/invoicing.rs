@@ -461,7 +461,7 @@ impl Replica {
             .conn
             .prepare_cached(
                 "SELECT COALESCE(d.name, s.device_id) FROM billing_series s
-                 LEFT JOIN devices d ON d.id = s.device_id
+                 LEFT JOIN device_directory d ON d.id = s.device_id
                  WHERE s.code = ?1 AND s.device_id <> ?2 ORDER BY 1",
             )?
             .query_map(params![code, device_id], |row| row.get(0))?
@@ -704,70 +704,7 @@ impl Replica {
         client_id: ClientId,
         unit_id: &str,
     ) -> Result<BTreeMap<String, String>> {
-        let id = client_id.to_string();
-        let mut snapshot: BTreeMap<String, String> = self
-            .conn
-            .prepare_cached(
-                "SELECT kind, display_name, vat_id, reg_no, personal_code,
-                        CASE WHEN billing_recipient <> '' THEN billing_recipient ELSE display_name END,
-                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_street ELSE street END,
-                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_city ELSE city END,
-                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_postal_code ELSE postal_code END,
-                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_region ELSE region END,
-                        CASE WHEN billing_street <> '' OR billing_city <> '' THEN billing_country ELSE country END,
-                        CASE WHEN billing_email <> '' THEN billing_email ELSE primary_email END
-                 FROM clients WHERE id = ?1",
-            )?
-            .query_row([&id], |row| {
-                let keys = [
-                    "kind", "name", "vat_id", "reg_no", "personal_code", "recipient", "street", "city",
-                    "postal_code", "region", "country", "email",
-                ];
-                keys.iter()
-                    .enumerate()
-                    .map(|(index, key)| Ok(((*key).to_owned(), row.get::<_, String>(index)?)))
-                    .collect::<rusqlite::Result<BTreeMap<_, _>>>()
-            })
-            .optional()?
-            .ok_or_else(|| crate::modules::clients::edit::unknown_client(client_id))?;
-        if let Some((iban, bic)) = self
-            .conn
-            .query_row(
-                "SELECT iban, bic FROM bank_accounts WHERE client_id = ?1 ORDER BY position LIMIT 1",
-                [&id],
-                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
-            )
-            .optional()?
-        {
-            snapshot.insert("iban".to_owned(), iban);
-            snapshot.insert("bic".to_owned(), bic);
-        }
-        let unit: Option<(String, String, String, String, String)> = self
-            .conn
-            .query_row(
-                "SELECT name, street, city, postal_code, country FROM units WHERE id = ?1",
-                [unit_id],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
-            )
-            .optional()?;
-        if let Some((name, street, city, postal_code, country)) = unit {
-            snapshot.insert("unit_name".to_owned(), name);
-            let address =
-                domain::Address { street, city, postal_code, region: String::new(), country };
-            snapshot.insert("unit_address".to_owned(), address.one_line());
-        }
-        // A Leitweg-ID or the buyer's order reference goes on the e-invoice (BT-10).
-        if let Some(reference) = self
-            .conn
-            .query_row(
-                "SELECT value FROM client_settings WHERE client_id = ?1 AND key = 'buyer_reference'",
-                [&id],
-                |row| row.get::<_, String>(0),
-            )
-            .optional()?
-        {
-            snapshot.insert("buyer_reference".to_owned(), reference);
-        }
+        let mut snapshot = self.party_details(client_id, unit_id)?;
         for (key, value) in self.company_details()? {
             snapshot.insert(format!("seller.{key}"), value);
         }
@@ -789,29 +726,22 @@ impl Replica {
     }
 
     pub(crate) fn billing_client(&self, client_id: ClientId) -> Result<BillingClient> {
-        self.conn
-            .prepare_cached(
-                "SELECT display_name, currency, payment_terms_days FROM clients WHERE id = ?1",
-            )?
-            .query_row([client_id.to_string()], |row| {
-                let days: Option<i64> = row.get(2)?;
-                Ok(BillingClient {
-                    name: row.get(0)?,
-                    currency: row.get(1)?,
-                    terms_days: days
-                        .and_then(|days| u32::try_from(days).ok())
-                        .unwrap_or(DEFAULT_TERMS_DAYS),
-                })
-            })
-            .optional()?
-            .ok_or_else(|| crate::modules::clients::edit::unknown_client(client_id))
+        let defaults = self.billing_defaults(client_id)?;
+        Ok(BillingClient {
+            name: defaults.name,
+            currency: defaults.currency,
+            terms_days: defaults
+                .payment_terms_days
+                .and_then(|days| u32::try_from(days).ok())
+                .unwrap_or(DEFAULT_TERMS_DAYS),
+        })
     }
 
     pub(crate) fn check_unit(&self, client_id: ClientId, unit_id: UnitId) -> Result<()> {
         let found: Option<i64> = self
             .conn
             .query_row(
-                "SELECT 1 FROM units WHERE id = ?1 AND client_id = ?2",
+                "SELECT 1 FROM unit_directory WHERE id = ?1 AND client_id = ?2",
                 params![unit_id.to_string(), client_id.to_string()],
                 |row| row.get(0),
             )
@@ -829,7 +759,9 @@ impl Replica {
     pub(crate) fn device_name(&self, device_id: &str) -> Result<String> {
         Ok(self
             .conn
-            .query_row("SELECT name FROM devices WHERE id = ?1", [device_id], |row| row.get(0))
+            .query_row("SELECT name FROM device_directory WHERE id = ?1", [device_id], |row| {
+                row.get(0)
+            })
             .optional()?
             .unwrap_or_else(|| format!("device {}", &device_id[..device_id.len().min(8)])))
     }
@@ -840,7 +772,7 @@ impl Replica {
         Ok(self
             .conn
             .query_row(
-                "SELECT name FROM devices WHERE id <> ?1 AND upper(substr(id, 1, 6)) = ?2 LIMIT 1",
+                "SELECT name FROM device_directory WHERE id <> ?1 AND upper(substr(id, 1, 6)) = ?2 LIMIT 1",
                 params![self.meta().device_id.to_string(), tag],
                 |row| row.get(0),
             )

@@ -237,9 +237,11 @@ impl Replica {
             let totals = billing::invoice::totals(&template.lines)?;
             let unit_name: String = self
                 .conn
-                .query_row("SELECT name FROM units WHERE id = ?1", [&template.unit_id], |row| {
-                    row.get(0)
-                })
+                .query_row(
+                    "SELECT name FROM unit_directory WHERE id = ?1",
+                    [&template.unit_id],
+                    |row| row.get(0),
+                )
                 .optional()?
                 .unwrap_or_default();
             views.push(TemplateView {
@@ -390,7 +392,7 @@ impl Replica {
         let mut statement = self.conn.prepare_cached(
             "SELECT t.id, t.code, t.client_id, c.display_name, t.unit_id, t.period, t.day, t.start, t.end,
                     t.terms_days, t.currency, t.note, t.lines
-             FROM recurring_templates t JOIN clients c ON c.id = t.client_id
+             FROM recurring_templates t JOIN client_directory c ON c.id = t.client_id
              WHERE ?1 IS NULL OR t.client_id = ?1
              ORDER BY c.sort_key, t.code",
         )?;

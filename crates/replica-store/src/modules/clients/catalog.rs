@@ -6,6 +6,7 @@ use rusqlite::{ToSql, params_from_iter};
 use serde::Serialize;
 
 use crate::error::{Result, StoreError};
+use crate::modules::billing::card::ClientBalance;
 use crate::replica::Replica;
 
 /// Which clients the catalog shows by archive state.
@@ -132,30 +133,18 @@ impl Replica {
             // Unused by the other sorts.
             (_, day) => (None, day.unwrap_or_default()),
         };
-        let (money_column, money_join) = match query.sort {
-            CatalogSort::Turnover => {
-                params.push(Box::new(currency.clone()));
-                params.push(Box::new((as_of - chrono::Months::new(12)).to_string()));
-                params.push(Box::new(as_of.to_string()));
-                (
-                    "COALESCE(m.amount, 0)",
-                    "LEFT JOIN (SELECT client_id, SUM(net_minor) AS amount FROM invoices
-                                WHERE currency = ? AND status = 'issued' AND issue_date > ? AND issue_date <= ?
-                                GROUP BY client_id) m ON m.client_id = c.id",
-                )
+        let balance = match query.sort {
+            CatalogSort::Turnover => Some(ClientBalance::Turnover),
+            CatalogSort::Overdue => Some(ClientBalance::Overdue),
+            _ => None,
+        };
+        let (money_column, money_join) = match (balance, &currency) {
+            (Some(balance), Some(currency)) => {
+                let (join, values) = balance.join_on_client("c.id", currency, as_of);
+                params.extend(values);
+                ("COALESCE(m.amount, 0)", join)
             }
-            CatalogSort::Overdue => {
-                params.push(Box::new(as_of.to_string()));
-                params.push(Box::new(currency.clone()));
-                (
-                    "COALESCE(m.amount, 0)",
-                    "LEFT JOIN (SELECT client_id, SUM(open_minor + costs_open_minor + interest_open_minor) AS amount
-                                FROM invoices INDEXED BY invoices_open
-                                WHERE open_minor > 0 AND due_date < ? AND currency = ?
-                                GROUP BY client_id) m ON m.client_id = c.id",
-                )
-            }
-            _ => ("NULL", ""),
+            _ => ("NULL", String::new()),
         };
         let mut sql = format!(
             "SELECT c.id, c.kind, c.display_name,

@@ -125,3 +125,15 @@ CREATE TABLE devices (
     id   TEXT PRIMARY KEY,
     name TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Published to the other modules, which join these views and never the tables
+-- above (SQLite inlines a view into the query that joins it).
+CREATE VIEW client_directory AS
+SELECT id, kind, display_name, sort_key, country,
+       (SELECT value FROM client_settings s WHERE s.client_id = c.id AND s.key = 'language')
+           AS language
+FROM clients c;
+
+CREATE VIEW unit_directory AS SELECT id, client_id, name FROM units;
+
+CREATE VIEW device_directory AS SELECT id, name FROM devices;

@@ -15,6 +15,7 @@ pub(crate) mod card;
 pub(crate) mod catalog;
 pub(crate) mod edit;
 pub(crate) mod lookup;
+pub(crate) mod party;
 mod project;
 
 use doc_model::{DocId, DocKind, Group, WorkspaceInfo};

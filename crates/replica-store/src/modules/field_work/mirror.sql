@@ -70,3 +70,7 @@ CREATE TABLE client_documents (
 CREATE INDEX client_documents_client ON client_documents (client_id, date);
 CREATE INDEX client_documents_hash ON client_documents (hash);
 CREATE INDEX client_documents_doc ON client_documents (doc_id);
+
+-- Published to the other modules, which join this view and never the tables
+-- above.
+CREATE VIEW document_directory AS SELECT id, client_id, doc_id, name FROM client_documents;

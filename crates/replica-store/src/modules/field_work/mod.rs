@@ -49,6 +49,15 @@ impl Module for FieldWorkModule {
             | None => Ok(None),
         }
     }
+
+    fn referenced_blobs(&self, conn: &Connection) -> Result<Vec<String>> {
+        let mut statement = conn.prepare_cached(
+            "SELECT hash FROM gallery UNION SELECT thumb_hash FROM gallery WHERE thumb_hash <> ''
+             UNION SELECT hash FROM client_documents WHERE hash <> ''",
+        )?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }
 
 /// A client's field work, read from its document.

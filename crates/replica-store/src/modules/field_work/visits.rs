@@ -211,8 +211,8 @@ impl Replica {
     /// The visit list.
     pub fn visits(&self, query: &VisitQuery) -> Result<Vec<VisitRow>> {
         let mut sql = format!(
-            "SELECT {VISIT_COLUMNS} FROM visits v JOIN clients c ON c.id = v.client_id
-             LEFT JOIN units u ON u.id = v.unit_id WHERE 1 = 1"
+            "SELECT {VISIT_COLUMNS} FROM visits v JOIN client_directory c ON c.id = v.client_id
+             LEFT JOIN unit_directory u ON u.id = v.unit_id WHERE 1 = 1"
         );
         let mut values: Vec<Box<dyn ToSql>> = Vec::new();
         if let Some(client) = query.client {
@@ -252,8 +252,8 @@ impl Replica {
         let visit = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {VISIT_COLUMNS} FROM visits v JOIN clients c ON c.id = v.client_id
-                 LEFT JOIN units u ON u.id = v.unit_id WHERE v.id = ?1"
+                "SELECT {VISIT_COLUMNS} FROM visits v JOIN client_directory c ON c.id = v.client_id
+                 LEFT JOIN unit_directory u ON u.id = v.unit_id WHERE v.id = ?1"
             ))?
             .query_row([&id], visit_row)
             .map_err(|_| StoreError::NotFound {
@@ -291,7 +291,7 @@ impl Replica {
 
     fn gallery_where(&self, condition: &str, values: &[&dyn ToSql]) -> Result<Vec<GalleryRow>> {
         let mut statement = self.conn.prepare_cached(&format!(
-            "SELECT {GALLERY_COLUMNS} FROM gallery g LEFT JOIN units u ON u.id = g.unit_id
+            "SELECT {GALLERY_COLUMNS} FROM gallery g LEFT JOIN unit_directory u ON u.id = g.unit_id
              WHERE {condition} ORDER BY g.unit_id, g.added_at"
         ))?;
         let rows = statement.query_map(values, |row| {
@@ -321,7 +321,7 @@ impl Replica {
         let mut statement = self.conn.prepare_cached(
             "SELECT d.id, d.name, d.kind, d.date, COALESCE(u.name, ''), d.invoice_id, d.visit_id, d.media_type,
                     d.size, d.hash
-             FROM client_documents d LEFT JOIN units u ON u.id = d.unit_id
+             FROM client_documents d LEFT JOIN unit_directory u ON u.id = d.unit_id
              WHERE d.client_id = ?1 ORDER BY d.date DESC, d.name, d.id",
         )?;
         let rows = statement.query_map([&client], |row| {
@@ -360,7 +360,7 @@ impl Replica {
         let first_month = (today.year() * 12 + today.month0() as i32) - 11;
         let mut statement = self.conn.prepare_cached(
             "SELECT v.unit_id, COALESCE(u.name, ''), v.year, v.month, count(*), sum(v.minutes)
-             FROM visits v LEFT JOIN units u ON u.id = v.unit_id
+             FROM visits v LEFT JOIN unit_directory u ON u.id = v.unit_id
              WHERE v.client_id = ?1 AND (v.year * 12 + v.month - 1) BETWEEN ?2 AND ?3
              GROUP BY v.unit_id, v.year, v.month
              ORDER BY COALESCE(u.name, ''), v.unit_id, v.year DESC, v.month DESC",
@@ -404,7 +404,7 @@ impl Replica {
         let galleries = self
             .conn
             .prepare_cached(
-                "SELECT g.unit_id, COALESCE(u.name, ''), count(*) FROM gallery g LEFT JOIN units u ON u.id = g.unit_id
+                "SELECT g.unit_id, COALESCE(u.name, ''), count(*) FROM gallery g LEFT JOIN unit_directory u ON u.id = g.unit_id
                  WHERE g.client_id = ?1 GROUP BY g.unit_id ORDER BY COALESCE(u.name, '')",
             )?
             .query_map([&client], |row| {
