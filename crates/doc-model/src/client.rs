@@ -298,6 +298,21 @@ pub fn hydrate_client(doc: &AutoCommit) -> Result<Client> {
 }
 
 /// Reads a client aggregate from an already hydrated document root.
+/// A client document's profile, without reading the rest of the document (an
+/// edit checks the client's name this way).
+pub fn hydrate_client_profile(doc: &AutoCommit) -> Result<Profile> {
+    let profile = match doc.get(automerge::ROOT, "profile")? {
+        Some((automerge::Value::Object(automerge::ObjType::Map), profile)) => {
+            doc.hydrate(&profile, None)?
+        }
+        _ => return Ok(hydrate_profile(read::empty_map())),
+    };
+    match profile {
+        hydrate::Value::Map(profile) => Ok(hydrate_profile(&profile)),
+        _ => Ok(hydrate_profile(read::empty_map())),
+    }
+}
+
 /// The id a client document names, without reading the rest of it.
 pub(crate) fn client_id_from_root(root: &hydrate::Map) -> Result<ClientId> {
     let kind = read::text(root, "kind");

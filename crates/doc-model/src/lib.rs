@@ -46,7 +46,7 @@ pub use billing::{
     Issue, LetterRecord, NewInvoice, NoticeRecord, PaymentRecord, SendingRecord, Series,
     recovered_letter_id, sending_key,
 };
-pub use client::{ClientDocMut, hydrate_client};
+pub use client::{ClientDocMut, hydrate_client, hydrate_client_profile};
 pub use client_billing::{ClientBilling, ClientBillingMut, ClientDunning, Template};
 pub use conflicts::{Conflict, ConflictValue, Resolution, conflicts, resolve_conflict};
 pub use doc_id::{BadDocId, DocId, DocKind};
@@ -60,17 +60,29 @@ pub use workspace::{DeviceInfo, WorkspaceDocMut, WorkspaceInfo, hydrate_workspac
 #[derive(Debug)]
 pub struct Hydrated {
     root: automerge::hydrate::Map,
+    /// The client aggregate, read once for everyone who asks.
+    client: std::cell::OnceCell<std::sync::Arc<domain::Client>>,
 }
 
 /// Reads a document's whole state.
 pub fn hydrate(doc: &AutoCommit) -> Result<Hydrated> {
-    Ok(Hydrated { root: hydrate_root(doc)? })
+    Ok(Hydrated { root: hydrate_root(doc)?, client: std::cell::OnceCell::new() })
 }
 
 impl Hydrated {
     /// The client aggregate, if this is a client document.
     pub fn client(&self) -> Result<domain::Client> {
         client::client_from_root(&self.root)
+    }
+
+    /// The same, read from the document once however often it is asked for
+    /// (the projection's modules each show a part of it).
+    pub fn shared_client(&self) -> Result<std::sync::Arc<domain::Client>> {
+        if let Some(client) = self.client.get() {
+            return Ok(client.clone());
+        }
+        let client = std::sync::Arc::new(client::client_from_root(&self.root)?);
+        Ok(self.client.get_or_init(|| client).clone())
     }
 
     /// The client's id, if this is a client document: what [`Hydrated::client`]

@@ -43,6 +43,7 @@ mod module;
 mod modules;
 mod projection;
 mod replica;
+mod rows;
 mod schema;
 mod sync_support;
 

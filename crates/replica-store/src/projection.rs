@@ -18,7 +18,7 @@ use rusqlite::{Connection, params};
 use crate::error::Result;
 use crate::module::{ChangedDocument, ModuleRows};
 
-/// The core's own mirror table.
+/// The core's own mirror tables.
 pub(crate) const CORE_MIRROR_DDL: &str = r"
 -- Fields with concurrent values, per document; `vals` is a JSON array of
 -- {value, winner}; `owner` is the record a module says the document belongs to
@@ -31,10 +31,19 @@ CREATE TABLE conflicts (
     PRIMARY KEY (doc_id, pointer)
 ) WITHOUT ROWID;
 CREATE INDEX conflicts_owner ON conflicts (owner);
+
+-- What each part of a document's rows was last written from (see rows.rs): a
+-- part whose statements hash alike is not written again.
+CREATE TABLE mirror_parts (
+    doc_id TEXT NOT NULL,
+    part   TEXT NOT NULL,
+    hash   BLOB NOT NULL,
+    PRIMARY KEY (doc_id, part)
+) WITHOUT ROWID;
 ";
 
 /// The tables of [`CORE_MIRROR_DDL`].
-pub(crate) const CORE_MIRROR_TABLES: &[&str] = &["conflicts"];
+pub(crate) const CORE_MIRROR_TABLES: &[&str] = &["conflicts", "mirror_parts"];
 
 /// Replaces the mirror rows of one document.
 pub(crate) fn project(

@@ -86,7 +86,7 @@ impl ModuleRows for BillingRows {
     fn write(&self, conn: &Connection, doc_id: DocId) -> Result<()> {
         match self {
             Self::Client { client_id, billing } => {
-                project::project_client_billing(conn, client_id, billing)
+                project::project_client_billing(conn, doc_id, client_id, billing)
             }
             Self::Invoices(content) => project::project_invoices(conn, doc_id, content),
             Self::Settings(settings) => project::project_billing_settings(conn, settings),

@@ -15,6 +15,7 @@ use rusqlite::{Connection, params};
 
 use crate::error::Result;
 use crate::modules::field_work::{FiledDocument, file_documents};
+use crate::rows::replace_if_changed;
 
 /// Upserts that write a row only when it differs from the stored one.
 static INSERT_INVOICE_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -378,52 +379,52 @@ fn is_issued_credit_note(invoice: &InvoiceRecord) -> bool {
     invoice.kind == "credit_note" && invoice.status == "issued" && !invoice.credits.is_empty()
 }
 
-/// Replaces a client's templates and dunning settings.
+/// Replaces a client's templates and dunning settings, when they changed.
 pub(super) fn project_client_billing(
     conn: &Connection,
+    doc_id: DocId,
     client_id: &str,
     billing: &ClientBilling,
 ) -> Result<()> {
-    conn.prepare_cached("DELETE FROM recurring_templates WHERE client_id = ?1")?
-        .execute([client_id])?;
-    conn.prepare_cached("DELETE FROM client_dunning WHERE client_id = ?1")?.execute([client_id])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO recurring_templates (id, client_id, code, unit_id, period, day, start, end,
-             terms_days, currency, note, lines, net_minor, gross_minor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (id) DO NOTHING",
-    )?;
-    for template in &billing.templates {
-        let totals = billing::invoice::totals(&template.lines).ok();
-        insert.execute(params![
-            template.id,
-            client_id,
-            template.code,
-            template.unit_id,
-            template.period.as_str(),
-            template.day,
-            template.start.to_string(),
-            template.end.map(|end| end.to_string()),
-            template.terms_days,
-            template.currency,
-            template.note,
-            serde_json::to_string(&template.lines).unwrap_or_default(),
-            totals.as_ref().map_or(0, |totals| totals.net_minor),
-            totals.as_ref().map_or(0, |totals| totals.gross_minor),
-        ])?;
-    }
-    let dunning = &billing.dunning;
-    if !dunning.policy.is_empty() || dunning.block.is_some() {
-        let (reason, until) = match &dunning.block {
-            Some(block) => (block.reason.clone(), block.until.to_string()),
-            None => (String::new(), String::new()),
-        };
-        conn.prepare_cached(
-            "INSERT INTO client_dunning (client_id, policy, block_reason, block_until) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![client_id, dunning.policy, reason, until])?;
-    }
-    Ok(())
+    replace_if_changed(conn, doc_id, "billing.client", |sink| {
+        sink.execute("DELETE FROM recurring_templates WHERE client_id = ?1", params![client_id])?;
+        sink.execute("DELETE FROM client_dunning WHERE client_id = ?1", params![client_id])?;
+        let insert = "INSERT INTO recurring_templates (id, client_id, code, unit_id, period, day, start, end,
+                 terms_days, currency, note, lines, net_minor, gross_minor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (id) DO NOTHING";
+        for template in &billing.templates {
+            let totals = billing::invoice::totals(&template.lines).ok();
+            sink.execute(
+                insert,
+                params![
+                    template.id,
+                    client_id,
+                    template.code,
+                    template.unit_id,
+                    template.period.as_str(),
+                    template.day,
+                    template.start.to_string(),
+                    template.end.map(|end| end.to_string()),
+                    template.terms_days,
+                    template.currency,
+                    template.note,
+                    serde_json::to_string(&template.lines).unwrap_or_default(),
+                    totals.as_ref().map_or(0, |totals| totals.net_minor),
+                    totals.as_ref().map_or(0, |totals| totals.gross_minor),
+                ],
+            )?;
+        }
+        let dunning = &billing.dunning;
+        if !dunning.policy.is_empty() || dunning.block.is_some() {
+            let (reason, until) = match &dunning.block {
+                Some(block) => (block.reason.clone(), block.until.to_string()),
+                None => (String::new(), String::new()),
+            };
+            sink.execute("INSERT INTO client_dunning (client_id, policy, block_reason, block_until) VALUES (?1, ?2, ?3, ?4)", params![client_id, dunning.policy, reason, until])?;
+        }
+        Ok(())
+    })
 }
 
 /// Replaces the workspace's billing settings.

@@ -4,7 +4,7 @@
 
 use blob_store::BlobHash;
 use doc_model::{ClientDocMut, DocId, DocKind, GroupsDocMut, Resolution, WorkspaceDocMut};
-use domain::{Client, ClientEdit, ClientId, DomainError, GroupId};
+use domain::{Client, ClientEdit, ClientId, DomainError, GroupId, Profile};
 
 use crate::blobs::queue_uploads;
 use crate::error::{Result, StoreError};
@@ -36,7 +36,7 @@ impl Replica {
             for edit in edits {
                 client.apply(edit, now)?;
             }
-            require_name(&doc_model::hydrate_client(doc)?)
+            require_name(&doc_model::hydrate_client_profile(doc)?)
         })?;
         Ok(client_id)
     }
@@ -62,7 +62,7 @@ impl Replica {
             for edit in edits {
                 client.apply(edit, now)?;
             }
-            require_name(&doc_model::hydrate_client(doc)?)
+            require_name(&doc_model::hydrate_client_profile(doc)?)
         });
         match result {
             Err(StoreError::UnknownDocument(_)) => Err(unknown_client(client_id)),
@@ -125,8 +125,8 @@ impl Replica {
     }
 }
 
-fn require_name(client: &Client) -> Result<()> {
-    if client.profile.display_name().trim().is_empty() {
+fn require_name(profile: &Profile) -> Result<()> {
+    if profile.display_name().trim().is_empty() {
         return Err(doc_model::DocModelError::from(DomainError::Empty {
             field: "the client's name (or first and last name)",
         })
@@ -137,4 +137,108 @@ fn require_name(client: &Client) -> Result<()> {
 
 pub(crate) fn unknown_client(client_id: ClientId) -> StoreError {
     StoreError::NotFound { what: "client", reference: client_id.to_string(), hint: String::new() }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use domain::{
+        Address, ChannelKind, ClientEdit, EntryId, NewContact, NewUnit, NewVisit, ProfileField,
+        UnitId, VisitId, VisitKind, VisitStatus,
+    };
+
+    use crate::replica::{InitOptions, Replica};
+
+    #[test]
+    fn editing_a_clients_industry_rewrites_its_clients_row_and_no_other_mirror_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = InitOptions {
+            workspace_name: Some("Serviss SIA".to_owned()),
+            device_name: "office".to_owned(),
+            workspace_id: None,
+            seeded: None,
+        };
+        let mut replica = Replica::create(dir.path(), &options).unwrap();
+        let unit = UnitId::random();
+        let contact = |name: &str| NewContact {
+            id: EntryId::random(),
+            name: name.to_owned(),
+            role: "manager".to_owned(),
+            phone: "+371 2000 0000".to_owned(),
+            email: String::new(),
+        };
+        let start = DateTime::parse_from_rfc3339("2026-11-20T09:00:00+02:00").unwrap();
+        let client = replica
+            .create_client(&[
+                ClientEdit::Field(ProfileField::Name, "Ozols SIA".to_owned()),
+                ClientEdit::AddUnit(NewUnit {
+                    id: unit,
+                    name: "Noliktava".to_owned(),
+                    address: Address { city: "Rīga".to_owned(), ..Address::default() },
+                    phone: String::new(),
+                    email: String::new(),
+                    active: true,
+                }),
+                ClientEdit::AddUnitContact(unit, contact("Anna Ozola")),
+                ClientEdit::AddContact(contact("Jānis Ozols")),
+                ClientEdit::AddChannel {
+                    id: EntryId::random(),
+                    kind: ChannelKind::Phone,
+                    value: "+371 6700 0000".to_owned(),
+                    label: String::new(),
+                },
+                ClientEdit::AddBankAccount {
+                    id: EntryId::random(),
+                    iban: "LV80BANK0000435195001".to_owned(),
+                    bic: String::new(),
+                    bank_name: String::new(),
+                },
+                ClientEdit::SetSetting("language".to_owned(), "lv".to_owned()),
+                ClientEdit::AddVisit(NewVisit {
+                    id: VisitId::random(),
+                    unit_id: Some(unit),
+                    start,
+                    end: start + chrono::Duration::hours(2),
+                    technician: "Pēteris".to_owned(),
+                    kind: VisitKind::Scheduled,
+                    status: VisitStatus::Done,
+                    items: Vec::new(),
+                    notes: "Filtri nomainīti".to_owned(),
+                }),
+            ])
+            .unwrap();
+        let mirror_rows = |replica: &Replica| -> i64 {
+            let tables: Vec<&str> = crate::schema::mirror_tables()
+                .filter(|table| *table != "client_search" && *table != "mirror_parts")
+                .collect();
+            tables
+                .iter()
+                .map(|table| {
+                    replica
+                        .conn
+                        .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                            row.get::<_, i64>(0)
+                        })
+                        .unwrap()
+                })
+                .sum()
+        };
+        let rows = mirror_rows(&replica);
+        let changes_before = replica.conn.total_changes();
+        replica
+            .edit_client(client, &[ClientEdit::Field(ProfileField::Industry, "HVAC".to_owned())])
+            .unwrap();
+        let changes = replica.conn.total_changes() - changes_before;
+        // The document's new chunk and stored version, its outbox entry, and the
+        // one mirror row that shows the industry; nothing of its units, contacts,
+        // channels, accounts, settings or visits is deleted and written again.
+        assert!(changes <= 4, "an industry edit changed {changes} rows");
+        assert_eq!(mirror_rows(&replica), rows);
+        let card =
+            replica.card(client, chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
+        assert_eq!(card.industry, "HVAC");
+        assert_eq!(card.units.len(), 1);
+        assert_eq!(card.contacts.len(), 1);
+        assert_eq!(card.field.visits.len(), 1);
+    }
 }

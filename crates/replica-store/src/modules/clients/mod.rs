@@ -18,6 +18,8 @@ pub(crate) mod lookup;
 pub(crate) mod party;
 mod project;
 
+use std::sync::Arc;
+
 use doc_model::{DocId, DocKind, Group, WorkspaceInfo};
 use domain::Client;
 use rusqlite::Connection;
@@ -59,8 +61,8 @@ impl Module for ClientsModule {
     fn read(&self, document: &ChangedDocument<'_>) -> Result<Option<Box<dyn ModuleRows>>> {
         let rows = match document.kind {
             Some(DocKind::Client) => {
-                let client = document.hydrated.client()?;
-                ClientsRows::Client { owner: client.id.to_string(), client: Box::new(client) }
+                let client = document.hydrated.shared_client()?;
+                ClientsRows::Client { owner: client.id.to_string(), client }
             }
             Some(DocKind::Groups) => ClientsRows::Groups(document.hydrated.groups()),
             Some(DocKind::Workspace) => ClientsRows::Workspace(document.hydrated.workspace()),
@@ -73,7 +75,7 @@ impl Module for ClientsModule {
 /// What this module shows of one document.
 #[derive(Debug)]
 enum ClientsRows {
-    Client { client: Box<Client>, owner: String },
+    Client { client: Arc<Client>, owner: String },
     Groups(Vec<Group>),
     Workspace(WorkspaceInfo),
 }

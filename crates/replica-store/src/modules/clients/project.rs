@@ -2,10 +2,12 @@
 //! contacts, channels, bank accounts, settings and search text; the groups
 //! document; the workspace document's company details and devices.
 
+use doc_model::DocId;
 use domain::{ChannelKind, Client, fold_for_search, sort_key};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
+use crate::rows::replace_if_changed;
 
 pub(super) fn project_client(conn: &Connection, client: &Client) -> Result<()> {
     let id = client.id.to_string();
@@ -16,7 +18,7 @@ pub(super) fn project_client(conn: &Connection, client: &Client) -> Result<()> {
     let primary_email = client.channel_values(ChannelKind::Email).next().unwrap_or_default();
     let active_units = client.units.iter().filter(|unit| unit.active).count();
     let billing = &profile.billing;
-    let rowid: i64 = conn
+    let rowid: Option<i64> = conn
         .prepare_cached(
             "INSERT INTO clients (id, kind, display_name, sort_key, name, first_name, last_name,
                  reg_no, personal_code, vat_id, industry, street, city, city_key, postal_code, region,
@@ -46,6 +48,30 @@ pub(super) fn project_client(conn: &Connection, client: &Client) -> Result<()> {
                  primary_phone = excluded.primary_phone, primary_email = excluded.primary_email,
                  unit_count = excluded.unit_count, active_unit_count = excluded.active_unit_count,
                  last_visit = excluded.last_visit
+             -- A change elsewhere in the document (a visit's note, a unit's
+             -- phone) leaves the row and its index entries alone.
+             WHERE (
+                 kind, display_name, sort_key, name, first_name, last_name, reg_no,
+                 personal_code, vat_id, industry, street, city, city_key, postal_code,
+                 region, country, billing_recipient, billing_street, billing_city,
+                 billing_postal_code, billing_region, billing_country, billing_email,
+                 payment_terms_days, currency, group_id, archived, comments,
+                 main_unit_id, primary_phone, primary_email, unit_count,
+                 active_unit_count, last_visit
+             ) IS NOT (
+                 excluded.kind, excluded.display_name, excluded.sort_key, excluded.name,
+                 excluded.first_name, excluded.last_name, excluded.reg_no,
+                 excluded.personal_code, excluded.vat_id, excluded.industry,
+                 excluded.street, excluded.city, excluded.city_key,
+                 excluded.postal_code, excluded.region, excluded.country,
+                 excluded.billing_recipient, excluded.billing_street,
+                 excluded.billing_city, excluded.billing_postal_code,
+                 excluded.billing_region, excluded.billing_country,
+                 excluded.billing_email, excluded.payment_terms_days, excluded.currency,
+                 excluded.group_id, excluded.archived, excluded.comments,
+                 excluded.main_unit_id, excluded.primary_phone, excluded.primary_email,
+                 excluded.unit_count, excluded.active_unit_count, excluded.last_visit
+             )
              RETURNING rowid",
         )?
         .query_row(
@@ -87,7 +113,15 @@ pub(super) fn project_client(conn: &Connection, client: &Client) -> Result<()> {
                 client.visits.iter().map(|visit| crate::modules::field_work::utc_text(&visit.start)).max(),
             ],
             |row| row.get(0),
-        )?;
+        )
+        .optional()?;
+    let rowid: i64 = match rowid {
+        Some(rowid) => rowid,
+        // Unchanged: the upsert returned nothing.
+        None => conn
+            .prepare_cached("SELECT rowid FROM clients WHERE id = ?1")?
+            .query_row([&id], |row| row.get(0))?,
+    };
 
     // Most changes (a visit, a payment's letter, a comment) leave the searchable
     // text alone; rewriting the FTS row then would only churn its segments.
@@ -120,94 +154,110 @@ pub(super) fn project_client(conn: &Connection, client: &Client) -> Result<()> {
         ])?;
     }
 
-    for table in ["units", "contacts", "channels", "bank_accounts", "client_settings"] {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE client_id = ?1"))?
-            .execute([&id])?;
-    }
-    let mut insert_unit = conn.prepare_cached(
-        "INSERT INTO units (id, client_id, position, name, street, city, postal_code, region,
-             country, phone, email, active, is_main)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
-    let mut insert_contact = conn.prepare_cached(
-        "INSERT INTO contacts (client_id, unit_id, id, position, name, role, phone, email)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for (position, unit) in client.units.iter().enumerate() {
-        let unit_id = unit.id.to_string();
-        insert_unit.execute(params![
-            unit_id,
-            id,
-            position as i64,
-            unit.name,
-            unit.address.street,
-            unit.address.city,
-            unit.address.postal_code,
-            unit.address.region,
-            unit.address.country,
-            unit.phone,
-            unit.email,
-            unit.active,
-            profile.main_unit_id == Some(unit.id),
-        ])?;
-        for (contact_position, contact) in unit.contacts.iter().enumerate() {
-            insert_contact.execute(params![
-                id,
-                unit_id,
-                contact.id.to_string(),
-                contact_position as i64,
-                contact.name,
-                contact.role,
-                contact.phone,
-                contact.email,
-            ])?;
+    project_client_lists(conn, client)
+}
+
+/// The client's lists: units and their contacts, contacts, channels, bank
+/// accounts and settings, written only when they changed.
+fn project_client_lists(conn: &Connection, client: &Client) -> Result<()> {
+    let id = client.id.to_string();
+    replace_if_changed(conn, DocId::client(client.id), "clients.lists", |sink| {
+        for table in ["units", "contacts", "channels", "bank_accounts", "client_settings"] {
+            sink.execute(&format!("DELETE FROM {table} WHERE client_id = ?1"), params![id])?;
         }
-    }
-    for (position, contact) in client.contacts.iter().enumerate() {
-        insert_contact.execute(params![
-            id,
-            None::<String>,
-            contact.id.to_string(),
-            position as i64,
-            contact.name,
-            contact.role,
-            contact.phone,
-            contact.email,
-        ])?;
-    }
-    let mut insert_channel = conn.prepare_cached(
-        "INSERT INTO channels (client_id, id, position, kind, value, label) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (position, channel) in client.channels.iter().enumerate() {
-        insert_channel.execute(params![
-            id,
-            channel.id.to_string(),
-            position as i64,
-            channel.kind.as_str(),
-            channel.value,
-            channel.label,
-        ])?;
-    }
-    let mut insert_account = conn.prepare_cached(
-        "INSERT INTO bank_accounts (client_id, id, position, iban, bic, bank_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (position, account) in client.bank_accounts.iter().enumerate() {
-        insert_account.execute(params![
-            id,
-            account.id.to_string(),
-            position as i64,
-            account.iban,
-            account.bic,
-            account.bank_name,
-        ])?;
-    }
-    let mut insert_setting = conn.prepare_cached(
-        "INSERT INTO client_settings (client_id, key, value) VALUES (?1, ?2, ?3)",
-    )?;
-    for (key, value) in &client.settings {
-        insert_setting.execute(params![id, key, value])?;
-    }
-    Ok(())
+        let insert_unit =
+            "INSERT INTO units (id, client_id, position, name, street, city, postal_code, region,
+                 country, phone, email, active, is_main)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        let insert_contact =
+            "INSERT INTO contacts (client_id, unit_id, id, position, name, role, phone, email)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+        for (position, unit) in client.units.iter().enumerate() {
+            let unit_id = unit.id.to_string();
+            sink.execute(
+                insert_unit,
+                params![
+                    unit_id,
+                    id,
+                    position as i64,
+                    unit.name,
+                    unit.address.street,
+                    unit.address.city,
+                    unit.address.postal_code,
+                    unit.address.region,
+                    unit.address.country,
+                    unit.phone,
+                    unit.email,
+                    unit.active,
+                    client.profile.main_unit_id == Some(unit.id),
+                ],
+            )?;
+            for (contact_position, contact) in unit.contacts.iter().enumerate() {
+                sink.execute(
+                    insert_contact,
+                    params![
+                        id,
+                        unit_id,
+                        contact.id.to_string(),
+                        contact_position as i64,
+                        contact.name,
+                        contact.role,
+                        contact.phone,
+                        contact.email,
+                    ],
+                )?;
+            }
+        }
+        for (position, contact) in client.contacts.iter().enumerate() {
+            sink.execute(
+                insert_contact,
+                params![
+                    id,
+                    None::<String>,
+                    contact.id.to_string(),
+                    position as i64,
+                    contact.name,
+                    contact.role,
+                    contact.phone,
+                    contact.email,
+                ],
+            )?;
+        }
+        let insert_channel = "INSERT INTO channels (client_id, id, position, kind, value, label) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+        for (position, channel) in client.channels.iter().enumerate() {
+            sink.execute(
+                insert_channel,
+                params![
+                    id,
+                    channel.id.to_string(),
+                    position as i64,
+                    channel.kind.as_str(),
+                    channel.value,
+                    channel.label,
+                ],
+            )?;
+        }
+        let insert_account = "INSERT INTO bank_accounts (client_id, id, position, iban, bic, bank_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+        for (position, account) in client.bank_accounts.iter().enumerate() {
+            sink.execute(
+                insert_account,
+                params![
+                    id,
+                    account.id.to_string(),
+                    position as i64,
+                    account.iban,
+                    account.bic,
+                    account.bank_name,
+                ],
+            )?;
+        }
+        let insert_setting =
+            "INSERT INTO client_settings (client_id, key, value) VALUES (?1, ?2, ?3)";
+        for (key, value) in &client.settings {
+            sink.execute(insert_setting, params![id, key, value])?;
+        }
+        Ok(())
+    })
 }
 
 /// The folded text a client is found by, per FTS column.

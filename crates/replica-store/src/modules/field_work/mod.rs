@@ -11,6 +11,8 @@ mod project;
 pub(crate) mod record;
 pub(crate) mod visits;
 
+use std::sync::Arc;
+
 use doc_model::{DocId, DocKind};
 use domain::Client;
 use rusqlite::Connection;
@@ -43,7 +45,7 @@ impl Module for FieldWorkModule {
     fn read(&self, document: &ChangedDocument<'_>) -> Result<Option<Box<dyn ModuleRows>>> {
         match document.kind {
             Some(DocKind::Client) => {
-                Ok(Some(Box::new(FieldWorkRows(Box::new(document.hydrated.client()?)))))
+                Ok(Some(Box::new(FieldWorkRows(document.hydrated.shared_client()?))))
             }
             Some(DocKind::Invoices | DocKind::Billing | DocKind::Groups | DocKind::Workspace)
             | None => Ok(None),
@@ -62,7 +64,7 @@ impl Module for FieldWorkModule {
 
 /// A client's field work, read from its document.
 #[derive(Debug)]
-struct FieldWorkRows(Box<Client>);
+struct FieldWorkRows(Arc<Client>);
 
 impl ModuleRows for FieldWorkRows {
     fn write(&self, conn: &Connection, _doc_id: DocId) -> Result<()> {

@@ -7,103 +7,103 @@ use domain::Client;
 use rusqlite::{Connection, params};
 
 use crate::error::Result;
+use crate::rows::replace_if_changed;
 
 /// A time as UTC text that sorts chronologically (`2026-11-22T07:00:00Z`).
 pub(crate) fn utc_text(time: &chrono::DateTime<chrono::FixedOffset>) -> String {
     time.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Replaces a client's visits, gallery and documents.
+/// Replaces a client's visits, gallery and documents, when they changed.
 pub(super) fn project_field_work(conn: &Connection, client: &Client) -> Result<()> {
-    use chrono::Datelike;
     let id = client.id.to_string();
-    conn.prepare_cached("DELETE FROM gallery WHERE client_id = ?1")?.execute([&id])?;
-    conn.prepare_cached("DELETE FROM client_documents WHERE doc_id = ?1")?
-        .execute([DocId::client(client.id).to_string()])?;
-    conn.prepare_cached(
-        "DELETE FROM visit_items WHERE visit_id IN (SELECT id FROM visits WHERE client_id = ?1)",
-    )?
-    .execute([&id])?;
-    conn.prepare_cached("DELETE FROM visits WHERE client_id = ?1")?.execute([&id])?;
-    let mut insert_visit = conn.prepare_cached(
-        "INSERT INTO visits (id, client_id, unit_id, start_utc, start_local, end_local, minutes, year, month,
-             technician, kind, status, notes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
-    let mut insert_item = conn.prepare_cached(
-        "INSERT INTO visit_items (visit_id, position, description, quantity, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for visit in &client.visits {
-        let visit_id = visit.id.to_string();
-        insert_visit.execute(params![
-            visit_id,
-            id,
-            visit.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
-            utc_text(&visit.start),
-            visit.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            visit.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            visit.minutes(),
-            visit.start.year(),
-            visit.start.month(),
-            visit.technician,
-            visit.kind.as_str(),
-            visit.status.as_str(),
-            visit.notes,
-        ])?;
-        for (position, item) in visit.items.iter().enumerate() {
-            insert_item.execute(params![
-                visit_id,
-                position as i64,
-                item.description,
-                item.quantity,
-                item.unit
-            ])?;
+    replace_if_changed(conn, DocId::client(client.id), "field_work", |sink| {
+        use chrono::Datelike;
+        sink.execute("DELETE FROM gallery WHERE client_id = ?1", params![id])?;
+        sink.execute(
+            "DELETE FROM client_documents WHERE doc_id = ?1",
+            params![DocId::client(client.id).to_string()],
+        )?;
+        sink.execute("DELETE FROM visit_items WHERE visit_id IN (SELECT id FROM visits WHERE client_id = ?1)", params![id])?;
+        sink.execute("DELETE FROM visits WHERE client_id = ?1", params![id])?;
+        let insert_visit = "INSERT INTO visits (id, client_id, unit_id, start_utc, start_local, end_local, minutes, year, month,
+                 technician, kind, status, notes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        let insert_item = "INSERT INTO visit_items (visit_id, position, description, quantity, unit) VALUES (?1, ?2, ?3, ?4, ?5)";
+        for visit in &client.visits {
+            let visit_id = visit.id.to_string();
+            sink.execute(
+                insert_visit,
+                params![
+                    visit_id,
+                    id,
+                    visit.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
+                    utc_text(&visit.start),
+                    visit.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                    visit.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                    visit.minutes(),
+                    visit.start.year(),
+                    visit.start.month(),
+                    visit.technician,
+                    visit.kind.as_str(),
+                    visit.status.as_str(),
+                    visit.notes,
+                ],
+            )?;
+            for (position, item) in visit.items.iter().enumerate() {
+                sink.execute(
+                    insert_item,
+                    params![visit_id, position as i64, item.description, item.quantity, item.unit],
+                )?;
+            }
         }
-    }
-    let mut insert_item = conn.prepare_cached(
-        "INSERT INTO gallery (id, client_id, unit_id, visit_id, hash, thumb_hash, name, media_type, size,
-             caption, taken_at, added_by, added_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
-    for (position, item) in client.gallery.iter().enumerate() {
-        insert_item.execute(params![
-            item.id.to_string(),
-            id,
-            item.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
-            item.visit_id.map(|visit| visit.to_string()).unwrap_or_default(),
-            item.hash,
-            item.thumb_hash.clone().unwrap_or_default(),
-            item.name,
-            item.media_type,
-            i64::try_from(item.size).unwrap_or(i64::MAX),
-            item.caption,
-            item.taken_at.clone().unwrap_or_default(),
-            item.added_by,
-            position as i64,
-        ])?;
-    }
-    let mut insert_document = conn.prepare_cached(
-        "INSERT INTO client_documents (id, client_id, doc_id, name, kind, date, unit_id, invoice_id, visit_id,
-             hash, media_type, size)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
-    for document in &client.documents {
-        insert_document.execute(params![
-            document.id.to_string(),
-            id,
-            DocId::client(client.id).to_string(),
-            document.name,
-            document.kind.as_str(),
-            document.date.to_string(),
-            document.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
-            document.invoice_id.clone().unwrap_or_default(),
-            document.visit_id.map(|visit| visit.to_string()).unwrap_or_default(),
-            document.hash,
-            document.media_type,
-            i64::try_from(document.size).unwrap_or(i64::MAX),
-        ])?;
-    }
-    Ok(())
+        let insert_item = "INSERT INTO gallery (id, client_id, unit_id, visit_id, hash, thumb_hash, name, media_type, size,
+                 caption, taken_at, added_by, added_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        for (position, item) in client.gallery.iter().enumerate() {
+            sink.execute(
+                insert_item,
+                params![
+                    item.id.to_string(),
+                    id,
+                    item.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
+                    item.visit_id.map(|visit| visit.to_string()).unwrap_or_default(),
+                    item.hash,
+                    item.thumb_hash.clone().unwrap_or_default(),
+                    item.name,
+                    item.media_type,
+                    i64::try_from(item.size).unwrap_or(i64::MAX),
+                    item.caption,
+                    item.taken_at.clone().unwrap_or_default(),
+                    item.added_by,
+                    position as i64,
+                ],
+            )?;
+        }
+        let insert_document = "INSERT INTO client_documents (id, client_id, doc_id, name, kind, date, unit_id, invoice_id, visit_id,
+                 hash, media_type, size)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+        for document in &client.documents {
+            sink.execute(
+                insert_document,
+                params![
+                    document.id.to_string(),
+                    id,
+                    DocId::client(client.id).to_string(),
+                    document.name,
+                    document.kind.as_str(),
+                    document.date.to_string(),
+                    document.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
+                    document.invoice_id.clone().unwrap_or_default(),
+                    document.visit_id.map(|visit| visit.to_string()).unwrap_or_default(),
+                    document.hash,
+                    document.media_type,
+                    i64::try_from(document.size).unwrap_or(i64::MAX),
+                ],
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// A document another module keeps in its own Automerge document and files among
