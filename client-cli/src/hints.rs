@@ -2,7 +2,7 @@
 //! table adds the `kartoteka` command a user runs next (the libraries never name
 //! commands; `tests/tidy.rs` checks that).
 
-use replica_store::{IssuedRefusal, StoreError};
+use replica_store::{IssuedRefusal, Refusal, StoreError};
 use sync_client::SyncError;
 
 /// The command that helps with `error`, if one does, to print after it.
@@ -46,6 +46,15 @@ fn for_store(error: &StoreError) -> Option<String> {
         }
         StoreError::NoDunningPolicy(_) => {
             "list them with `kartoteka dunning policy list`".to_owned()
+        }
+        StoreError::CorruptMirror { .. } => {
+            "rebuild the mirror from the documents with `kartoteka reindex`".to_owned()
+        }
+        StoreError::Refused(Refusal::NoDunningPolicies) => {
+            "define one with `kartoteka dunning policy set`".to_owned()
+        }
+        StoreError::Refused(Refusal::DraftOfAnotherDevice { .. }) => {
+            "create a new draft here with `kartoteka invoice new`".to_owned()
         }
         _ => return None,
     };

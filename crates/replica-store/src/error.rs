@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub enum StoreError {
     /// SQLite failed (disk full, locked, corrupt file).
     #[error("replica database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
     /// An Automerge document could not be loaded or changed (boxed: the error is
     /// 120 bytes and would make every result that large).
     #[error("document error: {0}")]
@@ -24,10 +24,46 @@ pub enum StoreError {
     /// A billing value (amount, line, rate, pattern) is not usable.
     #[error(transparent)]
     Billing(#[from] billing::BillingError),
-    /// A billing operation is not allowed in the invoice's state; the message
-    /// says why and what to do instead.
-    #[error("{0}")]
-    NotAllowed(String),
+    /// What the user asked for is refused: a rule of billing, numbering or
+    /// dunning, or a value outside what it may be.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The mirror holds a value that cannot be read back (a damaged database, or
+    /// a projection of an earlier version); a rebuild of the mirror from the
+    /// documents replaces it.
+    #[error("the mirror holds an unreadable {what}: '{value}'")]
+    CorruptMirror {
+        /// What the value should be ("client id", "issue date").
+        what: &'static str,
+        /// The value found.
+        value: String,
+    },
+    /// A dunning letter could not be rendered.
+    #[error("cannot render a letter: {0}")]
+    LetterRendering(String),
+    /// The thread preparing a dunning run's next letters stopped without an
+    /// answer (it panicked); nothing of its batch was stored.
+    #[error("preparing the letters failed")]
+    LetterPreparationFailed,
+    /// A dunning run stopped after some of its batches were stored.
+    #[error(
+        "{source} (the run had stored {stored} letters with their notices; \
+         run it again for the same day to continue)"
+    )]
+    DunningRunStopped {
+        /// How many letters were stored, with their notices.
+        stored: usize,
+        /// Why it stopped.
+        source: Box<Self>,
+    },
+    /// A value could not be written as JSON.
+    #[error("cannot store the {what}: {source}")]
+    Json {
+        /// What was written ("dunning policy").
+        what: &'static str,
+        /// Why.
+        source: serde_json::Error,
+    },
     /// A file operation on the replica directory failed.
     #[error("cannot use replica directory {path}: {source}")]
     Io {
@@ -150,10 +186,52 @@ pub enum StoreError {
     },
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        // A corrupt value found inside a row closure (`mirror_json`) travels
+        // through rusqlite as a conversion failure; it is told as what it is.
+        match error {
+            rusqlite::Error::FromSqlConversionFailure(index, kind, source) => {
+                match source.downcast::<Self>() {
+                    Ok(corrupt) => *corrupt,
+                    Err(source) => {
+                        Self::Sqlite(rusqlite::Error::FromSqlConversionFailure(index, kind, source))
+                    }
+                }
+            }
+            error => Self::Sqlite(error),
+        }
+    }
+}
+
+/// Reads a JSON column of the mirror inside a row closure: a value that does
+/// not parse is a [`StoreError::CorruptMirror`], never a default.
+pub(crate) fn mirror_json<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    what: &'static str,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|_| {
+        let corrupt = StoreError::CorruptMirror { what, value: text };
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            Box::new(corrupt),
+        )
+    })
+}
+
 impl From<automerge::AutomergeError> for StoreError {
     fn from(error: automerge::AutomergeError) -> Self {
         Self::Automerge(Box::new(error))
     }
+}
+
+/// Parses a value read back from the mirror: one that does not parse is a
+/// [`StoreError::CorruptMirror`], never a default.
+pub(crate) fn mirror_value<T: std::str::FromStr>(what: &'static str, value: String) -> Result<T> {
+    value.parse().map_err(|_| StoreError::CorruptMirror { what, value })
 }
 
 /// Result with [`StoreError`].
@@ -192,4 +270,170 @@ impl std::fmt::Display for IssuedRefusal {
             Self::IsKept => "is kept",
         })
     }
+}
+
+/// What [`StoreError::Refused`] refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A draft line that does not exist.
+    #[error("the draft has no line {position} (it has {lines})")]
+    NoSuchDraftLine {
+        /// The line asked for, from 1.
+        position: usize,
+        /// How many lines it has.
+        lines: usize,
+    },
+    /// Issuing an invoice that is issued.
+    #[error("invoice {number} is issued already")]
+    AlreadyIssued {
+        /// Its number.
+        number: String,
+    },
+    /// Issuing a draft on a device that did not create it: two devices issuing
+    /// one draft offline would give it two numbers.
+    #[error(
+        "draft {short_id} was created on {device}; issue it there (two devices issuing one \
+         draft offline would give it two numbers), or create a new draft on this device"
+    )]
+    DraftOfAnotherDevice {
+        /// The draft's short id.
+        short_id: String,
+        /// The device that created it.
+        device: String,
+    },
+    /// A payment on a draft.
+    #[error("{invoice} is not issued yet; issue it before recording payments")]
+    PaymentBeforeIssue {
+        /// The invoice, as its label shows it.
+        invoice: String,
+    },
+    /// A payment on a credit note.
+    #[error("{number} is a credit note; record the payment on the invoice it corrects")]
+    PaymentOnCreditNote {
+        /// The credit note's number.
+        number: String,
+    },
+    /// A payment of zero or less.
+    #[error("a payment must be positive, not {amount}; a refund is a credit note")]
+    PaymentNotPositive {
+        /// The amount given.
+        amount: String,
+    },
+    /// A credit note for a draft or a credit note.
+    #[error(
+        "{invoice} is not an issued invoice; only issued invoices are credited (a draft is \
+         simply edited or discarded)"
+    )]
+    CreditOfUnissued {
+        /// The invoice, as its label shows it.
+        invoice: String,
+    },
+    /// Crediting a partly credited invoice in full.
+    #[error("{number} is partly credited already; name the lines to credit with --line")]
+    PartlyCredited {
+        /// The invoice's number.
+        number: String,
+    },
+    /// A credit note larger than what remains of the invoice.
+    #[error("the credit of {credit} exceeds what remains of {number} ({remaining} {currency})")]
+    CreditExceedsRemainder {
+        /// The credit's amount.
+        credit: String,
+        /// The invoice's number.
+        number: String,
+        /// What remains creditable.
+        remaining: String,
+        /// The invoice's currency.
+        currency: String,
+    },
+    /// A credit note dated before its invoice.
+    #[error("a credit note cannot precede the invoice it corrects ({issue_date})")]
+    CreditBeforeInvoice {
+        /// The invoice's issue date.
+        issue_date: chrono::NaiveDate,
+    },
+    /// Dunning a draft or a credit note.
+    #[error("{invoice} is not an issued invoice; only issued invoices are dunned")]
+    DunningOfUnissued {
+        /// The invoice, as its label shows it.
+        invoice: String,
+    },
+    /// Choosing a series code another device uses.
+    #[error("series {code} belongs to {device}; every device needs its own series")]
+    SeriesOfAnotherDevice {
+        /// The code.
+        code: String,
+        /// The device using it.
+        device: String,
+    },
+    /// A series pattern that would repeat a number.
+    #[error(
+        "number {number} exists already; choose a series pattern that keeps the code and the \
+         sequence apart (e.g. {pattern})"
+    )]
+    NumberExists {
+        /// The number.
+        number: String,
+        /// A pattern that works.
+        pattern: &'static str,
+    },
+    /// A recurring template without lines.
+    #[error("a template needs at least one line")]
+    TemplateWithoutLines,
+    /// A template's day that is no day of a month.
+    #[error("day {day} is not a day of a month (1–31; 31 means the month's last day)")]
+    TemplateDay {
+        /// The day given.
+        day: u32,
+    },
+    /// A new template that ends before it starts.
+    #[error("the template ends ({end}) before it starts ({start})")]
+    TemplateEndsBeforeStart {
+        /// Its start.
+        start: chrono::NaiveDate,
+        /// Its end.
+        end: chrono::NaiveDate,
+    },
+    /// Ending a template before its start.
+    #[error("template {code} starts on {start}, after {end}")]
+    TemplateEndBeforeStart {
+        /// The template's code.
+        code: String,
+        /// Its start.
+        start: String,
+        /// The end asked for.
+        end: chrono::NaiveDate,
+    },
+    /// A base rate on a day it does not change (§247 BGB).
+    #[error("the base rate changes on 1 January and 1 July only, not on {from}")]
+    BaseRateDay {
+        /// The day given.
+        from: chrono::NaiveDate,
+    },
+    /// A base rate no central bank has set.
+    #[error("a base rate of {rate_bp} basis points is not plausible (−10 % to 20 %)")]
+    BaseRateImplausible {
+        /// The rate given.
+        rate_bp: i32,
+    },
+    /// A dunning run without any policy.
+    #[error("no dunning policy is defined")]
+    NoDunningPolicies,
+    /// A dunning block without a reason.
+    #[error("a dunning block needs a reason")]
+    BlockWithoutReason,
+    /// Removing a dunning letter from a client's documents.
+    #[error("a dunning letter is part of its invoices' dunning history and is kept")]
+    DunningLetterKept,
+    /// A statement whose period ends before it starts.
+    #[error("the statement ends ({to}) before it starts ({from})")]
+    StatementEndsBeforeStart {
+        /// Its start.
+        from: chrono::NaiveDate,
+        /// Its end.
+        to: chrono::NaiveDate,
+    },
+    /// Sorting the catalog by money without a day to compute it for.
+    #[error("sorting by turnover or overdue balance needs the day to compute them for")]
+    BalanceSortWithoutDay,
 }

@@ -49,7 +49,7 @@ mod sync_support;
 
 pub use blobs::BlobFetch;
 pub use entropy::Seeded;
-pub use error::{IssuedRefusal, Result, StoreError};
+pub use error::{IssuedRefusal, Refusal, Result, StoreError};
 pub use integrity::IntegrityReport;
 pub use modules::billing::card::{AccountSummary, CurrencyAccount, YearTurnover};
 pub use modules::billing::dunning::{

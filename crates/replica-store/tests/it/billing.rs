@@ -409,3 +409,24 @@ fn letters_lost_in_merges_of_earlier_versions_are_back_in_the_history() {
         assert_eq!(visible(replica), before);
     }
 }
+
+#[test]
+fn an_unreadable_date_in_the_mirror_is_an_error_not_the_first_of_january_1970() {
+    let mut office = replica(Uuid::new_v4(), "office");
+    let client = office.create_client(&[name("Ozols SIA")]).unwrap();
+    let id =
+        office.create_invoice(&draft(client, day(2026, 11, 2), "Repair=2 h x 50 @ 21")).unwrap();
+    // What a damaged file or a projection bug of an earlier version leaves.
+    let file =
+        rusqlite::Connection::open(office.dir.path().join(replica_store::DATABASE_FILE)).unwrap();
+    file.execute("UPDATE invoices SET issue_date = '2026-13-45' WHERE id = ?1", [id.to_string()])
+        .unwrap();
+    drop(file);
+    let error = office.issue_invoice(id, None).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::CorruptMirror { what: "issue date", value } if value == "2026-13-45"),
+        "{error:?}"
+    );
+    // Nothing was issued on the strength of the bad date.
+    assert!(numbers(&office).iter().all(String::is_empty), "{:?}", numbers(&office));
+}

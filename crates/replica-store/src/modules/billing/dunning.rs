@@ -33,7 +33,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::blobs::queue_uploads;
-use crate::error::{Result, StoreError};
+use crate::error::{Refusal, Result, StoreError};
 use crate::replica::{Creation, DocumentReader, Preloaded, Replica};
 
 /// The name of the policy used when none is chosen.
@@ -187,7 +187,7 @@ impl Replica {
     pub fn set_dunning_policy(&mut self, policy: &Policy, make_default: bool) -> Result<()> {
         policy.validate()?;
         let json = serde_json::to_string(policy)
-            .map_err(|error| StoreError::NotAllowed(format!("cannot store the policy: {error}")))?;
+            .map_err(|source| StoreError::Json { what: "dunning policy", source })?;
         self.transact_all(
             &[(self.billing_doc_id(), Creation::Skeleton(DocKind::Billing))],
             |_, _, doc| {
@@ -229,14 +229,10 @@ impl Replica {
     /// 1 July (§247 BGB); other days are refused.
     pub fn set_base_rate(&mut self, from: NaiveDate, rate_bp: i32) -> Result<()> {
         if from.day() != 1 || !matches!(from.month(), 1 | 7) {
-            return Err(StoreError::NotAllowed(format!(
-                "the base rate changes on 1 January and 1 July only, not on {from}"
-            )));
+            return Err(Refusal::BaseRateDay { from }.into());
         }
         if !(-1_000..=2_000).contains(&rate_bp) {
-            return Err(StoreError::NotAllowed(format!(
-                "a base rate of {rate_bp} basis points is not plausible (−10 % to 20 %)"
-            )));
+            return Err(Refusal::BaseRateImplausible { rate_bp }.into());
         }
         self.transact_all(
             &[(self.billing_doc_id(), Creation::Skeleton(DocKind::Billing))],
@@ -283,10 +279,7 @@ impl Replica {
         check_block(block)?;
         let location = self.locate_invoice(invoice_id)?;
         if location.status != "issued" || location.kind != "invoice" {
-            return Err(StoreError::NotAllowed(format!(
-                "{} is not an issued invoice; only issued invoices are dunned",
-                location.label()
-            )));
+            return Err(Refusal::DunningOfUnissued { invoice: location.label() }.into());
         }
         let id = invoice_id.to_string();
         self.transact_all(&[(location.doc_id, Creation::Existing)], |_, _, doc| {
@@ -324,7 +317,7 @@ impl Replica {
                 .get(&candidate.client_policy)
                 .or_else(|| policies.get(&default_name))
                 .or_else(|| policies.get(STANDARD_POLICY))
-                .ok_or_else(|| StoreError::NotAllowed("no dunning policy is defined".to_owned()))?;
+                .ok_or(Refusal::NoDunningPolicies)?;
             let Some(level) = next_level(
                 policy,
                 candidate.due_date,
@@ -370,9 +363,7 @@ impl Replica {
                     .or_else(|| first.language.parse().ok())
                     .unwrap_or_else(|| Language::for_country(&first.country));
                 let Ok(client_uuid) = client_id.parse::<Uuid>() else {
-                    let error = StoreError::NotAllowed(format!(
-                        "the mirror holds a bad client id {client_id}"
-                    ));
+                    let error = StoreError::CorruptMirror { what: "client id", value: client_id };
                     return Err(self.stop_run(&mut pipeline, run.as_of, error, stored));
                 };
                 let letter_id = letter_id(
@@ -422,8 +413,7 @@ impl Replica {
                 let (file_name, bytes) = match render(&letter) {
                     Ok(rendered) => rendered,
                     Err(error) => {
-                        let error =
-                            StoreError::NotAllowed(format!("cannot render a letter: {error}"));
+                        let error = StoreError::LetterRendering(error.to_string());
                         return Err(self.stop_run(&mut pipeline, run.as_of, error, stored));
                     }
                 };
@@ -535,8 +525,9 @@ impl Replica {
         for (letter, put) in letters.into_iter().zip(&puts) {
             let mut home: Option<DocId> = None;
             for (doc_id, notice) in letter.notices {
-                let doc_id: DocId = doc_id.parse().map_err(|_| {
-                    StoreError::NotAllowed(format!("the mirror holds a bad document id {doc_id}"))
+                let doc_id: DocId = doc_id.parse().map_err(|_| StoreError::CorruptMirror {
+                    what: "document id",
+                    value: doc_id.clone(),
                 })?;
                 home.get_or_insert(doc_id);
                 let letter_id = letter.letter_id.to_string();
@@ -805,7 +796,7 @@ impl<'scope> PreparingBatch<'scope> {
     fn finish(mut self, reader: &mut Option<DocumentReader>) -> Result<PreparedBatch> {
         let joined = self.thread.take().map(ScopedJoinHandle::join);
         let Some(Ok(preparation)) = joined else {
-            return Err(StoreError::NotAllowed("preparing the letters failed".to_owned()));
+            return Err(StoreError::LetterPreparationFailed);
         };
         *reader = preparation.reader;
         // put_many removed what it had added when it failed.
@@ -855,10 +846,7 @@ fn notice_for(
         0
     };
     let invoice_uuid: Uuid = candidate.invoice_id.parse().map_err(|_| {
-        StoreError::NotAllowed(format!(
-            "the mirror holds a bad invoice id {}",
-            candidate.invoice_id
-        ))
+        StoreError::CorruptMirror { what: "invoice id", value: candidate.invoice_id.clone() }
     })?;
     let notice = NoticeRecord {
         id: notice_id(invoice_uuid, level).to_string(),
@@ -904,16 +892,14 @@ fn partly_stored(error: StoreError, stored: usize) -> StoreError {
         return error;
     }
     tracing::warn!(stored, %error, "dunning run stopped part way");
-    StoreError::NotAllowed(format!(
-        "{error} (the run had stored {stored} letters with their notices; run it again for the same day to continue)"
-    ))
+    StoreError::DunningRunStopped { stored, source: Box::new(error) }
 }
 
 fn check_block(block: Option<&Block>) -> Result<()> {
     if let Some(block) = block
         && block.reason.trim().is_empty()
     {
-        return Err(StoreError::NotAllowed("a dunning block needs a reason".to_owned()));
+        return Err(Refusal::BlockWithoutReason.into());
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::{Result, StoreError};
+use crate::error::{Refusal, Result, StoreError, mirror_json};
 use crate::modules::clients::catalog::short_id;
 use crate::replica::Replica;
 
@@ -588,7 +588,6 @@ impl Replica {
                  WHERE i.id = ?1"
             ))?
             .query_row([&id], |row| {
-                let snapshot: String = row.get(26)?;
                 let block_until: String = row.get(28)?;
                 Ok(InvoiceDetail {
                     row: invoice_row(row, as_of)?,
@@ -606,7 +605,7 @@ impl Replica {
                     open_interest_minor: row.get(23)?,
                     credit_minor: row.get(24)?,
                     settled_on: row.get(25)?,
-                    snapshot: serde_json::from_str(&snapshot).unwrap_or_default(),
+                    snapshot: mirror_json(row, 26, "invoice snapshot")?,
                     payments: Vec::new(),
                     credit_notes: Vec::new(),
                     notices: Vec::new(),
@@ -734,9 +733,7 @@ impl Replica {
         currency: Option<billing::money::Currency>,
     ) -> Result<Statement> {
         if to < from {
-            return Err(StoreError::NotAllowed(format!(
-                "the statement ends ({to}) before it starts ({from})"
-            )));
+            return Err(Refusal::StatementEndsBeforeStart { from, to }.into());
         }
         let client = self.billing_client(client_id)?;
         let currency = match currency {

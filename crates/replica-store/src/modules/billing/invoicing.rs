@@ -24,7 +24,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::{Result, StoreError};
+use crate::error::{Refusal, Result, StoreError, mirror_value};
 use crate::replica::{Creation, Replica};
 
 /// Payment terms when neither the command nor the client names any.
@@ -212,10 +212,9 @@ impl Replica {
         remove.dedup();
         for position in remove.iter().rev() {
             if *position == 0 || *position > lines.len() {
-                return Err(StoreError::NotAllowed(format!(
-                    "the draft has no line {position} (it has {})",
-                    lines.len()
-                )));
+                return Err(
+                    Refusal::NoSuchDraftLine { position: *position, lines: lines.len() }.into()
+                );
             }
             lines.remove(position - 1);
         }
@@ -272,19 +271,13 @@ impl Replica {
     ) -> Result<String> {
         let location = self.locate_invoice(invoice_id)?;
         if location.status != "draft" {
-            return Err(StoreError::NotAllowed(format!(
-                "invoice {} is issued already",
-                location.number
-            )));
+            return Err(Refusal::AlreadyIssued { number: location.number }.into());
         }
         let device_id = self.meta().device_id.to_string();
         if !location.created_by.is_empty() && location.created_by != device_id {
             let device = self.device_name(&location.created_by)?;
-            return Err(StoreError::NotAllowed(format!(
-                "draft {} was created on {device}; issue it there (two devices issuing one draft \
-                 offline would give it two numbers), or create a new draft on this device",
-                &invoice_id.to_string()[..8]
-            )));
+            let short_id = invoice_id.to_string()[..8].to_owned();
+            return Err(Refusal::DraftOfAnotherDevice { short_id, device }.into());
         }
         let lines = self.invoice_lines(invoice_id)?;
         if lines.is_empty() {
@@ -310,16 +303,10 @@ impl Replica {
     pub fn record_payment(&mut self, invoice_id: Uuid, payment: &PaymentInput) -> Result<Uuid> {
         let location = self.locate_invoice(invoice_id)?;
         if location.status != "issued" {
-            return Err(StoreError::NotAllowed(format!(
-                "{} is not issued yet; issue it before recording payments",
-                location.label()
-            )));
+            return Err(Refusal::PaymentBeforeIssue { invoice: location.label() }.into());
         }
         if location.kind != "invoice" {
-            return Err(StoreError::NotAllowed(format!(
-                "{} is a credit note; record the payment on the invoice it corrects",
-                location.number
-            )));
+            return Err(Refusal::PaymentOnCreditNote { number: location.number }.into());
         }
         if payment.amount.currency.as_str() != location.currency {
             return Err(billing::BillingError::CurrencyMismatch {
@@ -329,10 +316,8 @@ impl Replica {
             .into());
         }
         if payment.amount.minor <= 0 {
-            return Err(StoreError::NotAllowed(format!(
-                "a payment must be positive, not {}; a refund is a credit note",
-                format_minor(payment.amount.minor)
-            )));
+            let amount = format_minor(payment.amount.minor);
+            return Err(Refusal::PaymentNotPositive { amount }.into());
         }
         let id = self.entropy.uuid();
         let record = PaymentRecord {
@@ -360,18 +345,12 @@ impl Replica {
     ) -> Result<(Uuid, String)> {
         let location = self.locate_invoice(invoice_id)?;
         if location.status != "issued" || location.kind != "invoice" {
-            return Err(StoreError::NotAllowed(format!(
-                "{} is not an issued invoice; only issued invoices are credited (a draft is simply edited or discarded)",
-                location.label()
-            )));
+            return Err(Refusal::CreditOfUnissued { invoice: location.label() }.into());
         }
         let creditable = location.gross_minor - location.credited_minor;
         let lines: Vec<Line> = match &credit.lines {
             None if location.credited_minor > 0 => {
-                return Err(StoreError::NotAllowed(format!(
-                    "{} is partly credited already; name the lines to credit with --line",
-                    location.number
-                )));
+                return Err(Refusal::PartlyCredited { number: location.number }.into());
             }
             None => self.invoice_lines(invoice_id)?,
             Some(lines) => {
@@ -387,19 +366,16 @@ impl Replica {
             .collect();
         let totals = billing::invoice::totals(&negated)?;
         if -totals.gross_minor > creditable {
-            return Err(StoreError::NotAllowed(format!(
-                "the credit of {} exceeds what remains of {} ({} {})",
-                format_minor(-totals.gross_minor),
-                location.number,
-                format_minor(creditable),
-                location.currency
-            )));
+            return Err(Refusal::CreditExceedsRemainder {
+                credit: format_minor(-totals.gross_minor),
+                number: location.number,
+                remaining: format_minor(creditable),
+                currency: location.currency,
+            }
+            .into());
         }
         if credit.date < location.issue_date {
-            return Err(StoreError::NotAllowed(format!(
-                "a credit note cannot precede the invoice it corrects ({})",
-                location.issue_date
-            )));
+            return Err(Refusal::CreditBeforeInvoice { issue_date: location.issue_date }.into());
         }
         let id = self.entropy.uuid();
         let note = if credit.note.trim().is_empty() {
@@ -543,9 +519,7 @@ impl Replica {
         let shared_by_design = code == DEFAULT_SERIES_CODE;
         if let Some(other) = taken_by.or(used_by).filter(|_| !held_here && !shared_by_design) {
             let device = self.device_name(&other)?;
-            return Err(StoreError::NotAllowed(format!(
-                "series {code} belongs to {device}; every device needs its own series"
-            )));
+            return Err(Refusal::SeriesOfAnotherDevice { code, device }.into());
         }
         let series = Series { code, pattern };
         self.transact_all(
@@ -611,10 +585,8 @@ impl Replica {
             let seq = next_seq(conn, &series.key, year)?;
             number = device_number(&series.pattern, year, &series.code, seq, &series.device_tag);
             if number_taken(conn, &number)? {
-                return Err(StoreError::NotAllowed(format!(
-                    "number {number} exists already; choose a series pattern that keeps the code \
-                     and the sequence apart (e.g. {DEFAULT_PATTERN})"
-                )));
+                let number = number.clone();
+                return Err(Refusal::NumberExists { number, pattern: DEFAULT_PATTERN }.into());
             }
             let mut invoices = InvoicesDocMut::open(doc)?;
             if let Some(draft) = create {
@@ -648,30 +620,39 @@ impl Replica {
                  FROM invoices WHERE id = ?1",
             )?
             .query_row([&id], |row| {
-                let doc_id: String = row.get(0)?;
-                let client_id: String = row.get(1)?;
-                let date = |index: usize| -> rusqlite::Result<NaiveDate> {
-                    let text: String = row.get(index)?;
-                    Ok(text.parse().unwrap_or_default())
-                };
-                Ok(InvoiceLocation {
-                    id: invoice_id,
-                    doc_id: doc_id.parse().unwrap_or_else(|_| DocId::from_bytes([0; 16])),
-                    client_id: client_id
-                        .parse()
-                        .unwrap_or_else(|_| ClientId::from_uuid(Uuid::nil())),
-                    kind: row.get(2)?,
-                    status: row.get(3)?,
-                    number: row.get(4)?,
-                    currency: row.get(5)?,
-                    issue_date: date(6)?,
-                    due_date: date(7)?,
-                    gross_minor: row.get(8)?,
-                    credited_minor: row.get(9)?,
-                    created_by: row.get(10)?,
-                })
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    [row.get::<_, String>(6)?, row.get::<_, String>(7)?],
+                    InvoiceLocation {
+                        id: invoice_id,
+                        doc_id: DocId::from_bytes([0; 16]),
+                        client_id: ClientId::from_uuid(Uuid::nil()),
+                        kind: row.get(2)?,
+                        status: row.get(3)?,
+                        number: row.get(4)?,
+                        currency: row.get(5)?,
+                        issue_date: NaiveDate::MIN,
+                        due_date: NaiveDate::MIN,
+                        gross_minor: row.get(8)?,
+                        credited_minor: row.get(9)?,
+                        created_by: row.get(10)?,
+                    },
+                ))
             })
             .optional()?
+            // The placeholders above are replaced here or the read fails: a
+            // value the mirror cannot give back is an error, not a default.
+            .map(|(doc_id, client_id, [issue_date, due_date], location)| -> Result<_> {
+                Ok(InvoiceLocation {
+                    doc_id: mirror_value("document id", doc_id)?,
+                    client_id: mirror_value("client id", client_id)?,
+                    issue_date: mirror_value("issue date", issue_date)?,
+                    due_date: mirror_value("due date", due_date)?,
+                    ..location
+                })
+            })
+            .transpose()?
             .ok_or_else(|| StoreError::NotFound {
                 what: "invoice",
                 reference: id,

@@ -21,7 +21,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::{Result, StoreError};
+use crate::error::{Refusal, Result, StoreError};
 use crate::replica::{Creation, Replica};
 
 /// Invoices per write transaction when generating.
@@ -131,25 +131,19 @@ impl Replica {
             self.check_unit(template.client_id, unit_id)?;
         }
         if template.lines.is_empty() {
-            return Err(StoreError::NotAllowed("a template needs at least one line".to_owned()));
+            return Err(Refusal::TemplateWithoutLines.into());
         }
         for line in &template.lines {
             line.validate(false)?;
         }
         billing::invoice::totals(&template.lines)?;
         if !(1..=31).contains(&template.day) {
-            return Err(StoreError::NotAllowed(format!(
-                "day {} is not a day of a month (1–31; 31 means the month's last day)",
-                template.day
-            )));
+            return Err(Refusal::TemplateDay { day: template.day }.into());
         }
         if let Some(end) = template.end
             && end < template.start
         {
-            return Err(StoreError::NotAllowed(format!(
-                "the template ends ({end}) before it starts ({})",
-                template.start
-            )));
+            return Err(Refusal::TemplateEndsBeforeStart { start: template.start, end }.into());
         }
         let currency = match template.currency {
             Some(currency) => currency,
@@ -204,13 +198,13 @@ impl Replica {
             });
         };
         if start.parse::<NaiveDate>().is_ok_and(|start| end < start) {
-            return Err(StoreError::NotAllowed(format!(
-                "template {code} starts on {start}, after {end}"
-            )));
+            return Err(
+                Refusal::TemplateEndBeforeStart { code: code.to_owned(), start, end }.into()
+            );
         }
-        let client_id: ClientId = client_id.parse().map_err(|_| {
-            StoreError::NotAllowed(format!("the mirror holds a bad client id {client_id}"))
-        })?;
+        let client_id: ClientId = client_id
+            .parse()
+            .map_err(|_| StoreError::CorruptMirror { what: "client id", value: client_id })?;
         self.transact_all(&[(DocId::client(client_id), Creation::Existing)], |_, _, doc| {
             Ok(ClientBillingMut::open(doc)?.end_template(&id, end)?)
         })?;

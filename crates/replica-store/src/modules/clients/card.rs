@@ -14,7 +14,7 @@ use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 use sync_protocol::DocumentId;
 
-use crate::error::Result;
+use crate::error::{Result, mirror_json};
 use crate::modules::clients::catalog::short_id;
 use crate::modules::clients::edit::unknown_client;
 use crate::replica::Replica;
@@ -413,13 +413,12 @@ impl Replica {
              ORDER BY c.sort_key, f.doc_id, f.pointer",
         )?;
         let rows = statement.query_map([client_id.map(|id| id.to_string())], |row| {
-            let values: String = row.get(4)?;
             Ok(ConflictView {
                 doc_id: row.get(0)?,
                 client_id: row.get(1)?,
                 client_name: row.get(2)?,
                 field: row.get(3)?,
-                values: serde_json::from_str(&values).unwrap_or_default(),
+                values: mirror_json(row, 4, "conflict's values")?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

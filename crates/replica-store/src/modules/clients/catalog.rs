@@ -5,7 +5,7 @@ use domain::{GroupId, fold_for_search};
 use rusqlite::{ToSql, params_from_iter};
 use serde::Serialize;
 
-use crate::error::{Result, StoreError};
+use crate::error::{Refusal, Result};
 use crate::modules::billing::card::ClientBalance;
 use crate::replica::Replica;
 
@@ -125,10 +125,7 @@ impl Replica {
                 (Some(self.default_currency("")?.to_string()), day)
             }
             (CatalogSort::Turnover | CatalogSort::Overdue, None) => {
-                return Err(StoreError::NotAllowed(
-                    "sorting by turnover or overdue balance needs the day to compute them for"
-                        .to_owned(),
-                ));
+                return Err(Refusal::BalanceSortWithoutDay.into());
             }
             // Unused by the other sorts.
             (_, day) => (None, day.unwrap_or_default()),

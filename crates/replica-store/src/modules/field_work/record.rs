@@ -17,7 +17,7 @@ use domain::{
 
 use rusqlite::OptionalExtension;
 
-use crate::error::{Result, StoreError};
+use crate::error::{Refusal, Result, StoreError};
 use crate::replica::Replica;
 
 /// The default cap on one file: a phone photo is 2–8 MB, a scanned contract
@@ -199,9 +199,7 @@ impl Replica {
             )
             .optional()?;
         if kind.is_some() {
-            return Err(StoreError::NotAllowed(
-                "a dunning letter is part of its invoices' dunning history and is kept".to_owned(),
-            ));
+            return Err(Refusal::DunningLetterKept.into());
         }
         self.edit_client(client_id, &[ClientEdit::RemoveDocument(document_id)])
     }
