@@ -211,19 +211,20 @@ fn tables_created_in(text: &str) -> Vec<String> {
     let words = sql_words(text);
     let mut tables = Vec::new();
     for (index, word) in words.iter().enumerate() {
-        if *word != "CREATE" {
+        let is = |word: Option<&str>, key: &str| word.is_some_and(|w| w.eq_ignore_ascii_case(key));
+        if !is(Some(word), "CREATE") {
             continue;
         }
         let mut rest = words[index + 1..].iter().copied();
         let mut next = rest.next();
-        if next == Some("VIRTUAL") {
+        if is(next, "VIRTUAL") {
             next = rest.next();
         }
-        if next != Some("TABLE") {
+        if !is(next, "TABLE") {
             continue;
         }
         let mut name = rest.next();
-        if name == Some("IF") {
+        if is(name, "IF") {
             // IF NOT EXISTS name
             name = rest.nth(2);
         }
@@ -245,7 +246,9 @@ fn sql_words(text: &str) -> Vec<&str> {
 fn tables_used_in(text: &str) -> Vec<String> {
     sql_words(text)
         .windows(2)
-        .filter(|pair| matches!(pair[0], "FROM" | "JOIN" | "INTO" | "UPDATE"))
+        .filter(|pair| {
+            ["FROM", "JOIN", "INTO", "UPDATE"].iter().any(|key| pair[0].eq_ignore_ascii_case(key))
+        })
         .map(|pair| pair[1].to_owned())
         .collect()
 }

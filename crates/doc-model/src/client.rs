@@ -297,7 +297,6 @@ pub fn hydrate_client(doc: &AutoCommit) -> Result<Client> {
     client_from_root(&crate::hydrate_root(doc)?)
 }
 
-/// Reads a client aggregate from an already hydrated document root.
 /// A client document's profile, without reading the rest of the document (an
 /// edit checks the client's name this way).
 pub fn hydrate_client_profile(doc: &AutoCommit) -> Result<Profile> {
@@ -324,6 +323,7 @@ pub(crate) fn client_id_from_root(root: &hydrate::Map) -> Result<ClientId> {
         .map_err(|_| DocModelError::MissingContainer { path: "id".to_owned() })
 }
 
+/// Reads a client aggregate from an already hydrated document root.
 pub(crate) fn client_from_root(root: &hydrate::Map) -> Result<Client> {
     let id = client_id_from_root(root)?;
     let profile_map = read::map(root, "profile").unwrap_or(read::empty_map());

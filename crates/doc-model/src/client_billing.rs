@@ -158,7 +158,9 @@ pub(crate) fn client_billing_from_root(root: &hydrate::Map) -> ClientBilling {
             })
         })
         .collect();
-    templates.sort_by(|a, b| a.code.cmp(&b.code));
+    // By code, then id: two templates may share a code, and the order
+    // hydration reads entries in is not fixed.
+    templates.sort_by(|a, b| (&a.code, &a.id).cmp(&(&b.code, &b.id)));
     let dunning = read::map(root, "dunning")
         .map(|dunning| ClientDunning {
             policy: read::text(dunning, "policy"),
@@ -169,4 +171,52 @@ pub(crate) fn client_billing_from_root(root: &hydrate::Map) -> ClientBilling {
         })
         .unwrap_or_default();
     ClientBilling { templates, dunning }
+}
+
+#[cfg(test)]
+mod tests {
+    use billing::recurring::Period;
+    use chrono::NaiveDate;
+    use domain::ClientId;
+
+    use super::*;
+    use crate::{DocKind, new_document};
+
+    #[test]
+    fn templates_that_share_a_code_are_read_in_one_order_every_time() {
+        let doc_id = crate::DocId::client(ClientId::random());
+        let mut doc = new_document(doc_id, DocKind::Client, &automerge::ActorId::random()).unwrap();
+        for id in ["b-template", "a-template", "c-template"] {
+            ClientBillingMut::open(&mut doc)
+                .unwrap()
+                .add_template(&Template {
+                    id: id.to_owned(),
+                    code: "T03R1-7F3A2B".to_owned(),
+                    unit_id: String::new(),
+                    period: Period::Monthly,
+                    day: 1,
+                    start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                    end: None,
+                    terms_days: 14,
+                    currency: "EUR".to_owned(),
+                    note: String::new(),
+                    lines: Vec::new(),
+                })
+                .unwrap();
+        }
+        // Hydration reads map entries in the order of a randomly seeded hash
+        // map; the mirror's rows (and their hash) must not depend on it.
+        let order = |doc: &AutoCommit| -> Vec<String> {
+            crate::hydrate(doc)
+                .unwrap()
+                .client_billing()
+                .templates
+                .into_iter()
+                .map(|t| t.id)
+                .collect()
+        };
+        for _ in 0..20 {
+            assert_eq!(order(&doc), ["a-template", "b-template", "c-template"]);
+        }
+    }
 }

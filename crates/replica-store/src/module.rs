@@ -61,10 +61,34 @@ pub(crate) trait Module: Sync {
     }
 }
 
+/// Where a module writes a document's rows: the transaction, and whether the
+/// parts it writes through `rows::replace_if_changed` are compared with what
+/// was last written.
+#[derive(Clone, Copy)]
+pub(crate) struct MirrorWrite<'c> {
+    /// The transaction.
+    pub(crate) conn: &'c Connection,
+    /// How parts are written.
+    pub(crate) parts: PartWrites,
+}
+
+/// How `rows::replace_if_changed` writes a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PartWrites {
+    /// Compared with the hash recorded when it was last written, and written
+    /// only when it differs (edits and merges).
+    Compare,
+    /// Written without comparing or recording (a rebuild, a joining device's
+    /// new documents: there is nothing to compare with, and recording a hash
+    /// for every part would cost a rebuild a sixth of its time); the next
+    /// change of the document writes the part once more and records it.
+    Rebuild,
+}
+
 /// One module's rows of one document, read and not yet written.
 pub(crate) trait ModuleRows: Send + fmt::Debug {
     /// Replaces the document's rows in the module's tables.
-    fn write(&self, conn: &Connection, doc_id: DocId) -> Result<()>;
+    fn write(&self, mirror: MirrorWrite<'_>, doc_id: DocId) -> Result<()>;
 
     /// The record this document belongs to (a client's id), under which its
     /// conflicts are listed; the core does not know what it names.

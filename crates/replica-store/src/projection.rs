@@ -16,7 +16,7 @@ use doc_model::{DocId, DocKind};
 use rusqlite::{Connection, params};
 
 use crate::error::Result;
-use crate::module::{ChangedDocument, ModuleRows};
+use crate::module::{ChangedDocument, MirrorWrite, ModuleRows, PartWrites};
 
 /// The core's own mirror tables.
 pub(crate) const CORE_MIRROR_DDL: &str = r"
@@ -51,8 +51,9 @@ pub(crate) fn project(
     doc_id: DocId,
     kind: &str,
     doc: &AutoCommit,
+    parts: PartWrites,
 ) -> Result<()> {
-    write_projection(conn, &Projection::of(doc_id, kind, doc)?)
+    write_projection(conn, &Projection::of(doc_id, kind, doc)?, parts)
 }
 
 /// What a document's mirror rows are made from: read from the document
@@ -86,9 +87,13 @@ impl Projection {
 }
 
 /// Replaces a document's mirror rows with what its projection says.
-pub(crate) fn write_projection(conn: &Connection, projection: &Projection) -> Result<()> {
+pub(crate) fn write_projection(
+    conn: &Connection,
+    projection: &Projection,
+    parts: PartWrites,
+) -> Result<()> {
     for part in &projection.parts {
-        part.write(conn, projection.doc_id)?;
+        part.write(MirrorWrite { conn, parts }, projection.doc_id)?;
     }
     let owner = projection.parts.iter().find_map(|part| part.owner());
     project_conflicts(conn, projection.doc_id, owner, &projection.conflicts)

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::entropy::{Entropy, Seeded};
 use crate::error::{Result, StoreError};
+use crate::module::PartWrites;
 use crate::projection::{Projection, project, write_projection};
 use crate::schema;
 use doc_store::StoredDoc;
@@ -438,7 +439,7 @@ impl Replica {
                 )
                 .map_err(StoreError::from)
                 .and_then(|version| {
-                    project(&savepoint, doc_id, &kind, &entry.doc)?;
+                    project(&savepoint, doc_id, &kind, &entry.doc, PartWrites::Compare)?;
                     if origin == Origin::Local {
                         crate::sync_support::add_to_outbox(&savepoint, doc_id)?;
                     }
@@ -460,7 +461,7 @@ impl Replica {
             } else {
                 entry.version =
                     doc_store::write(&tx, doc_id.as_bytes(), &kind, &mut entry.doc, previous)?;
-                project(&tx, doc_id, &kind, &entry.doc)?;
+                project(&tx, doc_id, &kind, &entry.doc, PartWrites::Compare)?;
                 if origin == Origin::Local {
                     crate::sync_support::add_to_outbox(&tx, doc_id)?;
                 }
@@ -556,7 +557,7 @@ impl Replica {
             }
             let kind = check_identity(doc_id, "", &doc)?;
             doc_store::write(&tx, doc_id.as_bytes(), &kind, &mut doc, None)?;
-            project(&tx, doc_id, &kind, &doc)?;
+            project(&tx, doc_id, &kind, &doc, PartWrites::Compare)?;
             crate::sync_support::add_to_outbox(&tx, doc_id)?;
         }
         tx.commit()?;
@@ -611,14 +612,14 @@ impl Replica {
                     match ahead {
                         // Read as it still is: use what the other thread made of it.
                         Some(ahead) if current.is_some() && ahead.version == current => {
-                            write_projection(&tx, &ahead.projection?)?;
+                            write_projection(&tx, &ahead.projection?, PartWrites::Rebuild)?;
                         }
                         // Changed by another process since (or not read): read it here.
                         _ => {
                             let Some(stored) = doc_store::load(&tx, doc_id.as_bytes())? else {
                                 continue;
                             };
-                            project(&tx, *doc_id, kind, &stored.doc)?;
+                            project(&tx, *doc_id, kind, &stored.doc, PartWrites::Rebuild)?;
                         }
                     }
                 }

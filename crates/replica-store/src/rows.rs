@@ -7,10 +7,13 @@
 //! the hash is the one recorded when the part was last written
 //! (`mirror_parts`), the rows are already exactly those and nothing is written.
 //! Otherwise the statements run (they delete the part's old rows and insert the
-//! new ones) and the new hash is recorded, in the caller's transaction.
+//! new ones) and the new hash is recorded, in the caller's transaction. A part
+//! with no recorded hash (a rebuild, a new document) is written and hashed in
+//! one pass.
 //!
-//! A rebuild starts from an empty `mirror_parts` (a core mirror table, see
-//! `projection.rs`), so every part is written.
+//! A rebuild writes every part without comparing or recording it
+//! ([`PartWrites::Rebuild`]); `mirror_parts` is a core mirror table (see
+//! `projection.rs`), emptied with the others.
 
 use blake3::Hasher;
 use doc_model::DocId;
@@ -18,31 +21,53 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use crate::error::Result;
+use crate::module::{MirrorWrite, PartWrites};
 
 /// Where a part's statements go: into a hash, or to the database.
 pub(crate) struct RowSink<'c> {
     target: Target<'c>,
+    /// The part's statements prepared so far: a part runs a few statements,
+    /// each once per row, and looking one up in the connection's cache for
+    /// every row costs a rebuild more than the lookup here.
+    prepared: Vec<(String, rusqlite::CachedStatement<'c>)>,
 }
 
 enum Target<'c> {
     Hash(&'c mut Hasher),
     Database(&'c Connection),
+    /// Both at once: a part written for the first time (a rebuild, a new
+    /// document) has no recorded hash to compare with.
+    Both(&'c Connection, &'c mut Hasher),
 }
 
-impl RowSink<'_> {
+impl<'c> RowSink<'c> {
+    fn new(target: Target<'c>) -> Self {
+        Self { target, prepared: Vec::new() }
+    }
+
     /// Runs one statement of the part (a `DELETE` of its old rows or an
     /// `INSERT` of a new one), or hashes it with its values.
     pub(crate) fn execute(&mut self, sql: &str, values: &[&dyn ToSql]) -> Result<()> {
-        match &mut self.target {
-            Target::Database(conn) => {
-                conn.prepare_cached(sql)?.execute(values)?;
+        let (conn, hasher) = match &mut self.target {
+            Target::Database(conn) => (Some(*conn), None),
+            Target::Hash(hasher) => (None, Some(hasher)),
+            Target::Both(conn, hasher) => (Some(*conn), Some(hasher)),
+        };
+        if let Some(hasher) = hasher {
+            hash_bytes(hasher, 0, sql.as_bytes());
+            for value in values {
+                hash_value(hasher, &value.to_sql()?);
             }
-            Target::Hash(hasher) => {
-                hash_bytes(hasher, 0, sql.as_bytes());
-                for value in values {
-                    hash_value(hasher, &value.to_sql()?);
+        }
+        if let Some(conn) = conn {
+            let index = match self.prepared.iter().position(|(text, _)| text == sql) {
+                Some(index) => index,
+                None => {
+                    self.prepared.push((sql.to_owned(), conn.prepare_cached(sql)?));
+                    self.prepared.len() - 1
                 }
-            }
+            };
+            self.prepared[index].1.execute(values)?;
         }
         Ok(())
     }
@@ -53,28 +78,40 @@ impl RowSink<'_> {
 /// statements through the sink: it runs once to hash them, and once more to
 /// execute them when they differ.
 pub(crate) fn replace_if_changed(
-    conn: &Connection,
+    mirror: MirrorWrite<'_>,
     doc_id: DocId,
     part: &str,
     statements: impl Fn(&mut RowSink<'_>) -> Result<()>,
 ) -> Result<()> {
-    let mut hasher = Hasher::new();
-    statements(&mut RowSink { target: Target::Hash(&mut hasher) })?;
-    let hash = hasher.finalize();
+    let conn = mirror.conn;
     let doc = doc_id.to_string();
+    if mirror.parts == PartWrites::Rebuild {
+        // Nothing recorded may outlive these rows.
+        conn.prepare_cached("DELETE FROM mirror_parts WHERE doc_id = ?1 AND part = ?2")?
+            .execute(params![doc, part])?;
+        return statements(&mut RowSink::new(Target::Database(conn)));
+    }
     let recorded: Option<Vec<u8>> = conn
         .prepare_cached("SELECT hash FROM mirror_parts WHERE doc_id = ?1 AND part = ?2")?
         .query_row(params![doc, part], |row| row.get(0))
         .optional()?;
-    if recorded.as_deref() == Some(hash.as_bytes().as_slice()) {
-        return Ok(());
+    let mut hasher = Hasher::new();
+    match recorded {
+        // Nothing to compare with: write and hash in one pass.
+        None => statements(&mut RowSink::new(Target::Both(conn, &mut hasher)))?,
+        Some(recorded) => {
+            statements(&mut RowSink::new(Target::Hash(&mut hasher)))?;
+            if recorded.as_slice() == hasher.finalize().as_bytes().as_slice() {
+                return Ok(());
+            }
+            statements(&mut RowSink::new(Target::Database(conn)))?;
+        }
     }
-    statements(&mut RowSink { target: Target::Database(conn) })?;
     conn.prepare_cached(
         "INSERT INTO mirror_parts (doc_id, part, hash) VALUES (?1, ?2, ?3)
          ON CONFLICT (doc_id, part) DO UPDATE SET hash = excluded.hash",
     )?
-    .execute(params![doc, part, hash.as_bytes().as_slice()])?;
+    .execute(params![doc, part, hasher.finalize().as_bytes().as_slice()])?;
     Ok(())
 }
 

@@ -77,9 +77,9 @@ pub(crate) fn mirror_tables() -> impl Iterator<Item = &'static str> {
 pub(crate) fn mirror_version() -> i64 {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&CORE_PROJECTION_VERSION.to_le_bytes());
-    hasher.update(CORE_MIRROR_DDL.as_bytes());
+    hasher.update(without_comments(CORE_MIRROR_DDL).as_bytes());
     for module in crate::modules::ALL {
-        for part in [module.name(), module.mirror_ddl()] {
+        for part in [module.name().to_owned(), without_comments(module.mirror_ddl())] {
             hasher.update(&(part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
@@ -90,6 +90,16 @@ pub(crate) fn mirror_version() -> i64 {
     // `user_version` is a signed 32-bit integer: 31 bits of the hash, plus one
     // so it is never 0.
     i64::from(u32::from_le_bytes([a, b, c, d]) >> 1) + 1
+}
+
+/// The statements of `ddl` without its comment lines, so that explaining a
+/// table better does not make every replica rebuild its mirror.
+fn without_comments(ddl: &str) -> String {
+    ddl.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Creates the document store if needed; returns whether the mirror must be rebuilt.

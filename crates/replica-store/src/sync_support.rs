@@ -17,6 +17,7 @@ use sync_protocol::DocumentId;
 use sync_protocol::bundle::{BundleDocument, BundlePage};
 
 use crate::error::{Result, StoreError};
+use crate::module::PartWrites;
 use crate::projection::{Projection, write_projection};
 use crate::replica::{Replica, check_identity};
 
@@ -124,7 +125,7 @@ impl Replica {
                         Some(_) => false,
                         None => {
                             doc_store::insert_saved(&tx, key, &kind, saved, &heads).is_ok()
-                                && write_projection(&tx, &projection).is_ok()
+                                && write_projection(&tx, &projection, PartWrites::Rebuild).is_ok()
                         }
                     };
                     if !written {

@@ -18,10 +18,9 @@ mod project;
 pub(crate) mod recurring;
 
 use doc_model::{BillingSettings, ClientBilling, DocId, DocKind, InvoicesContent};
-use rusqlite::Connection;
 
 use crate::error::Result;
-use crate::module::{ChangedDocument, Module, ModuleRows};
+use crate::module::{ChangedDocument, MirrorWrite, Module, ModuleRows};
 
 /// See the module docs.
 pub(crate) struct BillingModule;
@@ -83,13 +82,13 @@ enum BillingRows {
 }
 
 impl ModuleRows for BillingRows {
-    fn write(&self, conn: &Connection, doc_id: DocId) -> Result<()> {
+    fn write(&self, mirror: MirrorWrite<'_>, doc_id: DocId) -> Result<()> {
         match self {
             Self::Client { client_id, billing } => {
-                project::project_client_billing(conn, doc_id, client_id, billing)
+                project::project_client_billing(mirror, doc_id, client_id, billing)
             }
-            Self::Invoices(content) => project::project_invoices(conn, doc_id, content),
-            Self::Settings(settings) => project::project_billing_settings(conn, settings),
+            Self::Invoices(content) => project::project_invoices(mirror.conn, doc_id, content),
+            Self::Settings(settings) => project::project_billing_settings(mirror.conn, settings),
         }
     }
 

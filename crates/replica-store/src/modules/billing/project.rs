@@ -14,6 +14,7 @@ use doc_model::{BillingSettings, ClientBilling, DocId, InvoiceRecord, InvoicesCo
 use rusqlite::{Connection, params};
 
 use crate::error::Result;
+use crate::module::MirrorWrite;
 use crate::modules::field_work::{FiledDocument, file_documents};
 use crate::rows::replace_if_changed;
 
@@ -381,12 +382,12 @@ fn is_issued_credit_note(invoice: &InvoiceRecord) -> bool {
 
 /// Replaces a client's templates and dunning settings, when they changed.
 pub(super) fn project_client_billing(
-    conn: &Connection,
+    mirror: MirrorWrite<'_>,
     doc_id: DocId,
     client_id: &str,
     billing: &ClientBilling,
 ) -> Result<()> {
-    replace_if_changed(conn, doc_id, "billing.client", |sink| {
+    replace_if_changed(mirror, doc_id, "billing.client", |sink| {
         sink.execute("DELETE FROM recurring_templates WHERE client_id = ?1", params![client_id])?;
         sink.execute("DELETE FROM client_dunning WHERE client_id = ?1", params![client_id])?;
         let insert = "INSERT INTO recurring_templates (id, client_id, code, unit_id, period, day, start, end,

@@ -22,10 +22,9 @@ use std::sync::Arc;
 
 use doc_model::{DocId, DocKind, Group, WorkspaceInfo};
 use domain::Client;
-use rusqlite::Connection;
 
 use crate::error::Result;
-use crate::module::{ChangedDocument, Module, ModuleRows};
+use crate::module::{ChangedDocument, MirrorWrite, Module, ModuleRows};
 
 /// See the module docs.
 pub(crate) struct ClientsModule;
@@ -81,11 +80,11 @@ enum ClientsRows {
 }
 
 impl ModuleRows for ClientsRows {
-    fn write(&self, conn: &Connection, _doc_id: DocId) -> Result<()> {
+    fn write(&self, mirror: MirrorWrite<'_>, doc_id: DocId) -> Result<()> {
         match self {
-            Self::Client { client, .. } => project::project_client(conn, client),
-            Self::Groups(groups) => project::project_groups(conn, groups),
-            Self::Workspace(workspace) => project::project_workspace(conn, workspace),
+            Self::Client { client, .. } => project::project_client(mirror, doc_id, client),
+            Self::Groups(groups) => project::project_groups(mirror.conn, groups),
+            Self::Workspace(workspace) => project::project_workspace(mirror.conn, workspace),
         }
     }
 

@@ -7,9 +7,15 @@ use domain::{ChannelKind, Client, fold_for_search, sort_key};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
+use crate::module::MirrorWrite;
 use crate::rows::replace_if_changed;
 
-pub(super) fn project_client(conn: &Connection, client: &Client) -> Result<()> {
+pub(super) fn project_client(
+    mirror: MirrorWrite<'_>,
+    doc_id: DocId,
+    client: &Client,
+) -> Result<()> {
+    let conn = mirror.conn;
     let id = client.id.to_string();
     let profile = &client.profile;
     let display_name = profile.display_name();
@@ -154,14 +160,14 @@ pub(super) fn project_client(conn: &Connection, client: &Client) -> Result<()> {
         ])?;
     }
 
-    project_client_lists(conn, client)
+    project_client_lists(mirror, doc_id, client)
 }
 
 /// The client's lists: units and their contacts, contacts, channels, bank
 /// accounts and settings, written only when they changed.
-fn project_client_lists(conn: &Connection, client: &Client) -> Result<()> {
+fn project_client_lists(mirror: MirrorWrite<'_>, doc_id: DocId, client: &Client) -> Result<()> {
     let id = client.id.to_string();
-    replace_if_changed(conn, DocId::client(client.id), "clients.lists", |sink| {
+    replace_if_changed(mirror, doc_id, "clients.lists", |sink| {
         for table in ["units", "contacts", "channels", "bank_accounts", "client_settings"] {
             sink.execute(&format!("DELETE FROM {table} WHERE client_id = ?1"), params![id])?;
         }

@@ -18,7 +18,7 @@ use domain::Client;
 use rusqlite::Connection;
 
 use crate::error::Result;
-use crate::module::{ChangedDocument, Module, ModuleRows};
+use crate::module::{ChangedDocument, MirrorWrite, Module, ModuleRows};
 
 pub(crate) use project::{FiledDocument, file_documents, utc_text};
 
@@ -67,7 +67,7 @@ impl Module for FieldWorkModule {
 struct FieldWorkRows(Arc<Client>);
 
 impl ModuleRows for FieldWorkRows {
-    fn write(&self, conn: &Connection, _doc_id: DocId) -> Result<()> {
-        project::project_field_work(conn, &self.0)
+    fn write(&self, mirror: MirrorWrite<'_>, doc_id: DocId) -> Result<()> {
+        project::project_field_work(mirror, doc_id, &self.0)
     }
 }

@@ -7,6 +7,7 @@ use domain::Client;
 use rusqlite::{Connection, params};
 
 use crate::error::Result;
+use crate::module::MirrorWrite;
 use crate::rows::replace_if_changed;
 
 /// A time as UTC text that sorts chronologically (`2026-11-22T07:00:00Z`).
@@ -15,14 +16,18 @@ pub(crate) fn utc_text(time: &chrono::DateTime<chrono::FixedOffset>) -> String {
 }
 
 /// Replaces a client's visits, gallery and documents, when they changed.
-pub(super) fn project_field_work(conn: &Connection, client: &Client) -> Result<()> {
+pub(super) fn project_field_work(
+    mirror: MirrorWrite<'_>,
+    doc_id: DocId,
+    client: &Client,
+) -> Result<()> {
     let id = client.id.to_string();
-    replace_if_changed(conn, DocId::client(client.id), "field_work", |sink| {
+    replace_if_changed(mirror, doc_id, "field_work", |sink| {
         use chrono::Datelike;
         sink.execute("DELETE FROM gallery WHERE client_id = ?1", params![id])?;
         sink.execute(
             "DELETE FROM client_documents WHERE doc_id = ?1",
-            params![DocId::client(client.id).to_string()],
+            params![doc_id.to_string()],
         )?;
         sink.execute("DELETE FROM visit_items WHERE visit_id IN (SELECT id FROM visits WHERE client_id = ?1)", params![id])?;
         sink.execute("DELETE FROM visits WHERE client_id = ?1", params![id])?;
@@ -89,7 +94,7 @@ pub(super) fn project_field_work(conn: &Connection, client: &Client) -> Result<(
                 params![
                     document.id.to_string(),
                     id,
-                    DocId::client(client.id).to_string(),
+                    doc_id.to_string(),
                     document.name,
                     document.kind.as_str(),
                     document.date.to_string(),
