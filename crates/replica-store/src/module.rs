@@ -22,6 +22,7 @@ use doc_model::{DocId, DocKind, Hydrated};
 use rusqlite::Connection;
 
 use crate::error::Result;
+use crate::replica::{InitOptions, Replica};
 
 /// A document the core asks the modules to project.
 pub(crate) struct ChangedDocument<'a> {
@@ -53,6 +54,12 @@ pub(crate) trait Module: Sync {
     /// Reads this module's rows of a document, without the database; `None` when
     /// it shows nothing of documents of this kind.
     fn read(&self, document: &ChangedDocument<'_>) -> Result<Option<Box<dyn ModuleRows>>>;
+
+    /// Creates the documents a new replica starts with (the clients module's
+    /// workspace and groups documents), each with its own change.
+    fn on_new_replica(&self, _replica: &mut Replica, _options: &InitOptions) -> Result<()> {
+        Ok(())
+    }
 
     /// The blobs (hex blake3 hashes) its rows reference, which sync downloads
     /// and keeps.

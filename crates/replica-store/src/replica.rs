@@ -109,7 +109,8 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// Creates a new replica in `home` (created if missing) and its workspace documents.
+    /// Creates a new replica in `home` (created if missing), and the documents
+    /// every module starts a replica with (`Module::on_new_replica`).
     pub fn create(home: &Path, options: &InitOptions) -> Result<Self> {
         std::fs::create_dir_all(home)
             .map_err(|source| StoreError::Io { path: home.to_owned(), source })?;
@@ -136,21 +137,9 @@ impl Replica {
         conn.execute(insert, ["device_name", &meta.device_name])?;
         conn.execute(insert, ["actor", &meta.actor.to_hex_string()])?;
         let mut replica = Self::from_parts(conn, home, meta, entropy);
-        let workspace_doc = DocId::workspace(replica.meta.workspace_id);
-        let device_id = replica.meta.device_id.to_string();
-        let device_name = replica.meta.device_name.clone();
-        let workspace_name = options.workspace_name.clone();
-        let now = replica.entropy.now_ms();
-        replica.transact(workspace_doc, Creation::Skeleton(DocKind::Workspace), |doc| {
-            let mut workspace = doc_model::WorkspaceDocMut::open(doc)?;
-            if let Some(name) = &workspace_name {
-                workspace.set_company("name", name)?;
-            }
-            workspace.register_device(&device_id, &device_name, now)?;
-            Ok(())
-        })?;
-        let groups_doc = DocId::groups(replica.meta.workspace_id);
-        replica.transact(groups_doc, Creation::Skeleton(DocKind::Groups), |_| Ok(()))?;
+        for module in crate::modules::ALL {
+            module.on_new_replica(&mut replica, options)?;
+        }
         tracing::info!(home = %home.display(), workspace = %replica.meta.workspace_id, "created replica");
         Ok(replica)
     }
@@ -201,16 +190,6 @@ impl Replica {
     /// The replica's directory.
     pub fn home(&self) -> &Path {
         &self.home
-    }
-
-    /// The id of the workspace document.
-    pub fn workspace_doc_id(&self) -> DocId {
-        DocId::workspace(self.meta.workspace_id)
-    }
-
-    /// The id of the client-groups document.
-    pub fn groups_doc_id(&self) -> DocId {
-        DocId::groups(self.meta.workspace_id)
     }
 
     /// A replica setting (relay address and the like), if set.

@@ -11,6 +11,16 @@ use crate::error::{Result, StoreError};
 use crate::replica::{Creation, Replica};
 
 impl Replica {
+    /// The id of the workspace document (company details, devices).
+    pub fn workspace_doc_id(&self) -> DocId {
+        DocId::workspace(self.meta().workspace_id)
+    }
+
+    /// The id of the client-groups document.
+    pub fn groups_doc_id(&self) -> DocId {
+        DocId::groups(self.meta().workspace_id)
+    }
+
     /// Creates a client with a fresh id from a list of edits (at least a name).
     pub fn create_client(&mut self, edits: &[ClientEdit]) -> Result<ClientId> {
         self.create_client_with_id(ClientId::random(), edits)

@@ -25,6 +25,7 @@ use domain::Client;
 
 use crate::error::Result;
 use crate::module::{ChangedDocument, MirrorWrite, Module, ModuleRows};
+use crate::replica::{Creation, InitOptions, Replica};
 
 /// See the module docs.
 pub(crate) struct ClientsModule;
@@ -55,6 +56,25 @@ impl Module for ClientsModule {
             "company",
             "devices",
         ]
+    }
+
+    fn on_new_replica(&self, replica: &mut Replica, options: &InitOptions) -> Result<()> {
+        let meta = replica.meta().clone();
+        let now = replica.entropy.now_ms();
+        let workspace_name = options.workspace_name.clone();
+        replica.transact(
+            replica.workspace_doc_id(),
+            Creation::Skeleton(DocKind::Workspace),
+            |doc| {
+                let mut workspace = doc_model::WorkspaceDocMut::open(doc)?;
+                if let Some(name) = &workspace_name {
+                    workspace.set_company("name", name)?;
+                }
+                workspace.register_device(&meta.device_id.to_string(), &meta.device_name, now)?;
+                Ok(())
+            },
+        )?;
+        replica.transact(replica.groups_doc_id(), Creation::Skeleton(DocKind::Groups), |_| Ok(()))
     }
 
     fn read(&self, document: &ChangedDocument<'_>) -> Result<Option<Box<dyn ModuleRows>>> {
