@@ -8,8 +8,8 @@
 //! (`mirror_parts`), the rows are already exactly those and nothing is written.
 //! Otherwise the statements run (they delete the part's old rows and insert the
 //! new ones) and the new hash is recorded, in the caller's transaction. A part
-//! with no recorded hash (a rebuild, a new document) is written and hashed in
-//! one pass.
+//! with no recorded hash (a new document, or one changed for the first time
+//! since a rebuild) is written and hashed in one pass.
 //!
 //! A rebuild writes every part without comparing or recording it
 //! ([`PartWrites::Rebuild`]); `mirror_parts` is a core mirror table (see
@@ -35,8 +35,8 @@ pub(crate) struct RowSink<'c> {
 enum Target<'c> {
     Hash(&'c mut Hasher),
     Database(&'c Connection),
-    /// Both at once: a part written for the first time (a rebuild, a new
-    /// document) has no recorded hash to compare with.
+    /// Both at once: a part with no recorded hash (a new document, or one
+    /// changed for the first time since a rebuild) has nothing to compare with.
     Both(&'c Connection, &'c mut Hasher),
 }
 
