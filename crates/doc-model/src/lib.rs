@@ -70,14 +70,10 @@ pub fn hydrate(doc: &AutoCommit) -> Result<Hydrated> {
 }
 
 impl Hydrated {
-    /// The client aggregate, if this is a client document.
-    pub fn client(&self) -> Result<domain::Client> {
-        client::client_from_root(&self.root)
-    }
-
-    /// The same, read from the document once however often it is asked for
-    /// (the projection's modules each show a part of it).
-    pub fn shared_client(&self) -> Result<std::sync::Arc<domain::Client>> {
+    /// The client aggregate, if this is a client document, read from the
+    /// document once however often it is asked for (the projection's modules
+    /// each show a part of it).
+    pub fn client(&self) -> Result<std::sync::Arc<domain::Client>> {
         if let Some(client) = self.client.get() {
             return Ok(client.clone());
         }

@@ -99,7 +99,7 @@ pub(crate) trait ModuleRows: Send + fmt::Debug {
 
     /// The record this document belongs to (a client's id), under which its
     /// conflicts are listed; the core does not know what it names.
-    fn owner(&self) -> Option<&str> {
+    fn owner(&self) -> Option<String> {
         None
     }
 }

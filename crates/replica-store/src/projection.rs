@@ -96,7 +96,7 @@ pub(crate) fn write_projection(
         part.write(MirrorWrite { conn, parts }, projection.doc_id)?;
     }
     let owner = projection.parts.iter().find_map(|part| part.owner());
-    project_conflicts(conn, projection.doc_id, owner, &projection.conflicts)
+    project_conflicts(conn, projection.doc_id, owner.as_deref(), &projection.conflicts)
 }
 
 fn project_conflicts(

@@ -115,6 +115,26 @@ pub(crate) fn replace_if_changed(
     Ok(())
 }
 
+/// `INSERT INTO table (columns) VALUES (?1, …) ON CONFLICT (key) DO UPDATE SET …`
+/// with a `WHERE` that skips the update when nothing differs, so an unchanged
+/// row costs a lookup and no write.
+pub(crate) fn upsert_sql(table: &str, columns: &[&str], key: &[&str]) -> String {
+    let values: Vec<String> = (1..=columns.len()).map(|n| format!("?{n}")).collect();
+    let rest: Vec<&str> = columns.iter().copied().filter(|column| !key.contains(column)).collect();
+    let sets: Vec<String> =
+        rest.iter().map(|column| format!("{column} = excluded.{column}")).collect();
+    let fresh: Vec<String> = rest.iter().map(|column| format!("excluded.{column}")).collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {} WHERE ({}) IS NOT ({})",
+        columns.join(", "),
+        values.join(", "),
+        key.join(", "),
+        sets.join(", "),
+        rest.join(", "),
+        fresh.join(", ")
+    )
+}
+
 /// A tag, the length and the bytes, so that no two different sequences of
 /// statements and values hash alike.
 fn hash_bytes(hasher: &mut Hasher, tag: u8, bytes: &[u8]) {

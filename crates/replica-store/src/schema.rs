@@ -75,6 +75,11 @@ pub(crate) fn mirror_tables() -> impl Iterator<Item = &'static str> {
 /// changed table cannot be forgotten. Never 0, which marks a mirror being
 /// rebuilt.
 pub(crate) fn mirror_version() -> i64 {
+    *MIRROR_VERSION
+}
+
+/// Computed once per process: every open compares it.
+static MIRROR_VERSION: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&CORE_PROJECTION_VERSION.to_le_bytes());
     hasher.update(without_comments(CORE_MIRROR_DDL).as_bytes());
@@ -90,7 +95,7 @@ pub(crate) fn mirror_version() -> i64 {
     // `user_version` is a signed 32-bit integer: 31 bits of the hash, plus one
     // so it is never 0.
     i64::from(u32::from_le_bytes([a, b, c, d]) >> 1) + 1
-}
+});
 
 /// The statements of `ddl` without its comment lines, so that explaining a
 /// table better does not make every replica rebuild its mirror.

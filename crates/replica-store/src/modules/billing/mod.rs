@@ -92,9 +92,11 @@ impl ModuleRows for BillingRows {
         }
     }
 
-    fn owner(&self) -> Option<&str> {
+    fn owner(&self) -> Option<String> {
         match self {
-            Self::Invoices(content) if !content.client_id.is_empty() => Some(&content.client_id),
+            Self::Invoices(content) if !content.client_id.is_empty() => {
+                Some(content.client_id.clone())
+            }
             Self::Client { .. } | Self::Invoices(_) | Self::Settings(_) => None,
         }
     }

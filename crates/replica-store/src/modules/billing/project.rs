@@ -16,7 +16,7 @@ use rusqlite::{Connection, params};
 use crate::error::Result;
 use crate::module::MirrorWrite;
 use crate::modules::field_work::{FiledDocument, file_documents};
-use crate::rows::replace_if_changed;
+use crate::rows::{replace_if_changed, upsert_sql};
 
 /// Upserts that write a row only when it differs from the stored one.
 static INSERT_INVOICE_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -118,26 +118,6 @@ static INSERT_NOTICE_SQL: LazyLock<String> = LazyLock::new(|| {
         &["id"],
     )
 });
-
-/// `INSERT INTO table (columns) VALUES (?1, …) ON CONFLICT (key) DO UPDATE SET …`
-/// with a `WHERE` that skips the update when nothing differs, so an unchanged
-/// row costs a lookup and no write.
-fn upsert_sql(table: &str, columns: &[&str], key: &[&str]) -> String {
-    let values: Vec<String> = (1..=columns.len()).map(|n| format!("?{n}")).collect();
-    let rest: Vec<&str> = columns.iter().copied().filter(|column| !key.contains(column)).collect();
-    let sets: Vec<String> =
-        rest.iter().map(|column| format!("{column} = excluded.{column}")).collect();
-    let fresh: Vec<String> = rest.iter().map(|column| format!("excluded.{column}")).collect();
-    format!(
-        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {} WHERE ({}) IS NOT ({})",
-        columns.join(", "),
-        values.join(", "),
-        key.join(", "),
-        sets.join(", "),
-        rest.join(", "),
-        fresh.join(", ")
-    )
-}
 
 /// Brings the rows of one invoices document up to date.
 pub(super) fn project_invoices(

@@ -79,10 +79,7 @@ impl Module for ClientsModule {
 
     fn read(&self, document: &ChangedDocument<'_>) -> Result<Option<Box<dyn ModuleRows>>> {
         let rows = match document.kind {
-            Some(DocKind::Client) => {
-                let client = document.hydrated.shared_client()?;
-                ClientsRows::Client { owner: client.id.to_string(), client }
-            }
+            Some(DocKind::Client) => ClientsRows::Client(document.hydrated.client()?),
             Some(DocKind::Groups) => ClientsRows::Groups(document.hydrated.groups()),
             Some(DocKind::Workspace) => ClientsRows::Workspace(document.hydrated.workspace()),
             Some(DocKind::Invoices | DocKind::Billing) | None => return Ok(None),
@@ -94,7 +91,7 @@ impl Module for ClientsModule {
 /// What this module shows of one document.
 #[derive(Debug)]
 enum ClientsRows {
-    Client { client: Arc<Client>, owner: String },
+    Client(Arc<Client>),
     Groups(Vec<Group>),
     Workspace(WorkspaceInfo),
 }
@@ -102,15 +99,15 @@ enum ClientsRows {
 impl ModuleRows for ClientsRows {
     fn write(&self, mirror: MirrorWrite<'_>, doc_id: DocId) -> Result<()> {
         match self {
-            Self::Client { client, .. } => project::project_client(mirror, doc_id, client),
+            Self::Client(client) => project::project_client(mirror, doc_id, client),
             Self::Groups(groups) => project::project_groups(mirror.conn, groups),
             Self::Workspace(workspace) => project::project_workspace(mirror.conn, workspace),
         }
     }
 
-    fn owner(&self) -> Option<&str> {
+    fn owner(&self) -> Option<String> {
         match self {
-            Self::Client { owner, .. } => Some(owner),
+            Self::Client(client) => Some(client.id.to_string()),
             Self::Groups(_) | Self::Workspace(_) => None,
         }
     }

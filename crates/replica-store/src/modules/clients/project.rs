@@ -2,13 +2,58 @@
 //! contacts, channels, bank accounts, settings and search text; the groups
 //! document; the workspace document's company details and devices.
 
+use std::sync::LazyLock;
+
 use doc_model::DocId;
 use domain::{ChannelKind, Client, fold_for_search, sort_key};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 use crate::module::MirrorWrite;
-use crate::rows::replace_if_changed;
+use crate::rows::{replace_if_changed, upsert_sql};
+
+/// The client's row, written only when a column differs; returns its rowid
+/// when written.
+static UPSERT_CLIENT_SQL: LazyLock<String> = LazyLock::new(|| {
+    let columns = [
+        "id",
+        "kind",
+        "display_name",
+        "sort_key",
+        "name",
+        "first_name",
+        "last_name",
+        "reg_no",
+        "personal_code",
+        "vat_id",
+        "industry",
+        "street",
+        "city",
+        "city_key",
+        "postal_code",
+        "region",
+        "country",
+        "billing_recipient",
+        "billing_street",
+        "billing_city",
+        "billing_postal_code",
+        "billing_region",
+        "billing_country",
+        "billing_email",
+        "payment_terms_days",
+        "currency",
+        "group_id",
+        "archived",
+        "comments",
+        "main_unit_id",
+        "primary_phone",
+        "primary_email",
+        "unit_count",
+        "active_unit_count",
+        "last_visit",
+    ];
+    upsert_sql("clients", &columns, &["id"]) + " RETURNING rowid"
+});
 
 pub(super) fn project_client(
     mirror: MirrorWrite<'_>,
@@ -24,62 +69,10 @@ pub(super) fn project_client(
     let primary_email = client.channel_values(ChannelKind::Email).next().unwrap_or_default();
     let active_units = client.units.iter().filter(|unit| unit.active).count();
     let billing = &profile.billing;
+    // A change elsewhere in the document (a visit's note, a unit's phone)
+    // leaves the row and its index entries alone.
     let rowid: Option<i64> = conn
-        .prepare_cached(
-            "INSERT INTO clients (id, kind, display_name, sort_key, name, first_name, last_name,
-                 reg_no, personal_code, vat_id, industry, street, city, city_key, postal_code, region,
-                 country, billing_recipient, billing_street, billing_city, billing_postal_code,
-                 billing_region, billing_country, billing_email, payment_terms_days, currency,
-                 group_id, archived, comments, main_unit_id, primary_phone, primary_email,
-                 unit_count, active_unit_count, last_visit)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)
-             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
-                 display_name = excluded.display_name, sort_key = excluded.sort_key,
-                 name = excluded.name, first_name = excluded.first_name,
-                 last_name = excluded.last_name, reg_no = excluded.reg_no,
-                 personal_code = excluded.personal_code, vat_id = excluded.vat_id,
-                 industry = excluded.industry, street = excluded.street, city = excluded.city,
-                 city_key = excluded.city_key, postal_code = excluded.postal_code,
-                 region = excluded.region, country = excluded.country,
-                 billing_recipient = excluded.billing_recipient,
-                 billing_street = excluded.billing_street, billing_city = excluded.billing_city,
-                 billing_postal_code = excluded.billing_postal_code,
-                 billing_region = excluded.billing_region,
-                 billing_country = excluded.billing_country,
-                 billing_email = excluded.billing_email,
-                 payment_terms_days = excluded.payment_terms_days, currency = excluded.currency,
-                 group_id = excluded.group_id, archived = excluded.archived,
-                 comments = excluded.comments, main_unit_id = excluded.main_unit_id,
-                 primary_phone = excluded.primary_phone, primary_email = excluded.primary_email,
-                 unit_count = excluded.unit_count, active_unit_count = excluded.active_unit_count,
-                 last_visit = excluded.last_visit
-             -- A change elsewhere in the document (a visit's note, a unit's
-             -- phone) leaves the row and its index entries alone.
-             WHERE (
-                 kind, display_name, sort_key, name, first_name, last_name, reg_no,
-                 personal_code, vat_id, industry, street, city, city_key, postal_code,
-                 region, country, billing_recipient, billing_street, billing_city,
-                 billing_postal_code, billing_region, billing_country, billing_email,
-                 payment_terms_days, currency, group_id, archived, comments,
-                 main_unit_id, primary_phone, primary_email, unit_count,
-                 active_unit_count, last_visit
-             ) IS NOT (
-                 excluded.kind, excluded.display_name, excluded.sort_key, excluded.name,
-                 excluded.first_name, excluded.last_name, excluded.reg_no,
-                 excluded.personal_code, excluded.vat_id, excluded.industry,
-                 excluded.street, excluded.city, excluded.city_key,
-                 excluded.postal_code, excluded.region, excluded.country,
-                 excluded.billing_recipient, excluded.billing_street,
-                 excluded.billing_city, excluded.billing_postal_code,
-                 excluded.billing_region, excluded.billing_country,
-                 excluded.billing_email, excluded.payment_terms_days, excluded.currency,
-                 excluded.group_id, excluded.archived, excluded.comments,
-                 excluded.main_unit_id, excluded.primary_phone, excluded.primary_email,
-                 excluded.unit_count, excluded.active_unit_count, excluded.last_visit
-             )
-             RETURNING rowid",
-        )?
+        .prepare_cached(&UPSERT_CLIENT_SQL)?
         .query_row(
             params![
                 id,
@@ -116,7 +109,11 @@ pub(super) fn project_client(
                 primary_email,
                 client.units.len() as i64,
                 active_units as i64,
-                client.visits.iter().map(|visit| crate::modules::field_work::utc_text(&visit.start)).max(),
+                client
+                    .visits
+                    .iter()
+                    .map(|visit| crate::modules::field_work::utc_text(&visit.start))
+                    .max(),
             ],
             |row| row.get(0),
         )

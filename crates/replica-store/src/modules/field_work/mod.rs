@@ -44,9 +44,7 @@ impl Module for FieldWorkModule {
 
     fn read(&self, document: &ChangedDocument<'_>) -> Result<Option<Box<dyn ModuleRows>>> {
         match document.kind {
-            Some(DocKind::Client) => {
-                Ok(Some(Box::new(FieldWorkRows(document.hydrated.shared_client()?))))
-            }
+            Some(DocKind::Client) => Ok(Some(Box::new(FieldWorkRows(document.hydrated.client()?)))),
             Some(DocKind::Invoices | DocKind::Billing | DocKind::Groups | DocKind::Workspace)
             | None => Ok(None),
         }
