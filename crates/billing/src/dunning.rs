@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{BillingError, Result};
+use crate::ids::{InvoiceId, NoticeId};
 
 /// One level of a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,8 +158,11 @@ pub fn blocked(block: Option<&Block>, today: NaiveDate) -> bool {
 }
 
 /// The id of the notice of `level` for `invoice`: the same on every replica.
-pub fn notice_id(invoice: Uuid, level: usize) -> Uuid {
-    Uuid::new_v5(&invoice, format!("kartoteka/dunning/{level}").as_bytes())
+pub fn notice_id(invoice: InvoiceId, level: usize) -> NoticeId {
+    NoticeId::from_uuid(Uuid::new_v5(
+        invoice.as_uuid(),
+        format!("kartoteka/dunning/{level}").as_bytes(),
+    ))
 }
 
 #[cfg(test)]
@@ -206,7 +210,7 @@ mod tests {
         assert!(blocked(Some(&block), date(2026, 11, 30)));
         assert!(!blocked(Some(&block), date(2026, 12, 1)));
         assert!(!blocked(None, date(2026, 12, 1)));
-        let invoice = Uuid::from_u128(7);
+        let invoice = InvoiceId::from_uuid(Uuid::from_u128(7));
         assert_eq!(notice_id(invoice, 1), notice_id(invoice, 1));
         assert_ne!(notice_id(invoice, 1), notice_id(invoice, 2));
     }

@@ -152,6 +152,92 @@ impl PaymentTerms {
     }
 }
 
+/// What a billing record is: an invoice, or a credit note that corrects one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceKind {
+    /// An invoice: the client owes its gross total.
+    Invoice,
+    /// A credit note: takes back (part of) the invoice it credits.
+    CreditNote,
+}
+
+/// Whether a record is still a draft or issued (and frozen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    /// Editable; has no number yet.
+    Draft,
+    /// Numbered and frozen: lines, totals and the parties never change again.
+    Issued,
+}
+
+/// A stored word that is no [`InvoiceKind`] or [`InvoiceStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not an invoice {what}")]
+pub struct UnknownWord {
+    /// `kind` or `status`.
+    pub what: &'static str,
+    /// What was found.
+    pub value: String,
+}
+
+impl InvoiceKind {
+    /// The stored word.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Invoice => "invoice",
+            Self::CreditNote => "credit_note",
+        }
+    }
+}
+
+impl std::str::FromStr for InvoiceKind {
+    type Err = UnknownWord;
+
+    fn from_str(value: &str) -> std::result::Result<Self, UnknownWord> {
+        match value {
+            "invoice" => Ok(Self::Invoice),
+            "credit_note" => Ok(Self::CreditNote),
+            _ => Err(UnknownWord { what: "kind", value: value.to_owned() }),
+        }
+    }
+}
+
+impl InvoiceStatus {
+    /// The stored word.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Issued => "issued",
+        }
+    }
+}
+
+impl std::str::FromStr for InvoiceStatus {
+    type Err = UnknownWord;
+
+    fn from_str(value: &str) -> std::result::Result<Self, UnknownWord> {
+        match value {
+            "draft" => Ok(Self::Draft),
+            "issued" => Ok(Self::Issued),
+            _ => Err(UnknownWord { what: "status", value: value.to_owned() }),
+        }
+    }
+}
+
+impl std::fmt::Display for InvoiceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for InvoiceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where an invoice stands on a given day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,5 +1,6 @@
 //! Kartoteka's billing arithmetic, without IO.
 //!
+//! - [`ids`]: typed ids of invoices, templates, payments, notices and letters.
 //! - [`money`]: amounts are integer minor units with a currency, never floating
 //!   point; quantities are thousandths.
 //! - [`invoice`]: line amounts rounded per line (half away from zero), totals per
@@ -23,6 +24,7 @@ pub mod allocation;
 pub mod behaviour;
 pub mod dunning;
 mod error;
+pub mod ids;
 pub mod interest;
 pub mod invoice;
 pub mod letter;
@@ -32,3 +34,4 @@ pub mod recurring;
 pub mod settlement;
 
 pub use error::{BillingError, Result};
+pub use ids::{InvoiceId, LetterId, NoticeId, PaymentId, TemplateId};

@@ -9,6 +9,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::ids::{InvoiceId, TemplateId};
+
 /// How often a template issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,8 +120,11 @@ pub fn next_pending(
 }
 
 /// The id of the invoice a template issues for the period starting `period_start`.
-pub fn invoice_id(template: Uuid, period_start: NaiveDate) -> Uuid {
-    Uuid::new_v5(&template, format!("kartoteka/recurring/{period_start}").as_bytes())
+pub fn invoice_id(template: TemplateId, period_start: NaiveDate) -> InvoiceId {
+    InvoiceId::from_uuid(Uuid::new_v5(
+        template.as_uuid(),
+        format!("kartoteka/recurring/{period_start}").as_bytes(),
+    ))
 }
 
 fn clamp_day(year: i32, month: u32, day: u32) -> NaiveDate {
@@ -203,7 +208,7 @@ mod tests {
 
     #[test]
     fn the_same_template_and_period_give_the_same_invoice_id() {
-        let template = Uuid::from_u128(3);
+        let template = TemplateId::from_uuid(Uuid::from_u128(3));
         assert_eq!(invoice_id(template, date(2026, 4, 1)), invoice_id(template, date(2026, 4, 1)));
         assert_ne!(invoice_id(template, date(2026, 4, 1)), invoice_id(template, date(2026, 7, 1)));
     }

@@ -222,6 +222,25 @@ pub(crate) fn mirror_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Reads a text column of the mirror that must parse (a date, an id, a kind)
+/// inside a row closure: one that does not is a [`StoreError::CorruptMirror`],
+/// never a default.
+pub(crate) fn mirror_column<T: std::str::FromStr>(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    what: &'static str,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    text.parse().map_err(|_| {
+        let corrupt = StoreError::CorruptMirror { what, value: text };
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            Box::new(corrupt),
+        )
+    })
+}
+
 impl From<automerge::AutomergeError> for StoreError {
     fn from(error: automerge::AutomergeError) -> Self {
         Self::Automerge(Box::new(error))

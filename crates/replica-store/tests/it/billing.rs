@@ -332,7 +332,8 @@ fn dun_as_before(
 ) {
     let doc_id = doc_model::DocId::invoices(client, 2026);
     let mut doc = automerge::AutoCommit::load(&replica.export_document(doc_id).unwrap()).unwrap();
-    let notice_id = billing::dunning::notice_id(invoice, 1).to_string();
+    let notice_id =
+        billing::dunning::notice_id(billing::InvoiceId::from_uuid(invoice), 1).to_string();
     let letter_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, notice_id.as_bytes()).to_string();
     let mut invoices = doc_model::InvoicesDocMut::open(&mut doc).unwrap();
     invoices
@@ -429,4 +430,61 @@ fn an_unreadable_date_in_the_mirror_is_an_error_not_the_first_of_january_1970() 
     );
     // Nothing was issued on the strength of the bad date.
     assert!(numbers(&office).iter().all(String::is_empty), "{:?}", numbers(&office));
+}
+
+#[test]
+fn an_unreadable_due_date_or_kind_in_the_mirror_fails_the_list_instead_of_counting_as_not_overdue()
+{
+    let mut office = replica(Uuid::new_v4(), "office");
+    let client = office.create_client(&[name("Ozols SIA")]).unwrap();
+    let id =
+        office.create_invoice(&draft(client, day(2026, 10, 2), "Repair=2 h x 50 @ 21")).unwrap();
+    office.issue_invoice(id, None).unwrap();
+    let list = |office: &Replica| {
+        office.invoices(&InvoiceQuery {
+            client: None,
+            unit: None,
+            state: None,
+            from: None,
+            to: None,
+            sort: InvoiceSort::Date,
+            reverse: false,
+            as_of: day(2026, 11, 22),
+            limit: None,
+        })
+    };
+    assert_eq!(list(&office).unwrap()[0].state, "overdue");
+    let file =
+        rusqlite::Connection::open(office.dir.path().join(replica_store::DATABASE_FILE)).unwrap();
+    // The code before read a bad due date as the query's day: the invoice
+    // listed as issued and not overdue, and dunning never saw it.
+    file.execute("UPDATE invoices SET due_date = '2026-10-32' WHERE id = ?1", [id.to_string()])
+        .unwrap();
+    let error = list(&office).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::CorruptMirror { what: "due date", value } if value == "2026-10-32"),
+        "{error:?}"
+    );
+    file.execute(
+        "UPDATE invoices SET due_date = '2026-10-16', kind = 'quote' WHERE id = ?1",
+        [id.to_string()],
+    )
+    .unwrap();
+    let error = list(&office).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::CorruptMirror { what: "invoice kind", value } if value == "quote"),
+        "{error:?}"
+    );
+    let payment = PaymentInput {
+        date: day(2026, 11, 3),
+        amount: Money::new(1_000, Currency::EUR),
+        method: "transfer".to_owned(),
+        reference: String::new(),
+    };
+    let error = office.record_payment(id, &payment).unwrap_err();
+    assert!(matches!(&error, StoreError::CorruptMirror { what: "invoice kind", .. }), "{error:?}");
+    // reindex rebuilds the mirror from the documents and the list reads again.
+    drop(file);
+    office.reindex().unwrap();
+    assert_eq!(list(&office).unwrap()[0].state, "overdue");
 }

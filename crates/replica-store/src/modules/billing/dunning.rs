@@ -18,8 +18,10 @@
 use std::collections::BTreeMap;
 use std::thread::{Scope, ScopedJoinHandle};
 
+use billing::InvoiceId;
 use billing::dunning::{Block, LUMP_SUM_MINOR, Policy, blocked, next_level, notice_id};
 use billing::interest::{BaseRate, Debtor, default_interest, known_base_rates};
+use billing::invoice::{InvoiceKind, InvoiceStatus};
 use billing::letter::{DunningLetter, Language, LetterItem};
 use blob_store::{BlobHash, BlobStore, Put};
 use chrono::{Datelike, NaiveDate};
@@ -33,7 +35,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::blobs::queue_uploads;
-use crate::error::{Refusal, Result, StoreError};
+use crate::error::{Refusal, Result, StoreError, mirror_value};
 use crate::replica::{Creation, DocumentReader, Preloaded, Replica};
 
 /// The name of the policy used when none is chosen.
@@ -278,7 +280,7 @@ impl Replica {
     ) -> Result<()> {
         check_block(block)?;
         let location = self.locate_invoice(invoice_id)?;
-        if location.status != "issued" || location.kind != "invoice" {
+        if location.status != InvoiceStatus::Issued || location.kind != InvoiceKind::Invoice {
             return Err(Refusal::DunningOfUnissued { invoice: location.label() }.into());
         }
         let id = invoice_id.to_string();
@@ -845,11 +847,9 @@ fn notice_for(
     } else {
         0
     };
-    let invoice_uuid: Uuid = candidate.invoice_id.parse().map_err(|_| {
-        StoreError::CorruptMirror { what: "invoice id", value: candidate.invoice_id.clone() }
-    })?;
+    let invoice: InvoiceId = mirror_value("invoice id", candidate.invoice_id.clone())?;
     let notice = NoticeRecord {
-        id: notice_id(invoice_uuid, level).to_string(),
+        id: notice_id(invoice, level).to_string(),
         invoice_id: candidate.invoice_id.clone(),
         level: i64::try_from(level).unwrap_or(i64::MAX),
         name: step.name.clone(),

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use billing::invoice::InvoiceState;
+use billing::invoice::{InvoiceKind, InvoiceState, InvoiceStatus};
 use chrono::NaiveDate;
 use domain::{ClientId, UnitId};
 use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::{Refusal, Result, StoreError, mirror_json};
+use crate::error::{Refusal, Result, StoreError, mirror_column, mirror_json};
 use crate::modules::clients::catalog::short_id;
 use crate::replica::Replica;
 
@@ -130,7 +130,7 @@ pub struct InvoiceRow {
     /// Number ('' for drafts).
     pub number: String,
     /// `invoice` or `credit_note`.
-    pub kind: String,
+    pub kind: InvoiceKind,
     /// State on the query's day (`credit_note` for credit notes).
     pub state: String,
     /// Client id.
@@ -349,25 +349,25 @@ pub(crate) const ROW_JOINS: &str = "FROM invoices i JOIN client_directory c ON c
 /// Reads a row selected with [`ROW_COLUMNS`].
 pub(crate) fn invoice_row(row: &Row<'_>, as_of: NaiveDate) -> rusqlite::Result<InvoiceRow> {
     let id: String = row.get(0)?;
-    let kind: String = row.get(2)?;
-    let status: String = row.get(3)?;
+    let kind: InvoiceKind = mirror_column(row, 2, "invoice kind")?;
+    let status: InvoiceStatus = mirror_column(row, 3, "invoice status")?;
     let due_date: String = row.get(8)?;
     let gross_minor: i64 = row.get(10)?;
     let open_principal: i64 = row.get(11)?;
     let open_claims: i64 = row.get(12)?;
     let credited: i64 = row.get(13)?;
-    let due = due_date.parse().unwrap_or(as_of);
-    let state = if kind == "credit_note" {
-        if status == "draft" { "draft" } else { "credit_note" }
-    } else {
-        billing::invoice::state(
-            status == "issued",
+    let due: NaiveDate = mirror_column(row, 8, "due date")?;
+    let state = match (kind, status) {
+        (InvoiceKind::CreditNote, InvoiceStatus::Draft) => InvoiceState::Draft.as_str(),
+        (InvoiceKind::CreditNote, InvoiceStatus::Issued) => "credit_note",
+        (InvoiceKind::Invoice, status) => billing::invoice::state(
+            status == InvoiceStatus::Issued,
             gross_minor - credited,
             open_principal,
             due,
             as_of,
         )
-        .as_str()
+        .as_str(),
     };
     let days_overdue =
         if state == InvoiceState::Overdue.as_str() { (as_of - due).num_days() } else { 0 };

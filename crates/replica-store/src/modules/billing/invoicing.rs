@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use billing::invoice::{Line, PaymentTerms};
+use billing::invoice::{InvoiceKind, InvoiceStatus, Line, PaymentTerms};
 use billing::money::{Currency, Money, format_minor};
 use billing::numbering::{
     DEFAULT_PATTERN, device_number, device_tag, series_key, validate_code, validate_pattern,
@@ -124,8 +124,8 @@ pub(crate) struct InvoiceLocation {
     pub(crate) id: Uuid,
     pub(crate) doc_id: DocId,
     pub(crate) client_id: ClientId,
-    pub(crate) kind: String,
-    pub(crate) status: String,
+    pub(crate) kind: InvoiceKind,
+    pub(crate) status: InvoiceStatus,
     pub(crate) number: String,
     pub(crate) currency: String,
     pub(crate) issue_date: NaiveDate,
@@ -172,7 +172,7 @@ impl Replica {
         let invoice = NewInvoice {
             id: id.to_string(),
             unit_id: draft.unit_id.map(|unit| unit.to_string()).unwrap_or_default(),
-            kind: "invoice".to_owned(),
+            kind: InvoiceKind::Invoice.to_string(),
             credits: String::new(),
             currency: currency.to_string(),
             issue_date: draft.issue_date,
@@ -197,7 +197,7 @@ impl Replica {
     /// Changes a draft; an issued invoice is refused (correct it with a credit note).
     pub fn edit_invoice(&mut self, invoice_id: Uuid, edit: &InvoiceEdit) -> Result<()> {
         let location = self.locate_invoice(invoice_id)?;
-        if location.status != "draft" {
+        if location.status != InvoiceStatus::Draft {
             return Err(StoreError::InvoiceIssued {
                 number: location.number,
                 refusal: crate::error::IssuedRefusal::CannotChange,
@@ -249,7 +249,7 @@ impl Replica {
     /// Discards a draft.
     pub fn discard_invoice(&mut self, invoice_id: Uuid) -> Result<()> {
         let location = self.locate_invoice(invoice_id)?;
-        if location.status != "draft" {
+        if location.status != InvoiceStatus::Draft {
             return Err(StoreError::InvoiceIssued {
                 number: location.number,
                 refusal: crate::error::IssuedRefusal::IsKept,
@@ -270,7 +270,7 @@ impl Replica {
         issue_date: Option<NaiveDate>,
     ) -> Result<String> {
         let location = self.locate_invoice(invoice_id)?;
-        if location.status != "draft" {
+        if location.status != InvoiceStatus::Draft {
             return Err(Refusal::AlreadyIssued { number: location.number }.into());
         }
         let device_id = self.meta().device_id.to_string();
@@ -302,10 +302,10 @@ impl Replica {
     /// what is owed becomes the client's credit.
     pub fn record_payment(&mut self, invoice_id: Uuid, payment: &PaymentInput) -> Result<Uuid> {
         let location = self.locate_invoice(invoice_id)?;
-        if location.status != "issued" {
+        if location.status != InvoiceStatus::Issued {
             return Err(Refusal::PaymentBeforeIssue { invoice: location.label() }.into());
         }
-        if location.kind != "invoice" {
+        if location.kind != InvoiceKind::Invoice {
             return Err(Refusal::PaymentOnCreditNote { number: location.number }.into());
         }
         if payment.amount.currency.as_str() != location.currency {
@@ -344,7 +344,7 @@ impl Replica {
         credit: &CreditInput,
     ) -> Result<(Uuid, String)> {
         let location = self.locate_invoice(invoice_id)?;
-        if location.status != "issued" || location.kind != "invoice" {
+        if location.status != InvoiceStatus::Issued || location.kind != InvoiceKind::Invoice {
             return Err(Refusal::CreditOfUnissued { invoice: location.label() }.into());
         }
         let creditable = location.gross_minor - location.credited_minor;
@@ -386,7 +386,7 @@ impl Replica {
         let draft = NewInvoice {
             id: id.to_string(),
             unit_id: String::new(),
-            kind: "credit_note".to_owned(),
+            kind: InvoiceKind::CreditNote.to_string(),
             credits: invoice_id.to_string(),
             currency: location.currency.clone(),
             issue_date: credit.date,
@@ -401,8 +401,8 @@ impl Replica {
         // invoice's whole story.
         let credit_location = InvoiceLocation {
             id,
-            kind: "credit_note".to_owned(),
-            status: "draft".to_owned(),
+            kind: InvoiceKind::CreditNote,
+            status: InvoiceStatus::Draft,
             number: String::new(),
             issue_date: credit.date,
             due_date: credit.date,
@@ -624,12 +624,13 @@ impl Replica {
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
                     [row.get::<_, String>(6)?, row.get::<_, String>(7)?],
+                    [row.get::<_, String>(2)?, row.get::<_, String>(3)?],
                     InvoiceLocation {
                         id: invoice_id,
                         doc_id: DocId::from_bytes([0; 16]),
                         client_id: ClientId::from_uuid(Uuid::nil()),
-                        kind: row.get(2)?,
-                        status: row.get(3)?,
+                        kind: InvoiceKind::Invoice,
+                        status: InvoiceStatus::Draft,
                         number: row.get(4)?,
                         currency: row.get(5)?,
                         issue_date: NaiveDate::MIN,
@@ -643,8 +644,10 @@ impl Replica {
             .optional()?
             // The placeholders above are replaced here or the read fails: a
             // value the mirror cannot give back is an error, not a default.
-            .map(|(doc_id, client_id, [issue_date, due_date], location)| -> Result<_> {
+            .map(|(doc_id, client_id, [issue_date, due_date], [kind, status], location)| -> Result<_> {
                 Ok(InvoiceLocation {
+                    kind: mirror_value("invoice kind", kind)?,
+                    status: mirror_value("invoice status", status)?,
                     doc_id: mirror_value("document id", doc_id)?,
                     client_id: mirror_value("client id", client_id)?,
                     issue_date: mirror_value("issue date", issue_date)?,

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use billing::invoice::{InvoiceKind, InvoiceStatus};
 use billing::settlement::{NoticeClaim, Received, settle};
 use chrono::Datelike;
 use doc_model::{BillingSettings, ClientBilling, DocId, InvoiceRecord, InvoicesContent};
@@ -197,7 +198,8 @@ pub(super) fn project_invoices(
             .collect();
         let notices: Vec<_> =
             content.notices.iter().filter(|notice| notice.invoice_id == invoice.id).collect();
-        let owes = invoice.status == "issued" && invoice.kind == "invoice";
+        let owes = invoice.status == InvoiceStatus::Issued.as_str()
+            && invoice.kind == InvoiceKind::Invoice.as_str();
         let credited_minor = credited.get(invoice.id.as_str()).copied().unwrap_or(0);
         let settlement = if owes {
             settle(
@@ -232,7 +234,7 @@ pub(super) fn project_invoices(
             Some(block) => (block.reason.clone(), block.until.to_string()),
             None => (String::new(), String::new()),
         };
-        let issued = invoice.status == "issued";
+        let issued = invoice.status == InvoiceStatus::Issued.as_str();
         insert_invoice.execute(params![
             invoice.id,
             doc,
@@ -357,7 +359,9 @@ fn remove_stale(conn: &Connection, doc: &str, content: &InvoicesContent) -> Resu
 }
 
 fn is_issued_credit_note(invoice: &InvoiceRecord) -> bool {
-    invoice.kind == "credit_note" && invoice.status == "issued" && !invoice.credits.is_empty()
+    invoice.kind == InvoiceKind::CreditNote.as_str()
+        && invoice.status == InvoiceStatus::Issued.as_str()
+        && !invoice.credits.is_empty()
 }
 
 /// Replaces a client's templates and dunning settings, when they changed.

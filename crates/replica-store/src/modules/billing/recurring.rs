@@ -10,18 +10,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use billing::invoice::Line;
+use billing::invoice::{InvoiceKind, Line};
 use billing::money::Currency;
 use billing::numbering::{recurring_number, template_code};
 use billing::recurring::{Occurrence, Period, Schedule, invoice_id, next_pending, occurrences};
+use billing::{InvoiceId, TemplateId};
 use chrono::{Datelike, NaiveDate};
 use doc_model::{ClientBillingMut, DocId, DocKind, InvoicesDocMut, Issue, NewInvoice, Template};
 use domain::{ClientId, UnitId};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use uuid::Uuid;
 
-use crate::error::{Refusal, Result, StoreError};
+use crate::error::{Refusal, Result, StoreError, mirror_value};
 use crate::replica::{Creation, Replica};
 
 /// Invoices per write transaction when generating.
@@ -111,7 +111,7 @@ pub struct GeneratedInvoice {
 /// A template row as `generate` needs it.
 #[derive(Clone)]
 struct StoredTemplate {
-    id: Uuid,
+    id: TemplateId,
     code: String,
     client_id: ClientId,
     client_name: String,
@@ -335,7 +335,7 @@ impl Replica {
             let draft = NewInvoice {
                 id: id.to_string(),
                 unit_id: template.unit_id.clone(),
-                kind: "invoice".to_owned(),
+                kind: InvoiceKind::Invoice.to_string(),
                 credits: String::new(),
                 currency: template.currency.clone(),
                 issue_date: occurrence.issue_date,
@@ -455,12 +455,15 @@ impl Replica {
     }
 
     /// The invoices a template has issued, by id.
-    fn generated_ids(&self, template: &StoredTemplate) -> Result<BTreeSet<Uuid>> {
+    ///
+    /// An id the mirror cannot give back is an error: skipping it would make
+    /// its period look pending and issue it a second time.
+    fn generated_ids(&self, template: &StoredTemplate) -> Result<BTreeSet<InvoiceId>> {
         let ids: Vec<String> = self
             .conn
             .prepare_cached("SELECT id FROM invoices WHERE template_id = ?1 AND template_id <> ''")?
             .query_map([template.id.to_string()], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        Ok(ids.into_iter().filter_map(|id| id.parse().ok()).collect())
+        ids.into_iter().map(|id| mirror_value("invoice id", id)).collect()
     }
 }
