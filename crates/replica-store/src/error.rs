@@ -212,14 +212,7 @@ pub(crate) fn mirror_json<T: serde::de::DeserializeOwned>(
     what: &'static str,
 ) -> rusqlite::Result<T> {
     let text: String = row.get(index)?;
-    serde_json::from_str(&text).map_err(|_| {
-        let corrupt = StoreError::CorruptMirror { what, value: text };
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Text,
-            Box::new(corrupt),
-        )
-    })
+    serde_json::from_str(&text).map_err(|_| corrupt_cell(index, what, text))
 }
 
 /// Reads a text column of the mirror that must parse (a date, an id, a kind)
@@ -231,14 +224,15 @@ pub(crate) fn mirror_column<T: std::str::FromStr>(
     what: &'static str,
 ) -> rusqlite::Result<T> {
     let text: String = row.get(index)?;
-    text.parse().map_err(|_| {
-        let corrupt = StoreError::CorruptMirror { what, value: text };
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Text,
-            Box::new(corrupt),
-        )
-    })
+    text.parse().map_err(|_| corrupt_cell(index, what, text))
+}
+
+/// A [`StoreError::CorruptMirror`] found inside a row closure, wrapped as the
+/// conversion failure rusqlite lets a closure return; `From<rusqlite::Error>`
+/// unwraps it again.
+fn corrupt_cell(index: usize, what: &'static str, text: String) -> rusqlite::Error {
+    let corrupt = StoreError::CorruptMirror { what, value: text };
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(corrupt))
 }
 
 impl From<automerge::AutomergeError> for StoreError {

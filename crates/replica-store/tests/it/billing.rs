@@ -44,23 +44,24 @@ fn dun(replica: &mut Replica, as_of: NaiveDate) -> usize {
         .len()
 }
 
+/// Every invoice of the replica, as the list shows them on 22 November 2026.
+fn all_invoices(replica: &Replica) -> replica_store::Result<Vec<replica_store::InvoiceRow>> {
+    replica.invoices(&InvoiceQuery {
+        client: None,
+        unit: None,
+        state: None,
+        from: None,
+        to: None,
+        sort: InvoiceSort::Date,
+        reverse: false,
+        as_of: day(2026, 11, 22),
+        limit: None,
+    })
+}
+
 fn numbers(replica: &Replica) -> Vec<String> {
-    let mut numbers: Vec<String> = replica
-        .invoices(&InvoiceQuery {
-            client: None,
-            unit: None,
-            state: None,
-            from: None,
-            to: None,
-            sort: InvoiceSort::Date,
-            reverse: false,
-            as_of: day(2026, 11, 22),
-            limit: None,
-        })
-        .unwrap()
-        .into_iter()
-        .map(|row| row.number)
-        .collect();
+    let mut numbers: Vec<String> =
+        all_invoices(replica).unwrap().into_iter().map(|row| row.number).collect();
     numbers.sort();
     numbers
 }
@@ -440,27 +441,14 @@ fn an_unreadable_due_date_or_kind_in_the_mirror_fails_the_list_instead_of_counti
     let id =
         office.create_invoice(&draft(client, day(2026, 10, 2), "Repair=2 h x 50 @ 21")).unwrap();
     office.issue_invoice(id, None).unwrap();
-    let list = |office: &Replica| {
-        office.invoices(&InvoiceQuery {
-            client: None,
-            unit: None,
-            state: None,
-            from: None,
-            to: None,
-            sort: InvoiceSort::Date,
-            reverse: false,
-            as_of: day(2026, 11, 22),
-            limit: None,
-        })
-    };
-    assert_eq!(list(&office).unwrap()[0].state, "overdue");
+    assert_eq!(all_invoices(&office).unwrap()[0].state, "overdue");
     let file =
         rusqlite::Connection::open(office.dir.path().join(replica_store::DATABASE_FILE)).unwrap();
     // The code before read a bad due date as the query's day: the invoice
     // listed as issued and not overdue, and dunning never saw it.
     file.execute("UPDATE invoices SET due_date = '2026-10-32' WHERE id = ?1", [id.to_string()])
         .unwrap();
-    let error = list(&office).unwrap_err();
+    let error = all_invoices(&office).unwrap_err();
     assert!(
         matches!(&error, StoreError::CorruptMirror { what: "due date", value } if value == "2026-10-32"),
         "{error:?}"
@@ -470,7 +458,7 @@ fn an_unreadable_due_date_or_kind_in_the_mirror_fails_the_list_instead_of_counti
         [id.to_string()],
     )
     .unwrap();
-    let error = list(&office).unwrap_err();
+    let error = all_invoices(&office).unwrap_err();
     assert!(
         matches!(&error, StoreError::CorruptMirror { what: "invoice kind", value } if value == "quote"),
         "{error:?}"
@@ -486,5 +474,5 @@ fn an_unreadable_due_date_or_kind_in_the_mirror_fails_the_list_instead_of_counti
     // reindex rebuilds the mirror from the documents and the list reads again.
     drop(file);
     office.reindex().unwrap();
-    assert_eq!(list(&office).unwrap()[0].state, "overdue");
+    assert_eq!(all_invoices(&office).unwrap()[0].state, "overdue");
 }

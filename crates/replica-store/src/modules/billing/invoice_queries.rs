@@ -351,7 +351,6 @@ pub(crate) fn invoice_row(row: &Row<'_>, as_of: NaiveDate) -> rusqlite::Result<I
     let id: String = row.get(0)?;
     let kind: InvoiceKind = mirror_column(row, 2, "invoice kind")?;
     let status: InvoiceStatus = mirror_column(row, 3, "invoice status")?;
-    let due_date: String = row.get(8)?;
     let gross_minor: i64 = row.get(10)?;
     let open_principal: i64 = row.get(11)?;
     let open_claims: i64 = row.get(12)?;
@@ -381,7 +380,7 @@ pub(crate) fn invoice_row(row: &Row<'_>, as_of: NaiveDate) -> rusqlite::Result<I
         client_name: row.get(5)?,
         unit_name: row.get(6)?,
         issue_date: row.get(7)?,
-        due_date,
+        due_date: due.to_string(),
         currency: row.get(9)?,
         gross_minor,
         open_minor: open_principal + open_claims,
